@@ -1,0 +1,100 @@
+"""A batch of trunk CSV files read row by row into validated trunk requests.
+
+Each row comes out with its location, its request when valid, and every problem found in it:
+column rules, duplicate names per PBX across all files, and PBX aliases missing from the inventory.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Container, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from producer.csv_reader import CsvRow, open_table
+from producer.name_index import NameIndex
+from producer.problems import Problem
+from trunks.cells import PBX_COLUMN, TRUNK_COLUMNS
+from trunks.rows import Trunk, validate_row
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """One trunk row of the batch: where it is, what it asks for, and what is wrong with it."""
+
+    file: str
+    line: int
+    pbx: str
+    name: str
+    type: str
+    request: Trunk | None
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """A problem with a whole file (its header): none of its rows are read."""
+
+    problem: Problem
+
+
+def _alias_problem(alias: str, aliases: Container[str], file: str, line: int) -> Problem | None:
+    if not alias:
+        return Problem(file, line, PBX_COLUMN, "required: the inventory alias of the target PBX")
+    if alias in aliases:
+        return None
+    known = list(aliases) if isinstance(aliases, (dict, set, frozenset, list)) else []
+    guess = difflib.get_close_matches(alias, known, n=1)
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    return Problem(file, line, PBX_COLUMN, f"{alias!r} is not in the PBX inventory{hint}")
+
+
+def _batch_row(file: str, row: CsvRow, aliases: Container[str], names: NameIndex) -> BatchRow:
+    result = validate_row(row.cells)
+    problems = [Problem(file, row.line, e.column, e.message) for e in result.errors]
+    if row.extra_cells:
+        problems.append(Problem(file, row.line, None, "the row has more cells than the header"))
+    alias = row.cells.get(PBX_COLUMN, "").strip()
+    alias_problem = _alias_problem(alias, aliases, file, row.line)
+    if alias_problem:
+        problems.append(alias_problem)
+    name = row.cells.get("name", "").strip()
+    if name:
+        earlier = names.first_seen(alias, name, file, row.line)
+        if earlier:
+            earlier_file, earlier_line = earlier
+            where = f"line {earlier_line}"
+            if earlier_file != file:
+                where = f"{earlier_file} {where}"
+            problems.append(
+                Problem(
+                    file, row.line, "name", f"{name!r} is already used for PBX {alias!r} at {where}"
+                )
+            )
+    return BatchRow(
+        file=file,
+        line=row.line,
+        pbx=alias,
+        name=name,
+        type=row.cells.get("type", "").strip(),
+        request=None if problems else result.request,
+        problems=tuple(problems),
+    )
+
+
+def read_batch(
+    paths: Sequence[str | Path], aliases: Container[str]
+) -> Iterator[BatchRow | FileProblem]:
+    """Every row of every file in order, validated; a bad header yields FileProblems instead."""
+    with NameIndex() as names:
+        for path in paths:
+            with open_table(path, TRUNK_COLUMNS) as table:
+                file = str(path)
+                if table.problems:
+                    for header_problem in table.problems:
+                        yield FileProblem(
+                            Problem(file, 1, header_problem.column, header_problem.message)
+                        )
+                    continue
+                for row in table.rows():
+                    yield _batch_row(file, row, aliases, names)

@@ -1,0 +1,130 @@
+"""Streaming CSV tables: header checks, delimiter detection, BOM, physical line numbers.
+
+A table is read one row at a time, so a 100k-row file is never held in memory. Every row knows the
+physical line it starts on (a quoted cell may span lines), which is what the user sees in an editor.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import itertools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from trunkctl.errors import UnreadableInputError
+
+DELIMITERS = (",", ";")
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderProblem:
+    """A header cell that makes the whole file unusable (reported once, at line 1)."""
+
+    column: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    """One data row: its cells by column name, and the physical line it starts on."""
+
+    line: int
+    cells: dict[str, str]
+    extra_cells: int
+
+
+def detect_delimiter(header_line: str) -> str:
+    """`,` or `;`, whichever separates more cells of the header (quoted text is ignored)."""
+    unquoted = "".join(header_line.split('"')[::2])
+    return max(DELIMITERS, key=unquoted.count)
+
+
+def closest_column(name: str, known: Sequence[str]) -> str | None:
+    """The known column a mistyped name most likely meant."""
+    matches = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+def check_header(names: Sequence[str], known: Sequence[str]) -> list[HeaderProblem]:
+    """Every unknown, unnamed or repeated column of a header row."""
+    problems: list[HeaderProblem] = []
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        if not name:
+            problems.append(HeaderProblem(None, f"column {position} has no name"))
+        elif name not in known:
+            guess = closest_column(name, known)
+            hint = f"; did you mean {guess!r}?" if guess else ""
+            problems.append(HeaderProblem(name, f"unknown column {name!r}{hint}"))
+        elif name in seen:
+            problems.append(HeaderProblem(name, f"column {name!r} appears more than once"))
+        seen.add(name)
+    return problems
+
+
+class CsvTable:
+    """An open CSV file: its checked header, then its rows on demand."""
+
+    def __init__(self, path: Path, text: io.TextIOWrapper, known: Sequence[str]) -> None:
+        self.path = path
+        self._text = text
+        try:
+            first_line = text.readline()
+        except UnicodeDecodeError as exc:
+            raise UnreadableInputError(str(path), f"is not UTF-8 text ({exc.reason})") from None
+        self.delimiter = detect_delimiter(first_line)
+        self._reader = csv.reader(
+            itertools.chain([first_line], text), delimiter=self.delimiter, strict=False
+        )
+        header = self._next_record()
+        self.columns = [name.strip().lower() for name in header or []]
+        self.problems = (
+            check_header(self.columns, known)
+            if header is not None
+            else [HeaderProblem(None, "the file is empty: a header row is required")]
+        )
+
+    def _next_record(self) -> list[str] | None:
+        try:
+            return next(self._reader)
+        except StopIteration:
+            return None
+        except UnicodeDecodeError as exc:
+            line = self._reader.line_num + 1
+            raise UnreadableInputError(
+                str(self.path), f"is not UTF-8 text near line {line} ({exc.reason})"
+            ) from None
+        except csv.Error as exc:
+            raise UnreadableInputError(
+                str(self.path), f"line {self._reader.line_num}: {exc}"
+            ) from None
+
+    def rows(self) -> Iterator[CsvRow]:
+        """The data rows; blank lines (and rows of empty cells) are skipped."""
+        width = len(self.columns)
+        while True:
+            start_line = self._reader.line_num + 1
+            record = self._next_record()
+            if record is None:
+                return
+            if not any(cell.strip() for cell in record):
+                continue
+            cells = dict(zip(self.columns, record, strict=False))
+            extra = sum(1 for cell in record[width:] if cell.strip())
+            yield CsvRow(start_line, cells, extra)
+
+
+@contextmanager
+def open_table(path: str | Path, known: Sequence[str]) -> Iterator[CsvTable]:
+    """Open a CSV file for reading; a file that cannot be opened is UnreadableInputError."""
+    path = Path(path)
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise UnreadableInputError(str(path), exc.strerror or str(exc)) from None
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        yield CsvTable(path, text, known)

@@ -1,0 +1,153 @@
+"""The inventory CSV of PBXs, read into validated entries (secrets resolved at read time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from producer.csv_reader import CsvRow, open_table
+from producer.problems import Problem
+from trunks.cells import CellError, parse_integer
+from trunks.pbx import PbxEntry
+
+INVENTORY_COLUMNS = (
+    "pbx", "base_url", "client_id", "client_secret", "api_path", "verify_tls", "ca_file",
+    "tls_fingerprint", "max_inflight", "min_interval_ms", "timeout_s",
+)  # fmt: skip
+ENV_PREFIX = "env:"
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+@dataclass
+class Inventory:
+    """The entries of one inventory file by alias, and the problems found in it."""
+
+    entries: dict[str, PbxEntry] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    aliases: set[str] = field(default_factory=set)
+
+
+def _secret(text: str, environ: Mapping[str, str]) -> str:
+    if not text.startswith(ENV_PREFIX):
+        return text
+    name = text[len(ENV_PREFIX) :]
+    if not name:
+        raise CellError("names no environment variable after 'env:'")
+    value = environ.get(name)
+    if value is None:
+        raise CellError(f"environment variable {name} is not set")
+    return value
+
+
+def _ca_pem(text: str, base_dir: Path) -> str:
+    path = Path(text).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not a PEM text file"
+        raise CellError(f"cannot read {str(path)!r}: {reason}") from None
+
+
+def _cell_value(column: str, text: str, environ: Mapping[str, str]) -> Any:
+    if column == "client_secret":
+        return _secret(text, environ)
+    if column == "verify_tls":
+        if text.lower() not in _BOOLEANS:
+            raise CellError(f"must be true or false, got {text!r}")
+        return _BOOLEANS[text.lower()]
+    if column in ("max_inflight", "min_interval_ms"):
+        return parse_integer(text)
+    if column == "timeout_s":
+        try:
+            return float(text)
+        except ValueError:
+            raise CellError(f"must be a number of seconds, got {text!r}") from None
+    return text
+
+
+def _entry_values(
+    row: CsvRow, base_dir: Path, environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for column, raw in row.cells.items():
+        text = raw.strip()
+        if not text:
+            continue
+        try:
+            value = _cell_value(column, text, environ)
+        except CellError as exc:
+            errors[column] = str(exc)
+            continue
+        if column == "ca_file":
+            try:
+                values["ca_pem"] = _ca_pem(text, base_dir)
+            except CellError as exc:
+                errors[column] = str(exc)
+        else:
+            values[column] = value
+    return values, errors
+
+
+def _entry(row: CsvRow, path: Path, environ: Mapping[str, str]) -> PbxEntry | list[Problem]:
+    values, errors = _entry_values(row, path.parent, environ)
+    problems = [Problem(str(path), row.line, col, msg) for col, msg in errors.items()]
+    try:
+        entry = PbxEntry.model_validate(values)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            column = str(error["loc"][0]) if error["loc"] else None
+            if column == "ca_pem":
+                column = "ca_file"
+            if column in errors:
+                continue
+            message = "required" if error["type"] == "missing" else str(error["msg"])
+            problems.append(Problem(str(path), row.line, column, message))
+    else:
+        if not problems:
+            return entry
+    return problems
+
+
+def read_inventory(path: str | Path, environ: Mapping[str, str] | None = None) -> Inventory:
+    """Every entry of an inventory file, or the problems that keep entries out."""
+    environ = os.environ if environ is None else environ
+    inventory = Inventory()
+    first_line: dict[str, int] = {}
+    with open_table(path, INVENTORY_COLUMNS) as table:
+        name = str(table.path)
+        inventory.problems.extend(Problem(name, 1, p.column, p.message) for p in table.problems)
+        if table.problems:
+            return inventory
+        for row in table.rows():
+            alias = row.cells.get("pbx", "").strip()
+            if alias in first_line:
+                inventory.problems.append(
+                    Problem(
+                        name,
+                        row.line,
+                        "pbx",
+                        f"{alias!r} already defined on line {first_line[alias]}",
+                    )
+                )
+                continue
+            if alias:
+                first_line[alias] = row.line
+                inventory.aliases.add(alias)
+            if row.extra_cells:
+                inventory.problems.append(
+                    Problem(name, row.line, None, "the row has more cells than the header")
+                )
+                continue
+            result = _entry(row, table.path, environ)
+            if isinstance(result, PbxEntry):
+                inventory.entries[result.pbx] = result
+            else:
+                inventory.problems.extend(result)
+    return inventory

@@ -1,0 +1,83 @@
+"""A throwaway Redis server on a free port, for the test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+
+def free_port() -> int:
+    """A TCP port that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_server_binary() -> str:
+    """redis-server from TRUNKCTL_TEST_REDIS_SERVER, PATH, or the `redis-server` PyPI package."""
+    explicit = os.environ.get("TRUNKCTL_TEST_REDIS_SERVER")
+    if explicit:
+        return explicit
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redis_server  # type: ignore[import-not-found]  # noqa: PLC0415
+    except ImportError as exc:
+        raise RuntimeError(
+            "the tests need a redis-server binary: install Redis or `pip install redis-server`"
+        ) from exc
+    return str(redis_server.REDIS_SERVER_PATH)
+
+
+class RedisServer:
+    """A redis-server child process that keeps nothing on disk."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._dir = tempfile.mkdtemp(prefix="trunkctl-redis-")
+        self._process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", self._dir,
+                "--databases", "4",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self._wait_ready(deadline_s=10.0)
+
+    def url(self, db: int = 1) -> str:
+        """The server's URL; tests use database 1, never database 0."""
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def _wait_ready(self, deadline_s: float) -> None:
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + deadline_s
+        while True:
+            try:
+                client.ping()
+            except redis.ConnectionError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.02)
+            else:
+                client.close()
+                return
+
+    def stop(self) -> None:
+        """Stop the server and remove its directory."""
+        self._process.terminate()
+        self._process.wait(timeout=10)
+        shutil.rmtree(Path(self._dir), ignore_errors=True)

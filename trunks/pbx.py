@@ -1,0 +1,102 @@
+"""One PBX of the inventory: where it is, how to authenticate, and its delivery limits.
+
+Producer and worker share this model: the producer stores entries in Redis at submit time, and a
+worker on any machine reads them back, so it needs nothing but the Redis URL.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_serializer,
+)
+from pydantic_core import PydanticCustomError
+
+DEFAULT_API_PATH = "openapi/v1.0"
+ALIAS_RE = re.compile(r"[A-Za-z0-9_.-]+")
+_FINGERPRINT_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_alias(value: str) -> str:
+    if not ALIAS_RE.fullmatch(value):
+        raise PydanticCustomError(
+            "pbx_alias",
+            "may contain only letters, digits, '_', '-' and '.', got {value}",
+            {"value": repr(value)},
+        )
+    return value
+
+
+def _check_base_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+        raise PydanticCustomError(
+            "base_url", "must be an http:// or https:// URL, got {value}", {"value": repr(value)}
+        )
+    return value.rstrip("/")
+
+
+def _check_fingerprint(value: str) -> str:
+    digits = value.replace(":", "").lower()
+    if not _FINGERPRINT_RE.fullmatch(digits):
+        raise PydanticCustomError(
+            "tls_fingerprint", "must be a SHA-256 fingerprint: 64 hex digits, colons allowed"
+        )
+    return digits
+
+
+def _check_secret(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise PydanticCustomError("string_too_short", "must not be empty")
+    return value
+
+
+Alias = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_alias)]
+
+
+class PbxEntry(BaseModel):
+    """An inventory entry as stored in Redis (the CA file is kept by content, not path)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    pbx: Alias
+    base_url: Annotated[str, AfterValidator(_check_base_url)]
+    client_id: Annotated[str, StringConstraints(min_length=1)]
+    client_secret: Annotated[SecretStr, AfterValidator(_check_secret)]
+    api_path: Annotated[str, AfterValidator(lambda path: path.strip("/"))] = DEFAULT_API_PATH
+    verify_tls: bool = True
+    ca_pem: str | None = None
+    tls_fingerprint: Annotated[str, AfterValidator(_check_fingerprint)] | None = None
+    max_inflight: Annotated[int, Field(ge=1, le=1000)] = 1
+    min_interval_ms: Annotated[int, Field(ge=0, le=3_600_000)] = 0
+    timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+    @property
+    def api_url(self) -> str:
+        """The URL that endpoint paths are appended to."""
+        return f"{self.base_url}/{self.api_path}" if self.api_path else self.base_url
+
+    @field_serializer("client_secret", when_used="json")
+    def _reveal_secret(self, value: SecretStr) -> str:
+        # Only the copy stored in Redis for the workers carries the secret in clear.
+        return value.get_secret_value()
+
+    def stored_json(self) -> str:
+        """The entry as stored in Redis (the secret included: Redis must be protected)."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_stored(cls, data: str | bytes) -> PbxEntry:
+        """An entry read back from Redis."""
+        return cls.model_validate_json(data)
+
+    def public_fields(self) -> dict[str, Any]:
+        """What may be shown to people: everything but the secret and the certificate."""
+        return self.model_dump(exclude={"client_secret", "ca_pem"})
