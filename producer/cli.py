@@ -8,7 +8,10 @@ from typing import Any
 
 import click
 
-from producer.validation import validate_batch
+from jobs.queue import client_app
+from producer.submit import Submitter
+from producer.validation import ValidationReport, validate_batch
+from trunkctl import context
 from trunkctl.errors import EXIT_FAILED, EXIT_OK
 
 TRUNK_FILES = click.argument(
@@ -34,8 +37,48 @@ def validate(trunk_files: tuple[Path, ...], pbxs_file: Path, as_json: bool) -> i
     if as_json:
         print_json(report.as_json())
     else:
-        for problem in report.problems:
-            click.echo(str(problem))
-        summary = f"{report.valid} valid, {report.invalid} invalid rows"
-        click.echo(summary if report.ok else f"\n{summary}; {len(report.problems)} problems")
+        print_problems(report)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def print_problems(report: ValidationReport) -> None:
+    """Every problem as `file:line: column: message`, then a summary line."""
+    for problem in report.problems:
+        click.echo(str(problem))
+    summary = f"{report.valid} valid, {report.invalid} invalid rows"
+    click.echo(summary if report.ok else f"\n{summary}; {len(report.problems)} problems")
+
+
+@click.command()
+@TRUNK_FILES
+@click.option(
+    "--pbxs", "pbxs_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Inventory CSV; optional when every alias was stored by an earlier submit.",
+)  # fmt: skip
+@click.option(
+    "--skip-invalid", is_flag=True, help="Queue the valid rows, record the rest as rejected."
+)
+@click.option("--label", default="", help="A label to find the job by.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def submit(
+    trunk_files: tuple[Path, ...], pbxs_file: Path | None, skip_invalid: bool, label: str,
+    as_json: bool,
+) -> int:  # fmt: skip
+    """Validate TRUNK_FILES and queue one delivery task per trunk (all or nothing by default)."""
+    config = context.settings()
+    submitter = Submitter(context.job_store(), client_app(config.redis_url), config.queue)
+    result = submitter.submit(trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label)
+    if result.job_id is None:
+        if as_json:
+            print_json(result.report.as_json())
+        else:
+            print_problems(result.report)
+            click.echo("nothing queued", err=True)
+        return EXIT_FAILED
+    if as_json:
+        print_json(result.as_json())
+    else:
+        if result.rejected:
+            print_problems(result.report)
+        click.echo(result.job_id)
+    return EXIT_OK

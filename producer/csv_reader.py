@@ -105,16 +105,17 @@ class CsvTable:
 
     def rows(self) -> Iterator[CsvRow]:
         """The data rows; blank lines (and rows of empty cells) are skipped."""
-        width = len(self.columns)
+        columns = self.columns
+        width = len(columns)
         while True:
             start_line = self._reader.line_num + 1
             record = self._next_record()
             if record is None:
                 return
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():
                 continue
-            cells = dict(zip(self.columns, record, strict=False))
-            extra = sum(1 for cell in record[width:] if cell.strip())
+            cells = dict(zip(columns, record, strict=False))
+            extra = sum(1 for cell in record[width:] if cell.strip()) if len(record) > width else 0
             yield CsvRow(start_line, cells, extra)
 
 

@@ -1,14 +1,14 @@
-"""`trunkctl validate`: check a whole batch and its inventory, send nothing."""
+"""Checking a whole batch (and its inventory) before anything is sent."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from producer.batch import FileProblem, read_batch
-from producer.inventory import read_inventory
+from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem
 
 
@@ -19,6 +19,9 @@ class ValidationReport:
     valid: int = 0
     invalid: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Set when a header or the inventory is wrong: no row can be trusted, even with --skip-invalid.
+    batch_unusable: bool = False
+    used_aliases: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -34,19 +37,30 @@ class ValidationReport:
         }
 
 
-def validate_batch(trunk_paths: Sequence[str | Path], pbxs_path: str | Path) -> ValidationReport:
-    """Validate the inventory, then every trunk row against it."""
-    inventory = read_inventory(pbxs_path)
+def check_batch(
+    trunk_paths: Sequence[str | Path], inventory: Inventory, stored_aliases: Collection[str] = ()
+) -> ValidationReport:
+    """Validate every trunk row against the inventory (and aliases stored by earlier submits)."""
     report = ValidationReport(problems=list(inventory.problems))
+    report.batch_unusable = bool(inventory.problems)
     # Aliases of invalid inventory rows still count as known: their rows are not the problem.
-    for item in read_batch(trunk_paths, inventory.aliases):
+    aliases = inventory.aliases | set(stored_aliases)
+    for item in read_batch(trunk_paths, aliases):
         if isinstance(item, FileProblem):
             report.problems.append(item.problem)
+            report.batch_unusable = True
         elif item.problems:
             report.invalid += 1
             report.problems.extend(item.problems)
         else:
             report.valid += 1
+            report.used_aliases.add(item.pbx)
     if report.valid + report.invalid == 0 and not report.problems:
         report.problems.append(Problem(str(trunk_paths[0]), 1, None, "the batch has no trunk rows"))
+        report.batch_unusable = True
     return report
+
+
+def validate_batch(trunk_paths: Sequence[str | Path], pbxs_path: str | Path) -> ValidationReport:
+    """`trunkctl validate`: the inventory file, then every trunk row against it."""
+    return check_batch(trunk_paths, read_inventory(pbxs_path))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
-from producer.cli import validate
+from pbxsim.cli import simulate
+from producer.cli import submit, validate
 from trunkctl.errors import run_guarded
+from trunkctl.job_commands import report, status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,7 +16,17 @@ def cli() -> None:
     """Roll SIP trunks out to fleets of Yeastar P-Series PBXs."""
 
 
-cli.add_command(validate)
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(celery_args: tuple[str, ...]) -> None:
+    """Start a Celery worker (options after `--` go to `celery worker`)."""
+    from worker import app  # noqa: PLC0415 - only this command needs the worker code
+
+    app.worker_main(["worker", "--loglevel=INFO", *celery_args])
+
+
+for command in (validate, submit, status, report, simulate):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -78,16 +78,18 @@ def row_body(cells: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     body: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for column in API_FIELDS:
-        raw = cells.get(column, "")
+        raw = cells.get(column)
+        if not raw:
+            continue
         if column in UNTRIMMED_COLUMNS:
-            if raw and raw != raw.strip():
+            if raw != raw.strip():
                 errors[column] = "has leading or trailing spaces (a spreadsheet accident?)"
                 continue
             text = raw
         else:
             text = raw.strip()
-        if not text:
-            continue
+            if not text:
+                continue
         try:
             body[column] = cell_value(column, text)
         except CellError as exc:

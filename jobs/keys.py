@@ -1,0 +1,80 @@
+"""Every Redis key trunkctl uses, defined once (all start with `trunkctl:`)."""
+
+from __future__ import annotations
+
+import hashlib
+
+PREFIX = "trunkctl:"
+JOBS_INDEX = f"{PREFIX}jobs"  # sorted set: job id scored by creation time
+
+
+def job(job_id: str) -> str:
+    """Hash: label, created_at, total, files, ..."""
+    return f"{PREFIX}job:{job_id}"
+
+
+def job_counts(job_id: str) -> str:
+    """Hash: state -> number of items in it."""
+    return f"{PREFIX}job:{job_id}:counts"
+
+
+def job_pbx_counts(job_id: str) -> str:
+    """Hash: "<pbx>|<state>" -> number of that PBX's items in that state."""
+    return f"{PREFIX}job:{job_id}:pbx-counts"
+
+
+def job_pbxs(job_id: str) -> str:
+    """Hash: pbx alias -> the inventory entry (JSON) the job delivers with."""
+    return f"{PREFIX}job:{job_id}:pbxs"
+
+
+def job_circuit(job_id: str) -> str:
+    """Hash: pbx alias -> why its credentials are bad for this job (open circuit)."""
+    return f"{PREFIX}job:{job_id}:circuit"
+
+
+def item(job_id: str, item_no: int) -> str:
+    """Hash: one trunk of the job (state, attempts, outcome, the request body)."""
+    return f"{PREFIX}job:{job_id}:item:{item_no}"
+
+
+def item_lock(job_id: str, item_no: int) -> str:
+    """String: held while one task works on the item, so a duplicate delivery waits."""
+    return f"{PREFIX}job:{job_id}:item:{item_no}:lock"
+
+
+PBX_ENTRIES = f"{PREFIX}pbxs"  # hash: pbx alias -> its latest stored inventory entry (JSON)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+def device_limits(base_url: str) -> str:
+    """Hash: max_inflight and min_interval_ms of a device (the latest stored entry sets them)."""
+    return f"{PREFIX}device:{_digest(base_url)}:limits"
+
+
+def device_leases(base_url: str) -> str:
+    """Sorted set: in-flight request leases to a device, scored by expiry (ms)."""
+    return f"{PREFIX}device:{_digest(base_url)}:leases"
+
+
+def device_next_start(base_url: str) -> str:
+    """String: earliest time (ms) the next request to a device may start (min_interval_ms)."""
+    return f"{PREFIX}device:{_digest(base_url)}:next-start"
+
+
+def token(base_url: str, client_id: str) -> str:
+    """Hash: the shared access/refresh token pair of one API client on one PBX."""
+    return f"{PREFIX}token:{_digest(base_url, client_id)}"
+
+
+def token_lock(base_url: str, client_id: str) -> str:
+    """String: held by the one process fetching or refreshing that token."""
+    return f"{PREFIX}token:{_digest(base_url, client_id)}:lock"
+
+
+def token_refused(base_url: str, client_id: str) -> str:
+    """Hash: SHA-256 of a client secret the PBX refused -> why; cleared by `retry`."""
+    return f"{PREFIX}token:{_digest(base_url, client_id)}:refused"

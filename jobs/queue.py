@@ -1,0 +1,25 @@
+"""Queuing delivery tasks by name, pipelined: the producer never imports the worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from celery import Celery
+
+DELIVER_TASK = "trunkctl.deliver_trunk"
+PUBLISH_BATCH = 1000
+
+
+def client_app(redis_url: str) -> Celery:
+    """A Celery app that only sends tasks (no worker configuration, no task code)."""
+    return Celery("trunkctl-producer", broker=redis_url, set_as_current=False)
+
+
+def publish(app: Celery, queue: str, tasks: Iterable[tuple[str, int]]) -> int:
+    """Queue one delivery task per (job id, item number), in order, in pipelined batches."""
+    count = 0
+    with app.producer_or_acquire() as producer, producer.batch(max_size=PUBLISH_BATCH):
+        for job_id, item_no in tasks:
+            app.send_task(DELIVER_TASK, args=(job_id, item_no), queue=queue, producer=producer)
+            count += 1
+    return count

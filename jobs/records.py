@@ -1,0 +1,78 @@
+"""Items as stored in Redis hashes, and the public report record made from them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jobs.states import State
+
+REPORT_FIELDS = (
+    "file", "line", "pbx", "name", "type", "state", "trunk_id", "attempts", "errcode", "errmsg",
+    "detail", "finished_at",
+)  # fmt: skip
+# Never copied into a report, a status or a log line: it holds the trunk password.
+BODY_FIELD = "body"
+
+
+def _text(raw: Mapping[bytes | str, bytes | str], name: str) -> str:
+    value = raw.get(name.encode(), raw.get(name, b""))
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _int_or_none(text: str) -> int | None:
+    return int(text) if text else None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One trunk of a job as the worker sees it."""
+
+    job_id: str
+    item_no: int
+    pbx: str
+    name: str
+    state: State
+    attempts: int
+    maybe_sent: bool
+    first_try_at: float | None
+    tries: int
+    deferrals: int
+    errcode: int | None
+    errmsg: str
+    body: dict[str, Any] | None
+
+    @classmethod
+    def from_hash(cls, job_id: str, item_no: int, raw: Mapping[Any, Any]) -> Item:
+        """An item read with HGETALL."""
+        body = _text(raw, BODY_FIELD)
+        first_try = _text(raw, "first_try_at")
+        return cls(
+            job_id=job_id,
+            item_no=item_no,
+            pbx=_text(raw, "pbx"),
+            name=_text(raw, "name"),
+            state=State(_text(raw, "state")),
+            attempts=int(_text(raw, "attempts") or 0),
+            maybe_sent=_text(raw, "maybe_sent") == "1",
+            first_try_at=float(first_try) if first_try else None,
+            tries=int(_text(raw, "tries") or 0),
+            deferrals=int(_text(raw, "deferrals") or 0),
+            errcode=_int_or_none(_text(raw, "errcode")),
+            errmsg=_text(raw, "errmsg"),
+            body=json.loads(body) if body else None,
+        )
+
+
+def report_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
+    """The public record of an item: the report's columns, never the body."""
+    record: dict[str, Any] = {name: _text(raw, name) for name in REPORT_FIELDS}
+    record["line"] = int(record["line"] or 0)
+    record["attempts"] = int(record["attempts"] or 0)
+    record["trunk_id"] = _int_or_none(record["trunk_id"])
+    record["errcode"] = _int_or_none(record["errcode"])
+    for name in ("errmsg", "detail", "finished_at"):
+        record[name] = record[name] or None
+    return record

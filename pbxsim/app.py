@@ -1,0 +1,119 @@
+"""The aiohttp application: one catch-all route serves every PBX, found by its path prefix."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from pbxsim import endpoints
+from pbxsim.call import ApiCall
+from pbxsim.errcodes import (
+    ACCOUNT_IP_BLOCKED,
+    INTERFACE_NOT_EXISTED,
+    INTERNAL_SERVER_ERROR,
+    OVERLOAD_TASK_RUNNING,
+    PARAMETER_ERROR,
+    TOKEN_EXPIRED,
+    Answer,
+    answer,
+)
+from pbxsim.faults import FaultRule
+from pbxsim.fleet import Fleet
+from pbxsim.inspection import add_inspection_routes
+from pbxsim.pbx import Pbx
+
+API_PATH = "openapi/v1.0"
+FLEET_KEY = web.AppKey("fleet", Fleet)
+# 70004 carries when the block ends; blocks here last until lifted through the inspection API.
+BLOCK_UNTIL_LIFTED = 0
+
+
+def make_app(fleet: Fleet) -> web.Application:
+    """The simulator's application: the inspection routes, then one route for all PBXs."""
+    app = web.Application()
+    app[FLEET_KEY] = fleet
+    add_inspection_routes(app.router, fleet)
+    app.router.add_route("*", "/{pbx}/" + API_PATH + "/{endpoint:.+}", handle_api)
+    return app
+
+
+async def handle_api(request: web.Request) -> web.StreamResponse:
+    """Serve one API request to one PBX, holding one of its in-flight slots throughout."""
+    fleet = request.app[FLEET_KEY]
+    pbx = fleet.pbxs.get(request.match_info["pbx"])
+    if pbx is None:
+        raise web.HTTPNotFound
+    name = request.match_info["endpoint"]
+    pbx.counters.count_request(name)
+    if not pbx.counters.enter(pbx.max_inflight):
+        return _json(fleet, answer(OVERLOAD_TASK_RUNNING))
+    try:
+        latency_s = fleet.latency_s()
+        if latency_s > 0:
+            await asyncio.sleep(latency_s)
+        return await _serve(fleet, pbx, name, request)
+    finally:
+        pbx.counters.leave()
+
+
+async def _serve(fleet: Fleet, pbx: Pbx, name: str, request: web.Request) -> web.StreamResponse:
+    refusal = _refusal(pbx, request)
+    if refusal is not None:
+        return _json(fleet, refusal)
+    endpoint = endpoints.resolve(name, request.method)
+    if endpoint is None:
+        return _json(fleet, answer(INTERFACE_NOT_EXISTED))
+    fault = pbx.faults.next_call(name)
+    if fault is not None:
+        pbx.counters.faults_injected += 1
+        early = await _fault_before_handling(fleet, fault, request)
+        if early is not None:
+            return early
+    raw_body = await request.read() if request.method == "POST" else b""
+    call = ApiCall(pbx, request.query, raw_body, request.remote or "")
+    response = _json(fleet, endpoints.run(endpoint, call))
+    if fault is not None and fault.kind == "drop_after":
+        _drop_connection(request)
+    return response
+
+
+def _refusal(pbx: Pbx, request: web.Request) -> Answer | None:
+    if not request.headers.get("User-Agent"):
+        return answer(PARAMETER_ERROR)
+    if pbx.logins.is_blocked(request.remote or ""):
+        pbx.counters.blocked_calls += 1
+        return answer(ACCOUNT_IP_BLOCKED, block_expire_time=BLOCK_UNTIL_LIFTED)
+    return None
+
+
+async def _fault_before_handling(
+    fleet: Fleet, fault: FaultRule, request: web.Request
+) -> web.StreamResponse | None:
+    """The answer a fault gives instead of handling the call, or None to handle it."""
+    if fault.kind == "errcode-2":
+        return _json(fleet, answer(INTERNAL_SERVER_ERROR))
+    if fault.kind == "token_expired":
+        return _json(fleet, answer(TOKEN_EXPIRED))
+    if fault.kind == "http503":
+        # What a proxy in front of a struggling PBX answers: not JSON.
+        return web.Response(status=503, text="503 Service Unavailable", content_type="text/html")
+    if fault.kind == "drop_before":
+        return _drop_connection(request)
+    if fault.kind == "slow":
+        await asyncio.sleep(fault.slow_ms / 1000)
+    return None
+
+
+def _drop_connection(request: web.Request) -> web.StreamResponse:
+    # Aborting the transport makes the client see a disconnect and never an answer.
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response()
+
+
+def _json(fleet: Fleet, body: Answer) -> web.Response:
+    response = web.json_response(body)
+    if fleet.settings.close_connections:
+        response.force_close()
+    return response

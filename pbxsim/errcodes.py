@@ -1,0 +1,59 @@
+"""The Open API's error codes and the JSON answers built from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Answer = dict[str, Any]
+
+SUCCESS = 0
+FAILURE = -1
+INTERNAL_SERVER_ERROR = -2
+INTERFACE_NOT_EXISTED = 10001
+TOKEN_EXPIRED = 10004
+PARAMETER_SYNTAX_ERROR = 40001
+PARAMETER_ERROR = 40002
+DUPLICATE_KEY_VALUE = 40003
+MAX_LIMITATION_EXCEEDED = 60002
+ACCOUNT_IP_BLOCKED = 70004
+OVERLOAD_TASK_RUNNING = 70082
+
+# The texts mix spaces and underscores exactly as the PBX does; clients must dispatch on errcode.
+ERRMSG: dict[int, str] = {
+    SUCCESS: "SUCCESS",
+    FAILURE: "FAILURE",
+    INTERNAL_SERVER_ERROR: "INTERNAL SERVER ERROR",
+    INTERFACE_NOT_EXISTED: "INTERFACE NOT EXISTED",
+    TOKEN_EXPIRED: "TOKEN EXPIRED",
+    PARAMETER_SYNTAX_ERROR: "PARAMETER SYNTAX ERROR",
+    PARAMETER_ERROR: "PARAMETER ERROR",
+    DUPLICATE_KEY_VALUE: "DUPLICATE KEY VALUE",
+    MAX_LIMITATION_EXCEEDED: "MAX LIMITATION EXCEEDED",
+    ACCOUNT_IP_BLOCKED: "ACCOUNT IP BLOCKED",
+    OVERLOAD_TASK_RUNNING: "OVERLOAD_TASK_RUNNING",
+}
+
+
+def answer(errcode: int, **extra: Any) -> Answer:
+    """The JSON answer for an errcode, with any extra keys after errcode and errmsg."""
+    return {"errcode": errcode, "errmsg": ERRMSG[errcode], **extra}
+
+
+def success(**extra: Any) -> Answer:
+    """A SUCCESS answer carrying the given keys."""
+    return answer(SUCCESS, **extra)
+
+
+def invalid_param(field: str, value: str, validation_type: str) -> Answer:
+    """A 40002 answer naming one invalid parameter."""
+    return param_error([param_problem(field, value, validation_type)])
+
+
+def param_problem(field: str, value: str, validation_type: str) -> dict[str, str]:
+    """One entry of an `invalid_param_list`."""
+    return {"field": field, "value": value, "validation_type": validation_type}
+
+
+def param_error(problems: list[dict[str, str]]) -> Answer:
+    """A 40002 answer carrying its `invalid_param_list`."""
+    return answer(PARAMETER_ERROR, invalid_param_list=problems)

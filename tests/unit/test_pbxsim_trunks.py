@@ -1,0 +1,98 @@
+"""Trunk validation answers and the trunk store without I/O."""
+
+from __future__ import annotations
+
+from pbxsim.trunk_store import TrunkStore, list_row
+from pbxsim.validation import REDACTED, field_name, trunk_body_problems
+from tests.sim_fixtures import peer_body, register_body
+
+
+def test_a_valid_body_has_no_problems() -> None:
+    assert trunk_body_problems(register_body("office")) == []
+    assert trunk_body_problems(peer_body("office")) == []
+
+
+def test_problems_name_fields_after_the_type_tag() -> None:
+    body = peer_body("bad name", port=70000, extra=1)
+    problems = trunk_body_problems(body)
+    assert problems == [
+        {"field": "name", "value": "bad name", "validation_type": "trunk_name"},
+        {"field": "port", "value": "70000", "validation_type": "less_than_equal"},
+        {"field": "extra", "value": "1", "validation_type": "extra_forbidden"},
+    ]
+
+
+def test_missing_fields_have_no_value_and_passwords_are_redacted() -> None:
+    body = register_body("office", password="weak")
+    del body["hostname"]
+    problems = {problem["field"]: problem for problem in trunk_body_problems(body)}
+    assert problems["hostname"] == {"field": "hostname", "value": "", "validation_type": "missing"}
+    assert problems["password"]["value"] == REDACTED
+
+
+def test_nested_model_errors_carry_the_object_as_json() -> None:
+    body = peer_body(
+        "office", outbound_cid_list=[{"outbound_cid_option": "range", "outbound_cid": "1"}]
+    )
+    [problem] = trunk_body_problems(body)
+    assert problem["field"] == "outbound_cid_list[0]"
+    assert problem["value"] == '{"outbound_cid_option":"range","outbound_cid":"1"}'
+
+
+def test_missing_type_is_reported_on_type() -> None:
+    [problem] = trunk_body_problems({"name": "x", "type": 5})
+    assert problem["field"] == "type"
+    assert problem["value"] == "5"
+
+
+def test_field_names() -> None:
+    assert field_name(("outbound_cid_list", 0, "ext_list", 1, "id")) == (
+        "outbound_cid_list[0].ext_list[1].id"
+    )
+    assert field_name(("port",)) == "port"
+
+
+def test_store_ids_names_and_rows() -> None:
+    store = TrunkStore()
+    first = store.add(register_body("b-office"))
+    second = store.add(peer_body("a-home"))
+    assert (first, second) == (1, 2)
+    assert store.id_of_name("a-home") == 2
+    assert [row["name"] for row in store.rows("name")] == ["a-home", "b-office"]
+    assert [row["id"] for row in store.rows("id", descending=True)] == [2, 1]
+    assert [row["id"] for row in store.search("OFF")] == [1]
+    store.replace(1, register_body("c-office"))
+    assert store.id_of_name("b-office") is None
+    assert store.id_of_name("c-office") == 1
+    assert store.delete(2)
+    assert not store.delete(2)
+    assert store.add(peer_body("x")) == 3
+    store.clear()
+    assert store.add(peer_body("x")) == 1
+
+
+def test_rows_per_trunk_type() -> None:
+    account = {"id": 4, "name": "acc", "type": "account", "number": "800", "def_outbound_cid": "9"}
+    assert list_row(account) == {
+        "id": 4,
+        "status": "Idle",
+        "name": "acc",
+        "type": "account",
+        "host_port": "",
+        "def_outbound_cid": "9",
+        "username": "800",
+    }
+    register = {**register_body("r"), "id": 1}
+    assert list_row(register)["status"] == "Registered"
+    assert list_row(register)["host_port"] == "sip.example.com:5060"
+
+
+def test_stored_bodies_are_copies() -> None:
+    store = TrunkStore()
+    body = peer_body("office")
+    store.add(body)
+    body["port"] = 1
+    fetched = store.get(1)
+    assert fetched is not None
+    fetched["port"] = 2
+    assert store.all()[0]["port"] == 5060

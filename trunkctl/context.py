@@ -1,0 +1,29 @@
+"""What commands share: settings, the Redis client and the job store, created once per run."""
+
+from __future__ import annotations
+
+import functools
+
+import redis
+
+from jobs.store import JobStore
+from trunkctl.errors import UsageError
+from trunkctl.settings import Settings
+
+
+@functools.cache
+def settings() -> Settings:
+    """Settings from the environment."""
+    return Settings.from_env()
+
+
+@functools.cache
+def job_store() -> JobStore:
+    """The job store on TRUNKCTL_REDIS_URL; a Redis that does not answer is a clear error."""
+    config = settings()
+    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise UsageError(f"cannot reach Redis at TRUNKCTL_REDIS_URL: {exc}") from None
+    return JobStore(client, config.job_ttl_s)

@@ -1,0 +1,142 @@
+"""Commands that read jobs: status and report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from jobs.records import REPORT_FIELDS
+from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES
+from producer.cli import print_json
+from trunkctl import context
+from trunkctl.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
+
+POLL_S = 0.5
+
+
+def _status_or_fail(job_id: str) -> dict[str, Any]:
+    status = context.job_store().status(job_id)
+    if status is None:
+        raise UsageError(f"no job {job_id!r} (unknown, or expired)")
+    return status
+
+
+def status_exit_code(status: dict[str, Any]) -> int:
+    """0 when every item is succeeded or exists, 1 when any failed or was rejected."""
+    counts = status["counts"]
+    bad = sum(n for state, n in counts.items() if state in FINAL_STATES - GOOD_STATES)
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+def _progress_line(status: dict[str, Any]) -> str:
+    counts = status["counts"]
+    done = sum(counts.get(state, 0) for state in FINAL_STATES)
+    total = status["total"] or 1
+    width = 30
+    filled = int(width * done / total)
+    parts = ", ".join(f"{state} {counts[state]}" for state in ALL_STATES if counts.get(state))
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{status['total']}  {parts}"
+
+
+def _print_status(status: dict[str, Any]) -> None:
+    click.echo(f"job      {status['job_id']}  {status['label']}".rstrip())
+    click.echo(f"created  {status['created_at']}")
+    state = status["outcome"] if status["final"] else "in progress"
+    click.echo(f"outcome  {state}")
+    click.echo(f"total    {status['total']}")
+    for name in ALL_STATES:
+        if status["counts"].get(name):
+            click.echo(f"  {name:<10} {status['counts'][name]}")
+    pending = {
+        pbx: {s: n for s, n in counts.items() if s not in FINAL_STATES}
+        for pbx, counts in status["pbxs"].items()
+    }
+    pending = {pbx: counts for pbx, counts in pending.items() if counts}
+    if pending:
+        click.echo("still to do, per PBX:")
+        for pbx, counts in pending.items():
+            click.echo(f"  {pbx:<20} " + ", ".join(f"{s} {n}" for s, n in counts.items()))
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--wait", is_flag=True, help="Block until every item is final.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    default=None,
+    help="Give up waiting after S seconds (exit 3).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> int:
+    """Counts per state of a job; exit 0 all delivered, 1 some failed, 3 timeout."""
+    current = _status_or_fail(job_id)
+    live = wait and not as_json and sys.stderr.isatty()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while wait and not current["final"]:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        if live:
+            click.echo("\r" + _progress_line(current), nl=False, err=True)
+        time.sleep(POLL_S)
+        current = _status_or_fail(job_id)
+    if live:
+        click.echo("\r" + _progress_line(current), err=True)
+    if as_json:
+        print_json(current)
+    else:
+        _print_status(current)
+    if wait and not current["final"]:
+        return EXIT_TIMEOUT
+    return status_exit_code(current) if current["final"] else EXIT_OK
+
+
+@click.command()
+@click.argument("job_id")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice([s.value for s in ALL_STATES]),
+    help="Only items in this state (repeatable).",
+)
+@click.option(
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to FILE instead of stdout.",
+)
+def report(job_id: str, fmt: str, states: tuple[str, ...], output: Path | None) -> int:
+    """One record per trunk, in input order: where it was, what happened, never a secret."""
+    _status_or_fail(job_id)
+    records = (
+        record for record in context.job_store().items(job_id)
+        if not states or record["state"] in states
+    )  # fmt: skip
+    if fmt == "json":
+        import json  # noqa: PLC0415
+
+        text = json.dumps({"job_id": job_id, "items": list(records)}, indent=2, ensure_ascii=False)
+        text += "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=REPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        text = buffer.getvalue()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    return EXIT_OK

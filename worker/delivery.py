@@ -1,0 +1,181 @@
+"""One trunk's delivery: from its stored item to a final state, or to the next run.
+
+Each run sends at most one create request. Whatever may have reached the PBX is looked up by name
+before anything is sent again, so a trunk is never created twice; transient faults come back as
+"run again in N seconds", which the task turns into a Celery retry.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jobs.item_store import ItemStore, final_transition, now_iso, outcome_fields
+from jobs.records import Item
+from jobs.states import FINAL_STATES, State
+from jobs.transitions import Transition
+from trunkctl.settings import Settings
+from trunks.pbx import PbxEntry
+from worker.backoff import backoff_s, defer_s
+from worker.pbx.connection import PbxConnection
+from worker.pbx.errors import PbxAuthError, PbxDuplicateError, PbxError
+from worker.pbx.limiter import SlotUnavailableError
+from worker.pbx.redaction import redact
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where a run left the item, and when the task should run again (None: never)."""
+
+    state: State | None
+    run_again_in_s: float | None = None
+
+
+def _safe_detail(detail: Any, item: Item) -> Any:
+    """The PBX's detail (e.g. invalid_param_list) with the trunk password scrubbed out."""
+    if detail is None:
+        return None
+    password = str((item.body or {}).get("password", ""))
+    return json.loads(redact(json.dumps(detail, ensure_ascii=False), [password]))
+
+
+class Delivery:
+    """Runs items of jobs against their PBXs."""
+
+    def __init__(
+        self,
+        store: ItemStore,
+        connect: Callable[[PbxEntry], PbxConnection],
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._connect = connect
+        self._settings = settings
+        self._clock = clock
+
+    async def run(self, job_id: str, item_no: int) -> Outcome:
+        """One run of one item's task."""
+        owner = uuid.uuid4().hex
+        lock_ms = self._settings.visibility_timeout_s * 1000
+        if not await self._store.lock(job_id, item_no, owner, lock_ms):
+            # Another task (a redelivered duplicate) holds the item: look again later.
+            return Outcome(None, self._settings.slot_wait_s)
+        try:
+            item = await self._store.load(job_id, item_no)
+            if item is None or item.state in FINAL_STATES:
+                return Outcome(item.state if item else None)
+            return await self._run_locked(item)
+        finally:
+            await self._store.unlock(job_id, item_no, owner)
+
+    async def _finish(self, item: Item, state: State, **outcome: Any) -> Outcome:
+        await self._store.move(final_transition(item.job_id, item.item_no, state, **outcome))
+        return Outcome(state)
+
+    async def _fail(self, item: Item, error: PbxError | str) -> Outcome:
+        if isinstance(error, str):
+            return await self._finish(item, State.FAILED, errmsg=error)
+        return await self._finish(
+            item, State.FAILED, errcode=error.errcode, errmsg=str(error),
+            detail=_safe_detail(error.detail, item),
+        )  # fmt: skip
+
+    async def _run_locked(self, item: Item) -> Outcome:
+        entry = await self._store.pbx_entry(item.job_id, item.pbx)
+        if entry is None:
+            return await self._fail(item, f"PBX {item.pbx!r} has no stored inventory entry")
+        circuit = await self._store.circuit(item.job_id, item.pbx)
+        if circuit is not None:
+            return await self._finish(item, State.FAILED, **circuit)
+        return await self._attempt(item, entry)
+
+    async def _attempt(self, item: Item, entry: PbxEntry) -> Outcome:
+        now = self._clock()
+        first_try_at = item.first_try_at or now
+        await self._store.move(
+            Transition(item.job_id, item.item_no, State.RUNNING, {
+                "first_try_at": repr(first_try_at), "started_at": now_iso(),
+                "updated_at": now_iso(),
+            })
+        )  # fmt: skip
+        try:
+            return await self._create(item, self._connect(entry))
+        except PbxAuthError as exc:
+            reason = {"errcode": exc.errcode, "errmsg": str(exc)}
+            await self._store.open_circuit(item.job_id, item.pbx, reason)
+            return await self._finish(item, State.FAILED, **reason)
+        except SlotUnavailableError:
+            return await self._defer(item)
+        except PbxError as exc:
+            if exc.transient:
+                return await self._retry_or_fail(item, exc, first_try_at)
+            return await self._fail(item, exc)
+
+    async def _create(self, item: Item, pbx: PbxConnection) -> Outcome:
+        if item.maybe_sent:
+            trunk_id = await pbx.find_trunk(item.name)
+            if trunk_id is not None:
+                return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
+        if item.attempts >= self._settings.max_attempts:
+            return await self._give_up(item, item.attempts)
+        await self._store.move(
+            Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 1}, add_attempts=1)
+        )
+        try:
+            trunk_id = await pbx.create_trunk(item.body or {})
+        except PbxDuplicateError:
+            trunk_id = await pbx.find_trunk(item.name)
+            if trunk_id is None:
+                raise
+            # Ours if an earlier create of this job may have landed; otherwise it was there before.
+            state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
+            return await self._finish(item, state, trunk_id=trunk_id)
+        except PbxError as exc:
+            if not exc.may_have_applied and not item.maybe_sent:
+                await self._store.move(
+                    Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0})
+                )
+            raise
+        return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
+
+    async def _give_up(self, item: Item, attempts: int) -> Outcome:
+        reason = f"gave up after {attempts} attempts: {item.errmsg or 'no answer'}"
+        return await self._finish(item, State.FAILED, errcode=item.errcode, errmsg=reason)
+
+    async def _retry_or_fail(self, item: Item, exc: PbxError, first_try_at: float) -> Outcome:
+        fresh = await self._store.load(item.job_id, item.item_no)
+        attempts = fresh.attempts if fresh else item.attempts
+        tries = item.tries + 1
+        delay_s = backoff_s(
+            tries, base_s=self._settings.backoff_base_s, cap_s=self._settings.backoff_max_s
+        )
+        elapsed_s = self._clock() - first_try_at
+        if attempts >= self._settings.max_attempts:
+            return await self._finish(
+                item, State.FAILED, errcode=exc.errcode,
+                errmsg=f"gave up after {attempts} attempts: {exc}",
+            )  # fmt: skip
+        if elapsed_s + delay_s > self._settings.retry_window_s:
+            return await self._finish(
+                item, State.FAILED, errcode=exc.errcode,
+                errmsg=f"gave up after {elapsed_s:.0f} s of retries: {exc}",
+            )  # fmt: skip
+        fields = {**outcome_fields(errcode=exc.errcode, errmsg=str(exc)), "tries": tries}
+        fields["updated_at"] = now_iso()
+        await self._store.move(Transition(item.job_id, item.item_no, State.RETRYING, fields))
+        return Outcome(State.RETRYING, delay_s)
+
+    async def _defer(self, item: Item) -> Outcome:
+        fields: dict[str, str | int] = {"deferrals": item.deferrals + 1, "updated_at": now_iso()}
+        await self._store.move(Transition(item.job_id, item.item_no, State.QUEUED, fields))
+        delay_s = defer_s(
+            item.deferrals,
+            slot_wait_s=self._settings.slot_wait_s,
+            cap_s=self._settings.backoff_max_s,
+        )
+        return Outcome(State.QUEUED, delay_s)

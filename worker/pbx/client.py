@@ -1,0 +1,94 @@
+"""The one place that talks HTTP to a PBX: headers, token, TLS, timeouts, the errcode envelope.
+
+Every transport failure becomes one of `worker.pbx.errors`, raised `from` its cause with tokens
+redacted; nothing else in the project catches aiohttp's exceptions.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import ssl
+from typing import Any
+
+import aiohttp
+
+from trunks.pbx import PbxEntry
+from worker.pbx.errors import (
+    PbxBadAnswerError,
+    PbxConnectionError,
+    PbxServerError,
+    error_for,
+)
+from worker.pbx.redaction import redact
+
+
+@functools.lru_cache(maxsize=256)
+def _ca_context(ca_pem: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cadata=ca_pem)
+
+
+def tls_option(entry: PbxEntry) -> ssl.SSLContext | aiohttp.Fingerprint | bool:
+    """aiohttp's `ssl=` argument for a PBX: pinned fingerprint, private CA, default, or off."""
+    if entry.tls_fingerprint:
+        return aiohttp.Fingerprint(bytes.fromhex(entry.tls_fingerprint))
+    if entry.ca_pem:
+        return _ca_context(entry.ca_pem)
+    return entry.verify_tls
+
+
+class PbxClient:
+    """Requests to the Yeastar API of one PBX over a shared aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, entry: PbxEntry, user_agent: str) -> None:
+        self._session = session
+        self._entry = entry
+        self._headers = {"User-Agent": user_agent}
+        self._timeout = aiohttp.ClientTimeout(total=entry.timeout_s)
+        self._tls = tls_option(entry)
+
+    async def call(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        token: str | None = None,
+        params: dict[str, str | int] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Send one request; the answer's JSON when errcode is 0, else the matching PbxError."""
+        query: dict[str, str | int] = dict(params or {})
+        if token is not None:
+            query["access_token"] = token
+        url = f"{self._entry.api_url}/{endpoint}"
+        secrets = [token or "", self._entry.client_secret.get_secret_value()]
+        try:
+            async with self._session.request(
+                method, url, params=query, json=body, headers=self._headers,
+                timeout=self._timeout, ssl=self._tls,
+            ) as response:  # fmt: skip
+                status = response.status
+                text = await response.text(errors="replace")
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            reason = redact(f"{type(exc).__name__}: {exc}", secrets)
+            # Not chained: aiohttp's own message may carry the URL, token and all.
+            raise PbxConnectionError(f"{endpoint}: {reason}") from None
+        return _envelope(endpoint, status, text)
+
+
+def _envelope(endpoint: str, status: int, text: str) -> dict[str, Any]:
+    if status >= 500:
+        raise PbxServerError(f"{endpoint}: HTTP {status}", errmsg=f"HTTP {status}")
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("errcode"), int):
+        raise PbxBadAnswerError(
+            f"{endpoint}: HTTP {status} with no API answer (is base_url/api_path right?)",
+            errmsg=f"HTTP {status}",
+        )
+    errcode = answer["errcode"]
+    if errcode != 0:
+        raise error_for(errcode, str(answer.get("errmsg", "")), answer, endpoint=endpoint)
+    return answer

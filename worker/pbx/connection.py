@@ -1,0 +1,82 @@
+"""The API of one PBX as the delivery logic uses it: tokens, slots and replay handled here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trunks.pbx import PbxEntry
+from worker.pbx.client import PbxClient
+from worker.pbx.errors import PbxBadAnswerError, PbxTokenExpiredError
+from worker.pbx.limiter import DeviceLimiter
+from worker.pbx.tokens import TokenCache
+
+SEARCH_PAGE_SIZE = 100
+
+
+class PbxConnection:
+    """Authenticated, rate-limited calls to one PBX."""
+
+    def __init__(
+        self,
+        entry: PbxEntry,
+        client: PbxClient,
+        limiter: DeviceLimiter,
+        tokens: TokenCache,
+        slot_wait_s: float,
+    ) -> None:
+        self.entry = entry
+        self._client = client
+        self._limiter = limiter
+        self._tokens = tokens
+        self._slot_wait_s = slot_wait_s
+
+    async def _send(self, method: str, endpoint: str, **kwargs: Any) -> dict[str, Any]:
+        async with self._limiter.slot(self.entry, self._slot_wait_s):
+            return await self._client.call(method, endpoint, **kwargs)
+
+    async def _token_call(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._send("POST", endpoint, body=body)
+
+    async def api(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        params: dict[str, str | int] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One authenticated call; on 10004 the token is renewed once and the call replayed once."""
+        token = await self._tokens.token(self.entry, self._token_call)
+        try:
+            return await self._send(method, endpoint, token=token, params=params, body=body)
+        except PbxTokenExpiredError:
+            await self._tokens.invalidate(self.entry, token)
+        token = await self._tokens.token(self.entry, self._token_call)
+        return await self._send(method, endpoint, token=token, params=params, body=body)
+
+    async def create_trunk(self, body: dict[str, Any]) -> int:
+        """POST trunk/create; the new trunk's id."""
+        answer = await self.api("POST", "trunk/create", body=body)
+        trunk_id = answer.get("id")
+        if not isinstance(trunk_id, int):
+            raise PbxBadAnswerError("trunk/create: success without a trunk id")
+        return trunk_id
+
+    async def find_trunk(self, name: str) -> int | None:
+        """The id of the trunk named exactly `name` (search is fuzzy: every page is read)."""
+        page, seen = 1, 0
+        while True:
+            answer = await self.api(
+                "GET",
+                "trunk/search",
+                params={"search_value": name, "page": page, "page_size": SEARCH_PAGE_SIZE},
+            )
+            rows = answer.get("data") or []
+            for row in rows:
+                if isinstance(row, dict) and row.get("name") == name:
+                    return int(row["id"])
+            seen += len(rows)
+            # Page by what came back: a PBX may serve fewer rows per page than asked.
+            if not rows or seen >= int(answer.get("total_number") or 0):
+                return None
+            page += 1

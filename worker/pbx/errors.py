@@ -1,0 +1,114 @@
+"""What can go wrong talking to a PBX: one tree, each class saying when it is raised.
+
+`may_have_applied` tells the delivery logic whether the PBX may have acted on the request anyway
+(a dropped connection after the body was sent, a `-2`): such a create is looked up before a re-send.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trunkctl.errors import TrunkctlError
+
+
+class PbxError(TrunkctlError):
+    """Base of every PBX failure; the message never holds a token or secret."""
+
+    transient = False
+    may_have_applied = False
+
+    def __init__(
+        self, message: str, *, errcode: int | None = None, errmsg: str = "", detail: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.errcode = errcode
+        self.errmsg = errmsg or message
+        self.detail = detail
+
+
+class PbxTransientError(PbxError):
+    """Raised for faults worth retrying later: busy PBX, 5xx, timeouts, connection errors."""
+
+    transient = True
+
+
+class PbxConnectionError(PbxTransientError):
+    """Raised when the connection fails or drops, or the answer times out: it may have landed."""
+
+    may_have_applied = True
+
+
+class PbxServerError(PbxTransientError):
+    """Raised for an HTTP 5xx answer (a proxy or the PBX web server failing)."""
+
+    may_have_applied = True
+
+
+class PbxInternalError(PbxTransientError):
+    """Raised for errcode -2 (INTERNAL SERVER ERROR) and 2 (PROCESSING): it may have landed."""
+
+    may_have_applied = True
+
+
+class PbxBusyError(PbxTransientError):
+    """Raised for errcode 70082 (OVERLOAD_TASK_RUNNING): nothing was done."""
+
+
+class PbxTokenCapError(PbxTransientError):
+    """Raised when get_token answers 60002: 8 tokens are out; wait, don't hammer."""
+
+
+class PbxTokenExpiredError(PbxError):
+    """Raised for errcode 10004: the token is expired or unknown; refresh once, replay once."""
+
+
+class PbxAuthError(PbxError):
+    """Raised when the PBX refuses the credentials or the caller (-1, 70004, 70087, 10005, 10009).
+
+    Fatal for that PBX: retrying would spend one of the 5 failed logins before the IP block.
+    """
+
+
+class PbxDuplicateError(PbxError):
+    """Raised for errcode 40003: the trunk name is taken on that PBX."""
+
+
+class PbxRejectedError(PbxError):
+    """Raised when the PBX refuses the request for good (parameters, quota, wrong path...)."""
+
+
+class PbxPartialError(PbxRejectedError):
+    """Raised for errcode 1 (PARTIAL SUCCESS): part of it may be on the PBX."""
+
+    may_have_applied = True
+
+
+class PbxBadAnswerError(PbxRejectedError):
+    """Raised when the answer is not the API's JSON envelope (wrong base_url, a proxy page)."""
+
+
+AUTH_ERRCODES = frozenset({-1, 70004, 70087, 10005, 10009})
+
+
+def error_for(errcode: int, errmsg: str, answer: dict[str, Any], *, endpoint: str) -> PbxError:
+    """The exception for a non-zero errcode (dispatch on the number, never on the text)."""
+    detail = answer.get("invalid_param_list") or answer.get("duplicate_field_list")
+    message = f"{endpoint}: {errmsg or 'error'} (errcode {errcode})"
+    kind: type[PbxError]
+    if errcode in AUTH_ERRCODES:
+        kind = PbxAuthError
+    elif errcode == 10004:
+        kind = PbxTokenExpiredError
+    elif errcode in (-2, 2):
+        kind = PbxInternalError
+    elif errcode == 70082:
+        kind = PbxBusyError
+    elif errcode == 60002 and endpoint == "get_token":
+        kind = PbxTokenCapError
+    elif errcode == 40003:
+        kind = PbxDuplicateError
+    elif errcode == 1:
+        kind = PbxPartialError
+    else:
+        kind = PbxRejectedError
+    return kind(message, errcode=errcode, errmsg=errmsg, detail=detail)

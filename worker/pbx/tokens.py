@@ -1,0 +1,173 @@
+"""One access token per PBX API client, shared by every worker process through Redis.
+
+A token is fetched single-flight: one asyncio lock per client in this process, one Redis lock
+across processes, and a second look at Redis once the lock is held (double-checked). A token is
+refreshed with its refresh token before it expires; on `10004` the caller invalidates exactly the
+token that failed and asks again, so N tasks seeing the same expiry cause one refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from jobs import keys
+from trunks.pbx import PbxEntry
+from worker.pbx.errors import PbxAuthError, PbxRejectedError, PbxTokenExpiredError
+
+# Refresh this long before the access token expires, so no request carries a dying token.
+REFRESH_MARGIN_S = 120.0
+LOCK_TTL_MS = 60_000
+LOCK_POLL_S = 0.05
+
+# Deletes the lock only if this process still owns it (it may have expired and moved on).
+UNLOCK_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# Sends one token request (get_token / refresh_token) and returns the answer.
+TokenCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """An access/refresh token pair with their expiry times (epoch seconds)."""
+
+    access_token: str
+    access_expires_at: float
+    refresh_token: str
+    refresh_expires_at: float
+
+    def usable(self, now: float) -> bool:
+        """Whether the access token still has more than the refresh margin to live."""
+        return now < self.access_expires_at - REFRESH_MARGIN_S
+
+    def refreshable(self, now: float) -> bool:
+        """Whether the refresh token can still be used."""
+        return bool(self.refresh_token) and now < self.refresh_expires_at - 5
+
+    @classmethod
+    def from_answer(cls, answer: dict[str, Any], now: float) -> TokenPair:
+        """The pair from a get_token/refresh_token answer (expire times are durations)."""
+        return cls(
+            access_token=str(answer["access_token"]),
+            access_expires_at=now + float(answer.get("access_token_expire_time", 1800)),
+            refresh_token=str(answer.get("refresh_token", "")),
+            refresh_expires_at=now + float(answer.get("refresh_token_expire_time", 0)),
+        )
+
+    def as_hash(self) -> dict[Any, str]:
+        """The Redis hash of the pair."""
+        return {
+            "access_token": self.access_token,
+            "access_expires_at": repr(self.access_expires_at),
+            "refresh_token": self.refresh_token,
+            "refresh_expires_at": repr(self.refresh_expires_at),
+        }
+
+    @classmethod
+    def from_hash(cls, raw: dict[Any, Any]) -> TokenPair | None:
+        """The pair stored in Redis, if there is one."""
+        if not raw:
+            return None
+        return cls(
+            access_token=raw[b"access_token"].decode(),
+            access_expires_at=float(raw[b"access_expires_at"]),
+            refresh_token=raw[b"refresh_token"].decode(),
+            refresh_expires_at=float(raw[b"refresh_expires_at"]),
+        )
+
+
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class TokenCache:
+    """Access tokens by PBX client: process memory, then Redis, then the PBX."""
+
+    def __init__(self, redis: aioredis.Redis, clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self._clock = clock
+        self._local: dict[str, TokenPair] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._unlock = redis.register_script(UNLOCK_LUA)
+
+    async def token(self, entry: PbxEntry, call: TokenCall) -> str:
+        """A usable access token for the entry's API client, fetched at most once at a time."""
+        key = keys.token(entry.base_url, entry.client_id)
+        pair = self._local.get(key)
+        if pair and pair.usable(self._clock()):
+            return pair.access_token
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            pair = await self._stored(key)
+            if pair is None or not pair.usable(self._clock()):
+                pair = await self._renew_under_lock(entry, key, call)
+            self._local[key] = pair
+            return pair.access_token
+
+    async def invalidate(self, entry: PbxEntry, failed_token: str) -> None:
+        """Forget a token the PBX answered 10004 to, unless another one replaced it already."""
+        key = keys.token(entry.base_url, entry.client_id)
+        local = self._local.get(key)
+        if local and local.access_token == failed_token:
+            del self._local[key]
+        stored = await self._stored(key)
+        if stored and stored.access_token == failed_token:
+            # Keep the refresh token: the next fetch refreshes instead of logging in again.
+            await self._redis.hset(key, "access_expires_at", "0")
+
+    async def _stored(self, key: str) -> TokenPair | None:
+        return TokenPair.from_hash(await self._redis.hgetall(key))
+
+    async def _renew_under_lock(self, entry: PbxEntry, key: str, call: TokenCall) -> TokenPair:
+        lock_key = keys.token_lock(entry.base_url, entry.client_id)
+        owner = uuid.uuid4().hex
+        while not await self._redis.set(lock_key, owner, nx=True, px=LOCK_TTL_MS):
+            await asyncio.sleep(LOCK_POLL_S)
+            pair = await self._stored(key)
+            if pair and pair.usable(self._clock()):
+                return pair
+        try:
+            pair = await self._stored(key)
+            if pair and pair.usable(self._clock()):
+                return pair
+            pair = await self._fetch(entry, pair, call)
+            ttl_ms = max(1000, int((pair.refresh_expires_at - self._clock()) * 1000))
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.hset(key, mapping=pair.as_hash())
+                pipe.pexpire(key, ttl_ms)
+                await pipe.execute()
+            return pair
+        finally:
+            await self._unlock(keys=[lock_key], args=[owner])
+
+    async def _fetch(self, entry: PbxEntry, old: TokenPair | None, call: TokenCall) -> TokenPair:
+        now = self._clock()
+        if old and old.refreshable(now):
+            try:
+                answer = await call("refresh_token", {"refresh_token": old.refresh_token})
+            except (PbxTokenExpiredError, PbxRejectedError):
+                pass  # the refresh token is gone or refused: log in again
+            else:
+                return TokenPair.from_answer(answer, now)
+        secret = entry.client_secret.get_secret_value()
+        refused_key = keys.token_refused(entry.base_url, entry.client_id)
+        refusal = await self._redis.hget(refused_key, _fingerprint(secret))
+        if refusal is not None:
+            # These credentials failed once: another try would spend a strike toward the IP block.
+            raise PbxAuthError(refusal.decode() if isinstance(refusal, bytes) else str(refusal))
+        try:
+            answer = await call("get_token", {"username": entry.client_id, "password": secret})
+        except PbxAuthError as exc:
+            await self._redis.hset(refused_key, _fingerprint(secret), str(exc))
+            raise
+        return TokenPair.from_answer(answer, self._clock())

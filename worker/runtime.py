@@ -1,0 +1,81 @@
+"""The async side of a worker process: one event loop thread, started once, shared by all tasks.
+
+Celery runs tasks on pool threads; each hands its coroutine to this loop and waits. The loop owns
+the aiohttp session, the async Redis client, the token cache and the limiter, so their state (open
+connections, cached tokens, local waiters) lives as long as the process, not as long as a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from jobs.item_store import ItemStore
+from trunkctl.settings import Settings
+from trunks.pbx import PbxEntry
+from worker.delivery import Delivery
+from worker.pbx.client import PbxClient
+from worker.pbx.connection import PbxConnection
+from worker.pbx.limiter import DeviceLimiter
+from worker.pbx.tokens import TokenCache
+
+T = TypeVar("T")
+
+
+class WorkerRuntime:
+    """The per-process event loop and the objects that live on it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="trunkctl-loop", daemon=True
+        )
+        self._thread.start()
+        self.delivery: Delivery = self.run(self._start())
+
+    async def _start(self) -> Delivery:
+        # The PBX closes every connection after its answer, so pooling would only hold dead sockets.
+        connector = aiohttp.TCPConnector(limit=0, force_close=True)
+        self._session = aiohttp.ClientSession(connector=connector)
+        self._redis = aioredis.Redis.from_url(self.settings.redis_url, max_connections=None)
+        self._limiter = DeviceLimiter(self._redis)
+        self._tokens = TokenCache(self._redis)
+        return Delivery(ItemStore(self._redis), self._connect, self.settings)
+
+    def _connect(self, entry: PbxEntry) -> PbxConnection:
+        client = PbxClient(self._session, entry, self.settings.user_agent)
+        return PbxConnection(entry, client, self._limiter, self._tokens, self.settings.slot_wait_s)
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the loop from any thread and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def close(self) -> None:
+        """Close the session and the Redis client, then stop the loop."""
+
+        async def _close() -> None:
+            await self._session.close()
+            await self._redis.aclose()
+
+        self.run(_close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+_runtime: WorkerRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def runtime(settings: Settings) -> WorkerRuntime:
+    """This process's runtime, started on first use (after a fork, never before)."""
+    global _runtime  # noqa: PLW0603 - one runtime per process is the point
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = WorkerRuntime(settings)
+        return _runtime

@@ -1,0 +1,36 @@
+"""The one Celery task: deliver one trunk of one job (thin: decode, deliver, reschedule)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task
+
+from jobs.queue import DELIVER_TASK
+from worker.backoff import backoff_s
+from worker.celery_app import app, settings
+from worker.runtime import runtime
+
+log = logging.getLogger(__name__)
+# Unexpected failures (Redis unreachable, a bug) are retried this often before the task gives up.
+MAX_UNEXPECTED_RETRIES = 20
+
+
+@app.task(bind=True, name=DELIVER_TASK, max_retries=None)
+def deliver_trunk(self: Task[[str, int], str | None], job_id: str, item_no: int) -> str | None:
+    """Deliver item `item_no` of job `job_id`; reschedules itself while the item is not final."""
+    worker = runtime(settings)
+    try:
+        outcome = worker.run(worker.delivery.run(job_id, item_no))
+    except Exception as exc:
+        retries = self.request.retries or 0
+        if retries >= MAX_UNEXPECTED_RETRIES:
+            raise
+        log.warning("job %s item %s: %s; retrying", job_id, item_no, type(exc).__name__)
+        delay_s = backoff_s(
+            retries + 1, base_s=settings.backoff_base_s, cap_s=settings.backoff_max_s
+        )
+        raise self.retry(countdown=delay_s) from None
+    if outcome.run_again_in_s is not None:
+        raise self.retry(countdown=outcome.run_again_in_s)
+    return outcome.state.value if outcome.state else None
