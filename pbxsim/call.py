@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pbxsim.errcodes import param_problem
+from pbxsim.errors import SimulatorError
 from pbxsim.pbx import Pbx
 
 
-class ParamError(Exception):
+class ParamError(SimulatorError):
     """Raised by a handler when a query or body parameter is missing or invalid (40002)."""
 
     def __init__(self, field: str, value: str, validation_type: str) -> None:

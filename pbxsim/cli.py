@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from pathlib import Path
 
 import click
@@ -134,4 +136,6 @@ def simulate(
             write_inventory(server.fleet.inventory_rows(server.root_url), inventory_path)
         click.echo(ready_line(server))
 
+    if access_log:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
     asyncio.run(serve_until_signalled(Fleet(settings), host, port, on_ready, access_log))

@@ -181,15 +181,17 @@ class SimulatorThread(SimulatorAccess):
         loop = self._loop
         assert loop is not None  # noqa: S101  # start() creates it before the thread runs
         asyncio.set_event_loop(loop)
+        server: RunningServer | None = None
         try:
-            self._server = loop.run_until_complete(start_server(self.fleet, self._host, self._port))
+            server = loop.run_until_complete(start_server(self.fleet, self._host, self._port))
         except OSError as exc:
             self._start_error = exc
         finally:
+            self._server = server
             self._ready.set()
-        if self._server is not None:
+        if server is not None:
             loop.run_forever()
-            loop.run_until_complete(self._server.stop())
+            loop.run_until_complete(server.stop())
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 

@@ -66,6 +66,16 @@ def check_header(names: Sequence[str], known: Sequence[str]) -> list[HeaderProbl
     return problems
 
 
+def _lines_to_header(text: io.TextIOWrapper) -> list[str]:
+    """The physical lines up to the first one that is not blank (the header's first line)."""
+    lines: list[str] = []
+    while line := text.readline():
+        lines.append(line)
+        if line.strip():
+            break
+    return lines
+
+
 class CsvTable:
     """An open CSV file: its checked header, then its rows on demand."""
 
@@ -73,14 +83,16 @@ class CsvTable:
         self.path = path
         self._text = text
         try:
-            first_line = text.readline()
+            leading_lines = _lines_to_header(text)
         except UnicodeDecodeError as exc:
             raise UnreadableInputError(str(path), f"is not UTF-8 text ({exc.reason})") from None
-        self.delimiter = detect_delimiter(first_line)
+        self.delimiter = detect_delimiter(leading_lines[-1] if leading_lines else "")
         self._reader = csv.reader(
-            itertools.chain([first_line], text), delimiter=self.delimiter, strict=False
+            itertools.chain(leading_lines, text), delimiter=self.delimiter, strict=False
         )
         header = self._next_record()
+        while header is not None and not "".join(header).strip():
+            header = self._next_record()  # blank lines before the header are skipped too
         self.columns = [name.strip().lower() for name in header or []]
         self.problems = (
             check_header(self.columns, known)

@@ -1,4 +1,4 @@
-"""Session-wide servers: a real Redis on a free port (never anyone's database 0)."""
+"""Shared fixtures: a real Redis on a free port (never anyone's database 0), rollouts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from tests.e2e import rollout
 from tests.redis_server import RedisServer
+
+__all__ = ["redis_server", "redis_url", "rollout"]
 
 
 @pytest.fixture(scope="session")

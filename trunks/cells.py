@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from trunks.schema import API_FIELDS
@@ -18,7 +18,9 @@ TRUNK_COLUMNS: tuple[str, ...] = (*API_FIELDS, PBX_COLUMN)
 INTEGER_COLUMNS = frozenset({"port", "enable", "enb_outbound_proxy", "outbound_proxy_port"})
 UNTRIMMED_COLUMNS = frozenset({"password"})
 
-_INTEGER_RE = re.compile(r"[+-]?\d+")
+_JSON_STARTS = ("[", "{")
+# [0-9], not \d: int() would also read Arabic-Indic and other Unicode digits.
+_INTEGER_RE = re.compile(r"[+-]?[0-9]+")
 
 
 class CellError(ValueError):
@@ -44,7 +46,7 @@ def _parse_json_array(text: str) -> list[Any]:
 
 def parse_did_list(text: str) -> list[Any]:
     """`did[:did_name]` items separated by `;`, or a JSON array of DID_List objects."""
-    if text.startswith("["):
+    if text.startswith(_JSON_STARTS):  # an object is a mistaken array, not a DID named '{"did"'
         return _parse_json_array(text)
     items: list[Any] = []
     for part in text.split(";"):
@@ -59,15 +61,17 @@ def parse_did_list(text: str) -> list[Any]:
     return items
 
 
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    **dict.fromkeys(INTEGER_COLUMNS, parse_integer),
+    "did_list": parse_did_list,
+    "outbound_cid_list": _parse_json_array,
+}
+
+
 def cell_value(column: str, text: str) -> Any:
     """The body value for one non-empty, already trimmed cell of a known column."""
-    if column in INTEGER_COLUMNS:
-        return parse_integer(text)
-    if column == "did_list":
-        return parse_did_list(text)
-    if column == "outbound_cid_list":
-        return _parse_json_array(text)
-    return text
+    parse = _PARSERS.get(column)
+    return text if parse is None else parse(text)
 
 
 def row_body(cells: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -113,9 +117,11 @@ def _short_form_fits(item: Mapping[str, Any]) -> bool:
 def _did_cell(items: list[Mapping[str, Any]]) -> str:
     if not items or not all(_short_form_fits(item) for item in items):
         return json.dumps(items)
-    return ";".join(
+    short = ";".join(
         f"{item['did']}:{item['did_name']}" if "did_name" in item else item["did"] for item in items
     )
+    # A short form starting like JSON would be read back as JSON.
+    return json.dumps(items) if short.startswith(_JSON_STARTS) else short
 
 
 def body_cells(body: Mapping[str, Any], *, did_list_as_json: bool = False) -> dict[str, str]:

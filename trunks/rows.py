@@ -102,7 +102,9 @@ def validate_row(cells: Mapping[str, str]) -> RowResult:
             try:
                 _TRUNK_NAME.validate_python(body["name"])
             except ValidationError as exc:
-                errors.extend(_field_errors(exc, trunk_type)[:1])
+                # The adapter validates a bare value: its errors carry no column, so name it here.
+                first = exc.errors(include_url=False)[0]
+                errors.append(FieldError("name", _describe(first, trunk_type, "name")))
         return RowResult(None, tuple(errors))
     try:
         request = model.model_validate(body)

@@ -123,11 +123,17 @@ class Delivery:
                 return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
         if item.attempts >= self._settings.max_attempts:
             return await self._give_up(item, item.attempts)
-        await self._store.move(
-            Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 1}, add_attempts=1)
-        )
+
+        async def count_attempt() -> None:
+            # Recorded before the request leaves: if the worker dies now, the item is looked up.
+            await self._store.move(
+                Transition(
+                    item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 1}, add_attempts=1
+                )
+            )
+
         try:
-            trunk_id = await pbx.create_trunk(item.body or {})
+            trunk_id = await pbx.create_trunk(item.body or {}, count_attempt)
         except PbxDuplicateError:
             trunk_id = await pbx.find_trunk(item.name)
             if trunk_id is None:

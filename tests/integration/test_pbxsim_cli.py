@@ -37,12 +37,14 @@ async def _ready_line(process: asyncio.subprocess.Process) -> str:
     return line.decode().rstrip("\n")
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 async def test_serves_after_one_line_and_stops_on_signal(
     tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
     inventory = tmp_path / "inventory.csv"
-    process = await _start("--write-inventory", str(inventory), "--faults", "flaky", "--seed", "5")
+    process = await _start(
+        "--write-inventory", str(inventory), "--faults", "flaky", "--seed", "5", "--access-log"
+    )  # fmt: skip
     try:
         match = READY.fullmatch(await _ready_line(process))
         assert match is not None
@@ -54,17 +56,21 @@ async def test_serves_after_one_line_and_stops_on_signal(
         async with aiohttp.ClientSession() as http:
             answer = await api_call(http, rows[0]["base_url"], "POST", "get_token", body=login)
             assert answer["errcode"] == 0
+            token = answer["access_token"]
+            listed = await api_call(http, rows[0]["base_url"], "GET", "trunk/list", token=token)
+            assert listed["errcode"] == 0
             async with http.get(f"{match.group(1)}/_sim/faults") as response:
                 assert len((await response.json())["rules"]) == 3
     finally:
         process.send_signal(stop_signal)
         stdout, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT_S)
     assert process.returncode == 0
-    # Exactly one line, and no secret or token in anything printed.
+    # Exactly one line on stdout; the access log names paths but no secret or token.
     assert stdout == b""
     printed = stderr.decode()
+    assert "GET /pbx-001/openapi/v1.0/trunk/list 200" in printed
     assert rows[0]["client_secret"] not in printed
-    assert answer["access_token"] not in printed
+    assert token not in printed
 
 
 def test_bad_options_are_usage_errors() -> None:

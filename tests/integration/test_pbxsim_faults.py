@@ -139,3 +139,16 @@ async def test_reset_clears_faults_and_call_counts(
     token = await get_token(http, simulator, PBX)
     assert (await _create(http, simulator, token, "office"))["errcode"] == 0
     assert simulator.state(PBX)["faults"] == []
+
+
+async def test_a_dropped_get_is_retried_once_by_aiohttp(
+    simulator: SimulatorThread, http: aiohttp.ClientSession
+) -> None:
+    # aiohttp replays an idempotent request once after a disconnect: one drop goes unseen.
+    simulator.set_faults([{"endpoint": "trunk/list", "kind": "drop_before", "nth": 1}])
+    base_url = simulator.base_url(PBX)
+    assert (await api_call(http, base_url, "GET", "trunk/list"))["errcode"] == 10004
+    simulator.set_faults([{"endpoint": "trunk/list", "kind": "drop_before"}])
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await api_call(http, base_url, "GET", "trunk/list")
+    assert simulator.counters(PBX)["requests"]["trunk/list"] == 4

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 
 from pbxsim import ManualClock, SimulatorThread
@@ -16,8 +18,8 @@ def _row(sim: SimulatorThread, alias: str = PBX) -> dict[str, str]:
 
 
 async def _login(
-    http: aiohttp.ClientSession, sim: SimulatorThread, secret: str | None = None, **options: object
-) -> dict[str, object]:
+    http: aiohttp.ClientSession, sim: SimulatorThread, secret: str | None = None, **options: Any
+) -> dict[str, Any]:
     row = _row(sim)
     body = {"username": row["client_id"], "password": secret or row["client_secret"]}
     return await api_call(http, row["base_url"], "POST", "get_token", body=body, **options)

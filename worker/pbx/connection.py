@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from trunks.pbx import PbxEntry
@@ -11,6 +12,7 @@ from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
 
 SEARCH_PAGE_SIZE = 100
+BeforeSend = Callable[[], Awaitable[None]]
 
 
 class PbxConnection:
@@ -30,8 +32,12 @@ class PbxConnection:
         self._tokens = tokens
         self._slot_wait_s = slot_wait_s
 
-    async def _send(self, method: str, endpoint: str, **kwargs: Any) -> dict[str, Any]:
+    async def _send(
+        self, method: str, endpoint: str, before_send: BeforeSend | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         async with self._limiter.slot(self.entry, self._slot_wait_s):
+            if before_send is not None:
+                await before_send()
             return await self._client.call(method, endpoint, **kwargs)
 
     async def _token_call(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -44,19 +50,27 @@ class PbxConnection:
         *,
         params: dict[str, str | int] | None = None,
         body: dict[str, Any] | None = None,
+        before_send: BeforeSend | None = None,
     ) -> dict[str, Any]:
-        """One authenticated call; on 10004 the token is renewed once and the call replayed once."""
-        token = await self._tokens.token(self.entry, self._token_call)
-        try:
-            return await self._send(method, endpoint, token=token, params=params, body=body)
-        except PbxTokenExpiredError:
-            await self._tokens.invalidate(self.entry, token)
-        token = await self._tokens.token(self.entry, self._token_call)
-        return await self._send(method, endpoint, token=token, params=params, body=body)
+        """One authenticated call; on 10004 the token is renewed once and the call replayed once.
 
-    async def create_trunk(self, body: dict[str, Any]) -> int:
-        """POST trunk/create; the new trunk's id."""
-        answer = await self.api("POST", "trunk/create", body=body)
+        `before_send` runs each time the request is about to go out (its slot held).
+        """
+        for replay in (False, True):
+            token = await self._tokens.token(self.entry, self._token_call)
+            try:
+                return await self._send(
+                    method, endpoint, before_send, token=token, params=params, body=body
+                )
+            except PbxTokenExpiredError:
+                if replay:
+                    raise
+                await self._tokens.invalidate(self.entry, token)
+        raise AssertionError("unreachable")
+
+    async def create_trunk(self, body: dict[str, Any], before_send: BeforeSend) -> int:
+        """POST trunk/create; the new trunk's id. `before_send` runs before each request."""
+        answer = await self.api("POST", "trunk/create", body=body, before_send=before_send)
         trunk_id = answer.get("id")
         if not isinstance(trunk_id, int):
             raise PbxBadAnswerError("trunk/create: success without a trunk id")

@@ -59,7 +59,12 @@ class PbxTokenCapError(PbxTransientError):
 
 
 class PbxTokenExpiredError(PbxError):
-    """Raised for errcode 10004: the token is expired or unknown; refresh once, replay once."""
+    """Raised for errcode 10004: the token is expired or unknown; refresh once, replay once.
+
+    Transient: when the replay meets 10004 again, the item is retried later with backoff.
+    """
+
+    transient = True
 
 
 class PbxAuthError(PbxError):

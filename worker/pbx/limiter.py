@@ -38,8 +38,17 @@ if interval > 0 then redis.call('SET', KEYS[2], now + interval, 'PX', interval +
 return {1, 0}
 """
 
+# KEYS: leases. ARGV: lease id, lease ms. Pushes a live lease's expiry forward.
+RENEW_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+"""
+
 POLL_S = 0.05
-LEASE_MARGIN_S = 5.0
+# A lease lives this long unless renewed; a request in flight renews it every third of that, so a
+# killed worker's slot frees itself within LEASE_S however long the PBX's timeout is.
+LEASE_S = 10.0
 # Tasks of one process that may queue up behind each slot of a device; more step aside at once,
 # so a saturated PBX cannot hold the threads that other PBXs' tasks could use.
 WAITERS_PER_SLOT = 3
@@ -55,11 +64,12 @@ class DeviceLimiter:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE_LUA)
+        self._renew = redis.register_script(RENEW_LUA)
         self._released: dict[str, asyncio.Event] = {}
         self.waiting: dict[str, int] = {}
 
     async def _try(self, entry: PbxEntry, lease_id: str) -> float | None:
-        lease_ms = int((entry.timeout_s + LEASE_MARGIN_S) * 1000)
+        lease_ms = int(LEASE_S * 1000)
         taken, wait_ms = await self._acquire(
             keys=[
                 keys.device_leases(entry.base_url),
@@ -104,7 +114,15 @@ class DeviceLimiter:
     async def slot(self, entry: PbxEntry, wait_s: float) -> AsyncIterator[None]:
         """Hold one slot of the device for the duration of one request."""
         lease_id = await self.acquire(entry, wait_s)
+        renewal = asyncio.create_task(self._keep_alive(entry, lease_id))
         try:
             yield
         finally:
+            renewal.cancel()
             await self.release(entry, lease_id)
+
+    async def _keep_alive(self, entry: PbxEntry, lease_id: str) -> None:
+        key = keys.device_leases(entry.base_url)
+        while True:
+            await asyncio.sleep(LEASE_S / 3)
+            await self._renew(keys=[key], args=[lease_id, int(LEASE_S * 1000)])

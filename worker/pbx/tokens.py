@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -164,10 +165,14 @@ class TokenCache:
         refusal = await self._redis.hget(refused_key, _fingerprint(secret))
         if refusal is not None:
             # These credentials failed once: another try would spend a strike toward the IP block.
-            raise PbxAuthError(refusal.decode() if isinstance(refusal, bytes) else str(refusal))
+            reason = json.loads(refusal)
+            raise PbxAuthError(
+                reason["message"], errcode=reason["errcode"], errmsg=reason["errmsg"]
+            )
         try:
             answer = await call("get_token", {"username": entry.client_id, "password": secret})
         except PbxAuthError as exc:
-            await self._redis.hset(refused_key, _fingerprint(secret), str(exc))
+            reason = {"message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg}
+            await self._redis.hset(refused_key, _fingerprint(secret), json.dumps(reason))
             raise
         return TokenPair.from_answer(answer, self._clock())

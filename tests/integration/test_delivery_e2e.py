@@ -1,0 +1,164 @@
+"""End to end: real Redis, real Celery worker processes, the simulator over real HTTP."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from pbxsim import SimSettings, SimulatorThread
+from tests.e2e import Rollout, fleet_rows, register_body, wait_for
+from trunks.schema import parse_request_body
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def fleet50() -> Any:
+    with SimulatorThread(SimSettings(pbx_count=50)) as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim3() -> Any:
+    with SimulatorThread(SimSettings(pbx_count=3)) as sim:
+        yield sim
+
+
+def secrets_of(sim: SimulatorThread, rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Every client secret and trunk password of a test."""
+    client_secrets = [row["client_secret"] for row in sim.inventory_rows()]
+    return client_secrets + [body["password"] for _, body in rows if "password" in body]
+
+
+def assert_no_secret_in(text: str, secrets: list[str]) -> None:
+    leaked = [secret for secret in secrets if secret in text]
+    assert not leaked, f"{len(leaked)} secrets leaked"
+    assert not re.search(r"access_token=(?!\*\*\*)[A-Za-z0-9]", text)
+
+
+def assert_each_created_once(sim: SimulatorThread, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    """Every trunk is on its PBX exactly once, with exactly the body the schema produced."""
+    for alias in {alias for alias, _ in rows}:
+        stored = sim.trunks(alias)
+        names = [trunk["name"] for trunk in stored]
+        assert len(names) == len(set(names)), f"duplicates on {alias}"
+        wanted = {body["name"]: body for a, body in rows if a == alias}
+        assert set(names) == set(wanted)
+        for trunk in stored:
+            sent = {key: value for key, value in trunk.items() if key != "id"}
+            expected = parse_request_body(wanted[trunk["name"]]).request_body()
+            assert sent == expected
+
+
+def test_fleet_of_50_pbxs_with_4_workers(rollout: Rollout, fleet50: SimulatorThread) -> None:
+    rollout.start_workers(4)
+    rows = fleet_rows(fleet50.aliases(), per_pbx=4)
+    result = rollout.submit(fleet50, rows)
+    status = rollout.wait_final(result.job_id or "")
+    assert status["outcome"] == "success"
+    assert status["counts"]["succeeded"] == len(rows)
+    assert_each_created_once(fleet50, rows)
+    for alias in fleet50.aliases():
+        counters = fleet50.counters(alias)
+        assert counters["requests"].get("get_token") == 1, alias
+        assert counters["token_cap_hits"] == 0
+        assert counters["violations"] == 0
+        assert counters["logins_failed"] == 0
+    assert all(record["attempts"] == 1 for record in rollout.records(result.job_id or ""))
+    assert_no_secret_in(rollout.worker_output(), secrets_of(fleet50, rows))
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        pytest.param(
+            [{"endpoint": "trunk/create", "kind": "errcode-2", "every": 2}], id="errcode-2"
+        ),
+        pytest.param([{"endpoint": "trunk/create", "kind": "http503", "every": 2}], id="http503"),
+        pytest.param(
+            [{"endpoint": "trunk/create", "kind": "token_expired", "every": 3}], id="10004"
+        ),
+        pytest.param(
+            [{"endpoint": "trunk/create", "kind": "drop_before", "every": 2}], id="drop-before"
+        ),
+        pytest.param(
+            [{"endpoint": "trunk/create", "kind": "drop_after", "every": 2}], id="drop-after"
+        ),
+        pytest.param(
+            [{"endpoint": "trunk/create", "kind": "slow", "every": 2, "slow_ms": 300}], id="slow"
+        ),
+        pytest.param("chaos", id="chaos-preset"),
+    ],
+)
+def test_faults_end_succeeded_without_duplicates(
+    rollout: Rollout, sim3: SimulatorThread, rules: Any
+) -> None:
+    sim3.set_faults(rules)
+    rollout.start_workers(1)
+    rows = fleet_rows(sim3.aliases(), per_pbx=6)
+    result = rollout.submit(sim3, rows)
+    status = rollout.wait_final(result.job_id or "")
+    failed = [r for r in rollout.records(result.job_id or "") if r["state"] != "succeeded"]
+    assert status["counts"]["succeeded"] == len(rows), [(r["state"], r["errmsg"]) for r in failed]
+    assert_each_created_once(sim3, rows)
+    assert_no_secret_in(rollout.worker_output(), secrets_of(sim3, rows))
+
+
+def test_wrong_secret_fails_one_pbx_after_one_login(
+    rollout: Rollout, sim3: SimulatorThread
+) -> None:
+    bad, *good = sim3.aliases()
+    inventory = sim3.inventory_rows()
+    sim3.set_secret(bad, "the-admin-changed-it")
+    rollout.start_workers(2)
+    rows = fleet_rows(sim3.aliases(), per_pbx=8)
+    result = rollout.submit(sim3, rows, inventory)
+    status = rollout.wait_final(result.job_id or "")
+    assert status["outcome"] == "partial"
+    assert status["pbxs"][bad] == {"failed": 8}
+    assert sim3.counters(bad)["logins_failed"] == 1
+    assert sim3.counters(bad)["logins_ok"] == 0
+    for record in rollout.records(result.job_id or ""):
+        if record["pbx"] == bad:
+            assert record["state"] == "failed"
+            assert record["errcode"] == -1
+            assert record["attempts"] == 0
+        else:
+            assert record["state"] == "succeeded"
+    for alias in good:
+        assert len(sim3.trunks(alias)) == 8
+    assert_no_secret_in(rollout.worker_output(), secrets_of(sim3, rows))
+
+
+def test_trunk_already_on_the_pbx_ends_exists(rollout: Rollout, sim3: SimulatorThread) -> None:
+    alias = sim3.aliases()[0]
+    [existing_id] = sim3.preload_trunks(alias, [register_body("trunk-0", 99)])
+    rollout.start_workers(1)
+    rows = fleet_rows([alias], per_pbx=3)
+    result = rollout.submit(sim3, rows)
+    rollout.wait_final(result.job_id or "")
+    records = {r["name"]: r for r in rollout.records(result.job_id or "")}
+    assert records["trunk-0"]["state"] == "exists"
+    assert records["trunk-0"]["trunk_id"] == existing_id
+    assert {records[n]["state"] for n in ("trunk-1", "trunk-2")} == {"succeeded"}
+    assert sim3.counters(alias)["creates"] == 2
+
+
+def test_worker_killed_mid_batch_loses_nothing(rollout: Rollout) -> None:
+    with SimulatorThread(SimSettings(pbx_count=4, latency_ms=100)) as sim:
+        [first] = rollout.start_workers(1)
+        rows = fleet_rows(sim.aliases(), per_pbx=10)
+        result = rollout.submit(sim, rows)
+        job_id = result.job_id or ""
+        wait_for(
+            lambda: True if sum(sim.counters(a)["creates"] for a in sim.aliases()) >= 8 else None,
+            30, "some trunks created",
+        )  # fmt: skip
+        first.kill()
+        assert not rollout.wait_final_or_none(job_id)
+        rollout.start_workers(1)
+        status = rollout.wait_final(job_id)
+        assert status["counts"]["succeeded"] == len(rows)
+        assert_each_created_once(sim, rows)
