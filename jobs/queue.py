@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from celery import Celery
 
 DELIVER_TASK = "trunkctl.deliver_trunk"
+NOOP_TASK = "trunkctl.noop"
 PUBLISH_BATCH = 1000
 
 
@@ -15,11 +16,13 @@ def client_app(redis_url: str) -> Celery:
     return Celery("trunkctl-producer", broker=redis_url, set_as_current=False)
 
 
-def publish(app: Celery, queue: str, tasks: Iterable[tuple[str, int]]) -> int:
+def publish(
+    app: Celery, queue: str, tasks: Iterable[tuple[str, int]], task_name: str = DELIVER_TASK
+) -> int:
     """Queue one delivery task per (job id, item number), in order, in pipelined batches."""
     count = 0
     with app.producer_or_acquire() as producer, producer.batch(max_size=PUBLISH_BATCH):
         for job_id, item_no in tasks:
-            app.send_task(DELIVER_TASK, args=(job_id, item_no), queue=queue, producer=producer)
+            app.send_task(task_name, args=(job_id, item_no), queue=queue, producer=producer)
             count += 1
     return count

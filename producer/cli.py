@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -13,15 +11,11 @@ from producer.submit import Submitter
 from producer.validation import ValidationReport, validate_batch
 from trunkctl import context
 from trunkctl.errors import EXIT_FAILED, EXIT_OK
+from trunkctl.output import print_json
 
 TRUNK_FILES = click.argument(
     "trunk_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
 )
-
-
-def print_json(data: Any) -> None:
-    """JSON for scripts: one document on stdout."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 @click.command()

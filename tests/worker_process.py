@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,15 +29,19 @@ class WorkerProcess:
 
     def __init__(self, env: Mapping[str, str], name: str, log_path: Path) -> None:
         self.log_path = log_path
+        self.ready_file = log_path.with_suffix(".ready")
         self._ready = threading.Event()
         self._log = log_path.open("w", encoding="utf-8")
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "worker", "worker",
-                "--loglevel", "INFO", "--hostname", f"{name}@%h", "--without-gossip",
+                "--loglevel", os.environ.get("BENCH_LOGLEVEL", "INFO"), "--hostname", f"{name}@%h", "--without-gossip",
                 "--without-mingle", "--without-heartbeat",
             ],
-            env={**os.environ, **FAST_SETTINGS, **env},
+            env={
+                **os.environ, **FAST_SETTINGS, **env,
+                "TRUNKCTL_WORKER_READY_FILE": str(self.ready_file),
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -50,14 +55,15 @@ class WorkerProcess:
         for line in self.process.stdout:
             self._log.write(line)
             self._log.flush()
-            if " ready." in line:
-                self._ready.set()
         self._ready.set()
 
     def wait_ready(self) -> None:
-        """Block until Celery says the worker is ready to consume."""
-        if not self._ready.wait(READY_TIMEOUT_S) or self.process.poll() is not None:
-            raise RuntimeError(f"worker did not start:\n{self.output()}")
+        """Block until the worker's ready file exists (it consumes from then on)."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not self.ready_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{self.output()}")
+            time.sleep(0.05)
 
     def output(self) -> str:
         """Everything the worker has printed so far."""

@@ -1,32 +1,47 @@
-"""The `trunkctl` command line: each command parses its options and delegates."""
+"""The `trunkctl` command line: each command parses its options and delegates.
+
+Commands are imported when invoked, so `trunkctl status` does not pay for the simulator or the
+worker (start-up time counts in every rollout's makespan).
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from pbxsim.cli import simulate
-from producer.cli import submit, validate
 from trunkctl.errors import run_guarded
-from trunkctl.job_commands import report, status
+
+COMMANDS = {
+    "validate": "producer.cli:validate",
+    "submit": "producer.cli:submit",
+    "status": "trunkctl.job_commands:status",
+    "report": "trunkctl.job_commands:report",
+    "worker": "trunkctl.worker_command:worker",
+    "simulate": "pbxsim.cli:simulate",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)  # noqa: S101 - COMMANDS names commands only
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="trunkctl")
 def cli() -> None:
     """Roll SIP trunks out to fleets of Yeastar P-Series PBXs."""
-
-
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
-def worker(celery_args: tuple[str, ...]) -> None:
-    """Start a Celery worker (options after `--` go to `celery worker`)."""
-    from worker import app  # noqa: PLC0415 - only this command needs the worker code
-
-    app.worker_main(["worker", "--loglevel=INFO", *celery_args])
-
-
-for command in (validate, submit, status, report, simulate):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -13,11 +13,11 @@ import click
 
 from jobs.records import REPORT_FIELDS
 from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES
-from producer.cli import print_json
 from trunkctl import context
 from trunkctl.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
+from trunkctl.output import print_json
 
-POLL_S = 0.5
+POLL_S = 0.25
 
 
 def _status_or_fail(job_id: str) -> dict[str, Any]:

@@ -29,11 +29,13 @@ class Settings:
     backoff_base_s: float = 1.0
     backoff_max_s: float = 20.0
     # How long a task waits for a free slot of its PBX before it steps aside (is deferred).
-    slot_wait_s: float = 2.0
+    slot_wait_s: float = 15.0
     # Threads per worker process: each holds one task, mostly waiting on the network.
     worker_concurrency: int = 256
     # Jobs and their items are kept this long in Redis after their last change.
     job_ttl_s: int = 30 * 24 * 3600
+    # A file the worker creates once it consumes and removes at shutdown (health checks).
+    worker_ready_file: str = ""
     # The User-Agent sent to every PBX (the API rejects requests without one).
     user_agent: str = "trunkctl/0.1"
 

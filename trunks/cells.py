@@ -94,8 +94,9 @@ def row_body(cells: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             text = raw.strip()
             if not text:
                 continue
+        parse = _PARSERS.get(column)  # cell_value, inlined: this loop runs for every cell
         try:
-            body[column] = cell_value(column, text)
+            body[column] = text if parse is None else parse(text)
         except CellError as exc:
             errors[column] = str(exc)
     return body, errors

@@ -17,9 +17,10 @@ def backoff_s(
     return float(rand() * ceiling)
 
 
-def defer_s(
-    deferrals: int, *, slot_wait_s: float, cap_s: float, rand: Callable[[], float] = random.random
-) -> float:
-    """Seconds a task steps aside for when its PBX stays saturated (grows with each deferral)."""
-    ceiling = min(cap_s, slot_wait_s * 2 ** min(deferrals, 10))
-    return float(ceiling / 2 + rand() * ceiling / 2)
+def defer_s(backlog_s: float, *, cap_s: float, rand: Callable[[], float] = random.random) -> float:
+    """Seconds a task steps aside for when its PBX is saturated: up to its backlog, jittered.
+
+    Erring short is cheap (the task waits in the worker if the PBX is still busy); erring long
+    leaves the PBX idle at the end of a rollout.
+    """
+    return float(min(cap_s, max(0.1, backlog_s) * (0.5 + rand() / 2)))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 
 from trunkctl.settings import Settings
 
@@ -35,5 +39,18 @@ def make_app(settings: Settings) -> Celery:
     return app
 
 
+def _touch_ready_file(**_: Any) -> None:
+    # For health checks (and tests): the file exists while the worker consumes.
+    if settings.worker_ready_file:
+        Path(settings.worker_ready_file).touch()
+
+
+def _remove_ready_file(**_: Any) -> None:
+    if settings.worker_ready_file:
+        Path(settings.worker_ready_file).unlink(missing_ok=True)
+
+
 settings = Settings.from_env()
 app = make_app(settings)
+worker_ready.connect(_touch_ready_file, weak=False)
+worker_shutdown.connect(_remove_ready_file, weak=False)

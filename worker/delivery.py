@@ -62,14 +62,19 @@ class Delivery:
         """One run of one item's task."""
         owner = uuid.uuid4().hex
         lock_ms = self._settings.visibility_timeout_s * 1000
-        if not await self._store.lock(job_id, item_no, owner, lock_ms):
+        claim = await self._store.claim(job_id, item_no, owner, lock_ms)
+        if claim is None:
             # Another task (a redelivered duplicate) holds the item: look again later.
             return Outcome(None, self._settings.slot_wait_s)
         try:
-            item = await self._store.load(job_id, item_no)
+            item = claim.item
             if item is None or item.state in FINAL_STATES:
                 return Outcome(item.state if item else None)
-            return await self._run_locked(item)
+            if claim.entry is None:
+                return await self._fail(item, f"PBX {item.pbx!r} has no stored inventory entry")
+            if claim.circuit is not None:
+                return await self._finish(item, State.FAILED, **claim.circuit)
+            return await self._attempt(item, claim.entry)
         finally:
             await self._store.unlock(job_id, item_no, owner)
 
@@ -85,39 +90,28 @@ class Delivery:
             detail=_safe_detail(error.detail, item),
         )  # fmt: skip
 
-    async def _run_locked(self, item: Item) -> Outcome:
-        entry = await self._store.pbx_entry(item.job_id, item.pbx)
-        if entry is None:
-            return await self._fail(item, f"PBX {item.pbx!r} has no stored inventory entry")
-        circuit = await self._store.circuit(item.job_id, item.pbx)
-        if circuit is not None:
-            return await self._finish(item, State.FAILED, **circuit)
-        return await self._attempt(item, entry)
-
     async def _attempt(self, item: Item, entry: PbxEntry) -> Outcome:
-        now = self._clock()
-        first_try_at = item.first_try_at or now
-        await self._store.move(
-            Transition(item.job_id, item.item_no, State.RUNNING, {
-                "first_try_at": repr(first_try_at), "started_at": now_iso(),
-                "updated_at": now_iso(),
-            })
-        )  # fmt: skip
+        first_try_at = item.first_try_at or self._clock()
         try:
-            return await self._create(item, self._connect(entry))
+            return await self._create(item, self._connect(entry), first_try_at)
         except PbxAuthError as exc:
             reason = {"errcode": exc.errcode, "errmsg": str(exc)}
             await self._store.open_circuit(item.job_id, item.pbx, reason)
             return await self._finish(item, State.FAILED, **reason)
-        except SlotUnavailableError:
-            return await self._defer(item)
+        except SlotUnavailableError as exc:
+            return await self._defer(item, exc.retry_in_s)
         except PbxError as exc:
             if exc.transient:
                 return await self._retry_or_fail(item, exc, first_try_at)
             return await self._fail(item, exc)
 
-    async def _create(self, item: Item, pbx: PbxConnection) -> Outcome:
+    async def _create(self, item: Item, pbx: PbxConnection, first_try_at: float) -> Outcome:
+        running: dict[str, str | int] = {
+            "first_try_at": repr(first_try_at),
+            "updated_at": now_iso(),
+        }
         if item.maybe_sent:
+            await self._store.move(Transition(item.job_id, item.item_no, State.RUNNING, running))
             trunk_id = await pbx.find_trunk(item.name)
             if trunk_id is not None:
                 return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
@@ -126,10 +120,9 @@ class Delivery:
 
         async def count_attempt() -> None:
             # Recorded before the request leaves: if the worker dies now, the item is looked up.
+            fields: dict[str, str | int] = {**running, "maybe_sent": 1}
             await self._store.move(
-                Transition(
-                    item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 1}, add_attempts=1
-                )
+                Transition(item.job_id, item.item_no, State.RUNNING, fields, add_attempts=1)
             )
 
         try:
@@ -172,16 +165,13 @@ class Delivery:
                 errmsg=f"gave up after {elapsed_s:.0f} s of retries: {exc}",
             )  # fmt: skip
         fields = {**outcome_fields(errcode=exc.errcode, errmsg=str(exc)), "tries": tries}
-        fields["updated_at"] = now_iso()
+        fields.update(updated_at=now_iso(), first_try_at=repr(first_try_at))
         await self._store.move(Transition(item.job_id, item.item_no, State.RETRYING, fields))
         return Outcome(State.RETRYING, delay_s)
 
-    async def _defer(self, item: Item) -> Outcome:
+    async def _defer(self, item: Item, backlog_s: float) -> Outcome:
         fields: dict[str, str | int] = {"deferrals": item.deferrals + 1, "updated_at": now_iso()}
         await self._store.move(Transition(item.job_id, item.item_no, State.QUEUED, fields))
-        delay_s = defer_s(
-            item.deferrals,
-            slot_wait_s=self._settings.slot_wait_s,
-            cap_s=self._settings.backoff_max_s,
-        )
-        return Outcome(State.QUEUED, delay_s)
+        # Back when the PBX's backlog should have drained; well inside the visibility timeout.
+        cap_s = self._settings.visibility_timeout_s / 3
+        return Outcome(State.QUEUED, defer_s(backlog_s, cap_s=cap_s))

@@ -25,6 +25,7 @@ from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
 
 T = TypeVar("T")
+REDIS_CONNECTIONS = 64
 
 
 class WorkerRuntime:
@@ -43,8 +44,13 @@ class WorkerRuntime:
         # The PBX closes every connection after its answer, so pooling would only hold dead sockets.
         connector = aiohttp.TCPConnector(limit=0, force_close=True)
         self._session = aiohttp.ClientSession(connector=connector)
-        self._redis = aioredis.Redis.from_url(self.settings.redis_url, max_connections=None)
-        self._limiter = DeviceLimiter(self._redis)
+        # Blocking pool: a burst of tasks waits for a connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=30
+        )
+        self._redis = aioredis.Redis(connection_pool=pool)
+        # Keep a quarter of the threads free of waiting, for the tasks of other PBXs.
+        self._limiter = DeviceLimiter(self._redis, self.settings.worker_concurrency * 3 // 4)
         self._tokens = TokenCache(self._redis)
         return Delivery(ItemStore(self._redis), self._connect, self.settings)
 

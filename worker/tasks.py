@@ -6,7 +6,7 @@ import logging
 
 from celery import Task
 
-from jobs.queue import DELIVER_TASK
+from jobs.queue import DELIVER_TASK, NOOP_TASK
 from worker.backoff import backoff_s
 from worker.celery_app import app, settings
 from worker.runtime import runtime
@@ -34,3 +34,8 @@ def deliver_trunk(self: Task[[str, int], str | None], job_id: str, item_no: int)
     if outcome.run_again_in_s is not None:
         raise self.retry(countdown=outcome.run_again_in_s)
     return outcome.state.value if outcome.state else None
+
+
+@app.task(name=NOOP_TASK)
+def noop(job_id: str, item_no: int) -> None:
+    """Does nothing: `bench/` measures the worker's own ceiling (Celery and kombu) with it."""

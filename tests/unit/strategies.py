@@ -29,8 +29,8 @@ _CHARACTERS = st.one_of(
     st.characters(exclude_categories=("Cs", "Cc")),  # no surrogates, no control characters
     st.sampled_from(_CSV_SPICE),
 )
-ANY_TEXT = st.text(_CHARACTERS, max_size=20)
-NESTED_TEXT = st.text(_CHARACTERS, min_size=1, max_size=20)
+ANY_TEXT = st.text(_CHARACTERS, max_size=12)
+NESTED_TEXT = st.text(_CHARACTERS, min_size=1, max_size=12)
 CELL_TEXT = NESTED_TEXT.filter(lambda text: text == text.strip())
 
 NAMES = st.text(string.ascii_letters + string.digits + "_-.", min_size=1, max_size=NAME_MAX_LENGTH)
@@ -38,7 +38,7 @@ PORTS = st.integers(min_value=1, max_value=65535)
 FLAGS = st.sampled_from([0, 1])
 # The seed's password rule, with the three required character classes at a random place.
 REGISTER_PASSWORDS = st.builds(
-    lambda head, tail: f"{head}aZ7{tail}", ANY_TEXT, st.text(_CHARACTERS, min_size=7, max_size=20)
+    lambda head, tail: f"{head}aZ7{tail}", ANY_TEXT, st.text(_CHARACTERS, min_size=7, max_size=12)
 ).filter(lambda text: text == text.strip())
 
 
@@ -79,7 +79,7 @@ SHARED_CALLER_IDS = st.builds(
     outbound_cid_to_ext_range=optional(ANY_TEXT),
     ext_list=st.lists(EXTENSIONS, min_size=1, max_size=3),
 )
-CALLER_ID_LISTS = st.lists(RANGE_CALLER_IDS | SHARED_CALLER_IDS, max_size=3)
+CALLER_ID_LISTS = st.lists(RANGE_CALLER_IDS | SHARED_CALLER_IDS, max_size=2)
 DID_ITEMS = st.builds(DidItem, did=NESTED_TEXT, did_name=optional(ANY_TEXT))
 # Plain DIDs favour the `did[:did_name];...` short form; others force the JSON form.
 SHORT_DID_ITEMS = st.builds(

@@ -21,7 +21,7 @@ PBX = "pbx-1"
 # The line breaks that end a physical line for Python's text files (and for editors).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
-SETTINGS = settings(max_examples=150, deadline=None, database=None)
+SETTINGS = settings(max_examples=100, deadline=None, database=None)
 
 
 def _record(trunk: Trunk, *, did_list_as_json: bool) -> dict[str, str]:

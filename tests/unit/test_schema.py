@@ -193,6 +193,19 @@ def test_a_validation_error_never_shows_the_password(body: dict[str, Any]) -> No
     assert WEAK_PASSWORD not in str(exc.value)
 
 
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [(RegisterTrunk, SEED_BODY), (PeerTrunk, PEER_BODY), (AccountTrunk, ACCOUNT_BODY)],
+    ids=["register", "peer", "account"],
+)
+def test_each_models_own_errors_never_show_the_password(
+    model: type[RegisterTrunk | PeerTrunk | AccountTrunk], body: dict[str, Any]
+) -> None:
+    with pytest.raises(ValidationError) as exc:
+        model.model_validate({**body, "password": WEAK_PASSWORD, "port": "x", "codec_sel": 1})
+    assert WEAK_PASSWORD not in str(exc.value)
+
+
 def test_only_the_request_body_shows_the_password() -> None:
     trunk = parse_request_body(SEED_BODY)
     assert "aAc1653249" not in repr(trunk)

@@ -105,6 +105,44 @@ def test_json_shape_of_an_invalid_batch(tmp_path: Path, pbxs: Path) -> None:
     assert all(list(entry) == ["file", "line", "column", "message"] for entry in report["errors"])
 
 
+ITSP_HEADER = f"{HEADER},itsp"
+THREE_LINE_ROW = register("a") + ',"Acme\nTelecom\nLtd"'
+
+
+@pytest.mark.parametrize(
+    ("text", "counts", "errors"),
+    [
+        ("\ufeff" + f"{HEADER}\n{register('a')}\n".replace(",", ";"), (1, 0), []),
+        (f"\n{HEADER}\n\n{register('a')}\n\n", (1, 0), []),
+        (f"{ITSP_HEADER}\n{THREE_LINE_ROW}\n\n{register('b b')},\n", (1, 1), [
+            (6, "name", "may contain only letters, digits, '_', '-' and '.' (no spaces), "
+             "got 'b b'"),
+        ]),
+        (f"{HEADER},Name\n{register('a')},b\n", (0, 0), [
+            (1, "name", "column 'name' appears more than once"),
+        ]),
+        ("", (0, 0), [(1, None, "the file is empty: a header row is required")]),
+        (f"{HEADER}\n", (0, 0), [(1, None, "the batch has no trunk rows")]),
+    ],
+    ids=[
+        "bom-and-semicolons", "blank-lines", "row-after-a-3-line-cell", "repeated-column",
+        "empty-file", "header-only",
+    ],
+)  # fmt: skip
+def test_csv_edge_cases(
+    tmp_path: Path,
+    pbxs: Path,
+    text: str,
+    counts: tuple[int, int],
+    errors: list[tuple[int, str | None, str]],
+) -> None:
+    trunks = write(tmp_path / "trunks.csv", text)
+    code, report = invoke_json(trunks, "--pbxs", pbxs)
+    assert code == (1 if errors else 0)
+    assert (report["valid"], report["invalid"]) == counts
+    assert report["errors"] == [error(trunks, *expected) for expected in errors]
+
+
 def test_human_output_lists_problems_then_a_summary(tmp_path: Path, pbxs: Path) -> None:
     trunks = write(tmp_path / "trunks.csv", f"{HEADER}\n{register('a')}\n{register('a')}\n")
     code, out = invoke(trunks, "--pbxs", pbxs)

@@ -2,7 +2,11 @@
 
 `max_inflight` is a semaphore of leases (a sorted set scored by expiry, so a killed worker's slot
 frees itself) and `min_interval_ms` a "next start" time; one Lua script checks and takes both, on
-the Redis server's clock. Waiters in this process are woken when a local lease is released.
+the Redis server's clock.
+
+Waiting costs no Redis round trips while this process holds every slot of the device: waiters
+queue in FIFO order and a release hands the turn to the head of the queue. Only when some slot
+is held elsewhere (another process or machine) does the head poll Redis.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,80 +50,122 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
 """
 
+# How often the head waiter asks Redis while a slot of its device is held by another process.
 POLL_S = 0.05
+# How long a waiter trusts a local release to come (a safety net: releases always signal).
+LOCAL_WAIT_S = 1.0
 # A lease lives this long unless renewed; a request in flight renews it every third of that, so a
 # killed worker's slot frees itself within LEASE_S however long the PBX's timeout is.
 LEASE_S = 10.0
-# Tasks of one process that may queue up behind each slot of a device; more step aside at once,
-# so a saturated PBX cannot hold the threads that other PBXs' tasks could use.
-WAITERS_PER_SLOT = 3
+# Until the PBX's requests are timed, a request is guessed to take this long.
+DEFAULT_HOLD_S = 0.5
 
 
 class SlotUnavailableError(TrunkctlError):
-    """Raised when a PBX stays saturated for the whole wait: the task should step aside."""
+    """Raised when a task should step aside rather than wait for its PBX: it is saturated."""
+
+    def __init__(self, message: str, retry_in_s: float) -> None:
+        super().__init__(message)
+        self.retry_in_s = retry_in_s
 
 
 class DeviceLimiter:
     """Slots of in-flight requests per device (base URL), shared through Redis."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, max_waiting: int) -> None:
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE_LUA)
         self._renew = redis.register_script(RENEW_LUA)
-        self._released: dict[str, asyncio.Event] = {}
-        self.waiting: dict[str, int] = {}
+        self._queues: dict[str, deque[asyncio.Event]] = {}
+        self._held: dict[str, int] = {}
+        # Waiting is cheap while the process has threads to spare; past max_waiting, a task whose
+        # PBX already has a waiter steps aside, so a busy PBX cannot hold every thread.
+        self._max_waiting = max_waiting
+        self._total_waiting = 0
+        self._hold_s: dict[str, float] = {}
+
+    def waiting(self, device: str) -> int:
+        """Tasks of this process waiting for a slot of the device."""
+        return len(self._queues.get(device, ()))
+
+    def backlog_s(self, entry: PbxEntry) -> float:
+        """How long this process's queue for the device takes to drain, by recent requests."""
+        per_request_s = self._hold_s.get(entry.base_url, DEFAULT_HOLD_S)
+        return (self.waiting(entry.base_url) + 1) * per_request_s / entry.max_inflight
 
     async def _try(self, entry: PbxEntry, lease_id: str) -> float | None:
-        lease_ms = int(LEASE_S * 1000)
         taken, wait_ms = await self._acquire(
             keys=[
                 keys.device_leases(entry.base_url),
                 keys.device_next_start(entry.base_url),
                 keys.device_limits(entry.base_url),
             ],
-            args=[lease_id, lease_ms, entry.max_inflight, entry.min_interval_ms],
+            args=[lease_id, int(LEASE_S * 1000), entry.max_inflight, entry.min_interval_ms],
         )
         if int(taken):
+            self._held[entry.base_url] = self._held.get(entry.base_url, 0) + 1
             return None
-        return POLL_S if int(wait_ms) < 0 else int(wait_ms) / 1000
+        if int(wait_ms) >= 0:
+            return int(wait_ms) / 1000  # min_interval_ms: the exact time to come back
+        if self._held.get(entry.base_url, 0) >= entry.max_inflight:
+            return LOCAL_WAIT_S  # every slot is ours: a local release will signal
+        return POLL_S
 
     async def acquire(self, entry: PbxEntry, wait_s: float) -> str:
         """Take a slot of the entry's device, waiting at most wait_s; the lease id."""
         lease_id = uuid.uuid4().hex
         device = entry.base_url
-        if self.waiting.get(device, 0) >= entry.max_inflight * WAITERS_PER_SLOT:
-            raise SlotUnavailableError(f"{entry.pbx} already has tasks waiting in this worker")
+        if self.waiting(device) and self._total_waiting >= self._max_waiting:
+            raise SlotUnavailableError(f"{entry.pbx} is saturated", self.backlog_s(entry))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
-        self.waiting[device] = self.waiting.get(device, 0) + 1
+        queue = self._queues.setdefault(device, deque())
+        turn = asyncio.Event()  # set when this waiter should ask Redis (again)
+        queue.append(turn)
+        self._total_waiting += 1
         try:
-            while (pause_s := await self._try(entry, lease_id)) is not None:
+            while True:
+                turn.clear()  # before asking: a release during the call still wakes us
+                if queue[0] is turn:
+                    pause_s = await self._try(entry, lease_id)
+                    if pause_s is None:
+                        return lease_id
+                else:
+                    pause_s = LOCAL_WAIT_S
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    raise SlotUnavailableError(f"{entry.pbx} stayed busy for {wait_s:.1f} s")
-                event = self._released.setdefault(device, asyncio.Event())
+                    raise SlotUnavailableError(
+                        f"{entry.pbx} stayed busy for {wait_s:.1f} s", self.backlog_s(entry)
+                    )
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), min(pause_s, remaining))
+                    await asyncio.wait_for(turn.wait(), min(pause_s, remaining))
         finally:
-            self.waiting[device] -= 1
-        return lease_id
+            self._total_waiting -= 1
+            queue.remove(turn)
+            if queue:
+                queue[0].set()  # the next in line asks now
 
     async def release(self, entry: PbxEntry, lease_id: str) -> None:
-        """Give the slot back and wake this process's waiters for that device."""
+        """Give the slot back and hand the turn to this process's next waiter for the device."""
         await self._redis.zrem(keys.device_leases(entry.base_url), lease_id)
-        event = self._released.pop(entry.base_url, None)
-        if event is not None:
-            event.set()
+        self._held[entry.base_url] -= 1
+        queue = self._queues.get(entry.base_url)
+        if queue:
+            queue[0].set()
 
     @asynccontextmanager
     async def slot(self, entry: PbxEntry, wait_s: float) -> AsyncIterator[None]:
         """Hold one slot of the device for the duration of one request."""
         lease_id = await self.acquire(entry, wait_s)
         renewal = asyncio.create_task(self._keep_alive(entry, lease_id))
+        started = asyncio.get_running_loop().time()
         try:
             yield
         finally:
             renewal.cancel()
+            held_s = asyncio.get_running_loop().time() - started
+            previous_s = self._hold_s.get(entry.base_url, held_s)
+            self._hold_s[entry.base_url] = 0.8 * previous_s + 0.2 * held_s
             await self.release(entry, lease_id)
 
     async def _keep_alive(self, entry: PbxEntry, lease_id: str) -> None:

@@ -1,0 +1,172 @@
+"""Makespan of a rollout against simulated PBXs, with one worker process already running.
+
+Measured as product.md says: from the start of `trunkctl submit` to the return of
+`trunkctl status --wait`. Scenarios:
+  uniform  N PBXs x M trunks, latency L ms, max_inflight 1: makespan vs the busiest PBX's bound
+  skewed   one PBX with 200 trunks and 100 PBXs with 2: when the small ones are done vs the big one
+
+    python bench/delivery.py uniform --pbxs 100 --trunks 30 --latency-ms 200
+    python bench/delivery.py skewed
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import redis  # noqa: E402
+
+from jobs.store import JobStore  # noqa: E402
+from tests.e2e import register_body, write_trunks_csv  # noqa: E402
+from tests.redis_server import RedisServer  # noqa: E402
+from tests.worker_process import WorkerProcess  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def start_simulator(pbxs: int, latency_ms: float, inventory: Path) -> subprocess.Popen[str]:
+    """The simulator in its own process; returns once it prints its ready line."""
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "pbxsim", "--pbxs", str(pbxs), "--port", "0",
+            "--latency-ms", str(latency_ms), "--write-inventory", str(inventory),
+        ],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not re.search(r"serving", line):
+        raise RuntimeError(f"simulator did not start: {line!r}")
+    return process
+
+
+def trunkctl(env: dict[str, str], *args: str) -> str:
+    """Run the CLI as a user would; its stdout."""
+    done = subprocess.run(
+        [str(BIN / "trunkctl"), *args], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"trunkctl {args[0]} failed: {done.stderr}")
+    return done.stdout
+
+
+class Rig:
+    """Redis, simulator and one worker process, started once for a scenario."""
+
+    def __init__(self, pbxs: int, latency_ms: float, workdir: Path, concurrency: int) -> None:
+        self.redis = RedisServer()
+        self.workdir = workdir
+        self.inventory = workdir / "pbxs.csv"
+        self.sim = start_simulator(pbxs, latency_ms, self.inventory)
+        self.env = {
+            **os.environ,
+            "TRUNKCTL_REDIS_URL": self.redis.url(),
+            "TRUNKCTL_WORKER_CONCURRENCY": str(concurrency),
+        }
+        self.worker = WorkerProcess(
+            {"TRUNKCTL_REDIS_URL": self.redis.url(),
+             "TRUNKCTL_WORKER_CONCURRENCY": str(concurrency)},
+            "bench", workdir / "worker.log",
+        )  # fmt: skip
+        self.worker.wait_ready()
+        self.store = JobStore(redis.Redis.from_url(self.redis.url()), 3600)
+
+    def run(self, rows: list[tuple[str, dict[str, object]]]) -> tuple[str, float]:
+        """Submit and wait; the job id and the makespan in seconds."""
+        trunks = write_trunks_csv(self.workdir / "trunks.csv", rows)
+        started = time.perf_counter()
+        job_id = trunkctl(self.env, "submit", str(trunks), "--pbxs", str(self.inventory)).strip()
+        trunkctl(self.env, "status", job_id, "--wait")
+        return job_id, time.perf_counter() - started
+
+    def close(self) -> None:
+        """Stop everything."""
+        self.worker.stop()
+        self.sim.terminate()
+        self.sim.wait(timeout=10)
+        self.redis.stop()
+
+
+def aliases(count: int) -> list[str]:
+    """The simulator's PBX aliases."""
+    return [f"pbx-{n:03d}" for n in range(1, count + 1)]
+
+
+def uniform(args: argparse.Namespace, workdir: Path) -> None:
+    """N PBXs x M trunks: makespan against the busiest PBX's lower bound."""
+    rig = Rig(args.pbxs, args.latency_ms, workdir, args.concurrency)
+    try:
+        rows = [
+            (alias, register_body(f"trunk-{i}", n))
+            for n, (alias, i) in enumerate(
+                (a, i) for a in aliases(args.pbxs) for i in range(args.trunks)
+            )
+        ]
+        job_id, makespan_s = rig.run(rows)
+        status = rig.store.status(job_id) or {}
+        bound_s = (args.trunks + 1) * args.latency_ms / 1000  # + 1: the PBX's get_token
+        print(
+            f"uniform: {args.pbxs} PBXs x {args.trunks} trunks, {args.latency_ms:.0f} ms, max_inflight 1"
+        )
+        print(f"  outcome {status.get('outcome')}  counts {status.get('counts')}")
+        print(
+            f"  makespan {makespan_s:.2f} s  lower bound {bound_s:.2f} s  ratio {makespan_s / bound_s:.3f}"
+        )
+        print(f"  trunks/s {len(rows) / makespan_s:.1f}")
+    finally:
+        rig.close()
+
+
+def skewed(args: argparse.Namespace, workdir: Path) -> None:
+    """One PBX with 200 trunks, 100 with 2: the small ones finish long before the big one."""
+    rig = Rig(101, args.latency_ms, workdir, args.concurrency)
+    try:
+        big, *small = aliases(101)
+        rows = [(big, register_body(f"big-{i}", i)) for i in range(200)]
+        rows += [
+            (alias, register_body(f"small-{i}", 1000 + n))
+            for n, alias in enumerate(small)
+            for i in range(2)
+        ]
+        job_id, makespan_s = rig.run(rows)
+        finished = {}
+        for record in rig.store.items(job_id):
+            kind = "big" if record["pbx"] == big else "small"
+            finished[kind] = max(finished.get(kind, ""), record["finished_at"] or "")
+        created = (rig.store.job(job_id) or {}).get("created_at")
+        print(f"skewed: 1 PBX x 200 + 100 PBXs x 2, {args.latency_ms:.0f} ms, max_inflight 1")
+        print(
+            f"  makespan {makespan_s:.2f} s (big PBX bound {(201 * args.latency_ms / 1000):.1f} s)"
+        )
+        print(
+            f"  job created {created}; last small trunk {finished.get('small')}; last big trunk {finished.get('big')}"
+        )
+    finally:
+        rig.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenario", choices=["uniform", "skewed"])
+    parser.add_argument("--pbxs", type=int, default=100)
+    parser.add_argument("--trunks", type=int, default=30)
+    parser.add_argument("--latency-ms", type=float, default=200)
+    parser.add_argument("--concurrency", type=int, default=256)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="trunkctl-bench-") as workdir:
+        {"uniform": uniform, "skewed": skewed}[args.scenario](args, Path(workdir))
+
+
+if __name__ == "__main__":
+    main()
