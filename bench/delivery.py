@@ -115,11 +115,13 @@ def uniform(args: argparse.Namespace, workdir: Path) -> None:
         status = rig.store.status(job_id) or {}
         bound_s = (args.trunks + 1) * args.latency_ms / 1000  # + 1: the PBX's get_token
         print(
-            f"uniform: {args.pbxs} PBXs x {args.trunks} trunks, {args.latency_ms:.0f} ms, max_inflight 1"
+            f"uniform: {args.pbxs} PBXs x {args.trunks} trunks, {args.latency_ms:.0f} ms, "
+            "max_inflight 1"
         )
         print(f"  outcome {status.get('outcome')}  counts {status.get('counts')}")
         print(
-            f"  makespan {makespan_s:.2f} s  lower bound {bound_s:.2f} s  ratio {makespan_s / bound_s:.3f}"
+            f"  makespan {makespan_s:.2f} s  lower bound {bound_s:.2f} s  "
+            f"ratio {makespan_s / bound_s:.3f}"
         )
         print(f"  trunks/s {len(rows) / makespan_s:.1f}")
     finally:
@@ -147,9 +149,8 @@ def skewed(args: argparse.Namespace, workdir: Path) -> None:
         print(
             f"  makespan {makespan_s:.2f} s (big PBX bound {(201 * args.latency_ms / 1000):.1f} s)"
         )
-        print(
-            f"  job created {created}; last small trunk {finished.get('small')}; last big trunk {finished.get('big')}"
-        )
+        print(f"  job created {created}")
+        print(f"  last small trunk {finished.get('small')}; last big trunk {finished.get('big')}")
     finally:
         rig.close()
 

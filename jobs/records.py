@@ -40,9 +40,15 @@ class Item:
     first_try_at: float | None
     tries: int
     deferrals: int
+    attempts_at_retry: int
     errcode: int | None
     errmsg: str
     body: dict[str, Any] | None
+
+    @property
+    def attempts_this_run(self) -> int:
+        """Create requests sent since the item was last queued by `retry`."""
+        return self.attempts - self.attempts_at_retry
 
     @classmethod
     def from_hash(cls, job_id: str, item_no: int, raw: Mapping[Any, Any]) -> Item:
@@ -60,6 +66,7 @@ class Item:
             first_try_at=float(first_try) if first_try else None,
             tries=int(_text(raw, "tries") or 0),
             deferrals=int(_text(raw, "deferrals") or 0),
+            attempts_at_retry=int(_text(raw, "attempts_at_retry") or 0),
             errcode=_int_or_none(_text(raw, "errcode")),
             errmsg=_text(raw, "errmsg"),
             body=json.loads(body) if body else None,
@@ -75,4 +82,6 @@ def report_record(raw: Mapping[Any, Any]) -> dict[str, Any]:
     record["errcode"] = _int_or_none(record["errcode"])
     for name in ("errmsg", "detail", "finished_at"):
         record[name] = record[name] or None
+    if record["detail"]:
+        record["detail"] = json.loads(record["detail"])
     return record

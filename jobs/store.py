@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +20,17 @@ import redis
 from jobs import keys
 from jobs.records import BODY_FIELD, report_record
 from jobs.states import State, is_final, outcome
+from jobs.transitions import TRANSITION_LUA, Transition, applied
 from trunks.pbx import PbxEntry
 
 WRITE_BATCH = 1000
+JOB_SUMMARY_FIELDS = ("job_id", "label", "created_at", "final", "outcome", "counts")
+# What a retried item starts again without: its last outcome and its retry clock. `maybe_sent`
+# stays: a create of an earlier run may have landed, so the name is looked up before a re-send.
+RETRY_RESET: dict[str, str | int] = {
+    "errcode": "", "errmsg": "", "detail": "", "finished_at": "", "tries": 0, "first_try_at": "",
+    "deferrals": 0,
+}  # fmt: skip
 
 
 def new_job_id(now: float | None = None) -> str:
@@ -203,3 +212,91 @@ class JobStore:
                 for raw in pipe.execute():
                     if raw:
                         yield report_record(raw)
+
+    def list_jobs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The most recent jobs, newest first, as `jobs --json` lists them."""
+        newest = self.client.zrevrange(keys.JOBS_INDEX, 0, limit - 1)
+        job_ids = [_decoded(job_id) for job_id in newest]  # type: ignore[arg-type]
+        listed = []
+        for job_id in job_ids:
+            status = self.status(job_id)
+            if status is None:
+                self.client.zrem(keys.JOBS_INDEX, job_id)  # expired: forget it
+                continue
+            listed.append({name: status[name] for name in JOB_SUMMARY_FIELDS})
+        return listed
+
+    def retry(
+        self, job_id: str, new_entries: Mapping[str, PbxEntry] | None = None
+    ) -> dict[str, array[int]] | None:
+        """Move the job's failed items back to queued; their numbers by PBX (None: no such job).
+
+        New inventory entries replace the stored ones (globally and in the job); every retried
+        PBX's credential circuit is closed again, so one login is tried with what is stored now.
+        """
+        job = self.job(job_id)
+        if job is None:
+            return None
+        if new_entries:
+            self.store_entries(new_entries.values())
+            used = set(self.client.hkeys(keys.job_pbxs(job_id)))
+            replaced = {
+                alias: entry.stored_json()
+                for alias, entry in new_entries.items()
+                if alias.encode() in used
+            }
+            if replaced:
+                self.client.hset(keys.job_pbxs(job_id), mapping=replaced)  # type: ignore[arg-type]
+        failed = self._failed_items(job_id, int(job.get("total", 0)))
+        self._close_circuits(job_id, set(failed))
+        script = self.client.register_script(TRANSITION_LUA)
+        now = _iso(time.time())
+        requeued: dict[str, array[int]] = {}
+        for pbx, numbers in failed.items():
+            for item_no in numbers:
+                attempts = int(self.client.hget(keys.item(job_id, item_no), "attempts") or 0)
+                transition = Transition(
+                    job_id, item_no, State.QUEUED, {
+                        **RETRY_RESET, "attempts_at_retry": attempts, "updated_at": now,
+                    }, requeue=True,
+                )  # fmt: skip
+                if applied(script(keys=transition.keys(), args=transition.args())):
+                    requeued.setdefault(pbx, array("L")).append(item_no)
+        self._extend(job_id, int(job.get("total", 0)))
+        return requeued
+
+    def _failed_items(self, job_id: str, total: int) -> dict[str, list[int]]:
+        failed: dict[str, list[int]] = {}
+        for start in range(1, total + 1, WRITE_BATCH):
+            numbers = range(start, min(start + WRITE_BATCH, total + 1))
+            with self.client.pipeline(transaction=False) as pipe:
+                for item_no in numbers:
+                    pipe.hmget(keys.item(job_id, item_no), "state", "pbx")
+                for item_no, (state, pbx) in zip(numbers, pipe.execute(), strict=True):
+                    if state == State.FAILED.value.encode():
+                        failed.setdefault(_decoded(pbx), []).append(item_no)
+        return failed
+
+    def _close_circuits(self, job_id: str, aliases: set[str]) -> None:
+        entries = self.client.hgetall(keys.job_pbxs(job_id))
+        with self.client.pipeline(transaction=False) as pipe:
+            for alias in aliases:
+                pipe.hdel(keys.job_circuit(job_id), alias)
+                raw = entries.get(alias.encode())
+                if raw:
+                    entry = PbxEntry.from_stored(raw)
+                    pipe.delete(keys.token_refused(entry.base_url, entry.client_id))
+            pipe.execute()
+
+    def _extend(self, job_id: str, total: int) -> None:
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in (
+                keys.job(job_id), keys.job_counts(job_id), keys.job_pbx_counts(job_id),
+                keys.job_pbxs(job_id), keys.job_circuit(job_id),
+            ):  # fmt: skip
+                pipe.expire(key, self.ttl_s)
+            for item_no in range(1, total + 1):
+                pipe.expire(keys.item(job_id, item_no), self.ttl_s)
+                if len(pipe) >= WRITE_BATCH * 2:
+                    pipe.execute()
+            pipe.execute()

@@ -22,6 +22,7 @@ from producer.batch import BatchRow, read_batch
 from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem
 from producer.validation import ValidationReport, check_batch
+from trunkctl.errors import UsageError
 from trunks.pbx import PbxEntry
 
 
@@ -37,6 +38,19 @@ class SubmitResult:
     def as_json(self) -> dict[str, object]:
         """The `submit --json` object."""
         return {"job_id": self.job_id, "queued": self.queued, "rejected": self.rejected}
+
+
+@dataclass
+class RetryResult:
+    """What retry did: tasks re-queued (None when the inventory was refused)."""
+
+    job_id: str
+    requeued: int | None
+    problems: list[Problem]
+
+    def as_json(self) -> dict[str, object]:
+        """The `retry --json` object."""
+        return {"job_id": self.job_id, "requeued": self.requeued or 0}
 
 
 def _rejected_item(row: BatchRow) -> NewItem:
@@ -87,6 +101,17 @@ class Submitter:
         job_id, by_pbx, rejected = self._store_items(trunk_paths, files, label, used, set(entries))
         queued = publish(self.app, self.queue, _round_robin(job_id, by_pbx))
         return SubmitResult(job_id, queued, rejected, report)
+
+    def retry(self, job_id: str, pbxs_path: str | Path | None) -> RetryResult:
+        """Re-queue a job's failed items, with a corrected inventory when one is given."""
+        inventory = read_inventory(pbxs_path) if pbxs_path else Inventory()
+        if inventory.problems:
+            return RetryResult(job_id, None, inventory.problems)
+        requeued = self.store.retry(job_id, inventory.entries)
+        if requeued is None:
+            raise UsageError(f"no job {job_id!r} (unknown, or expired)")
+        count = publish(self.app, self.queue, _round_robin(job_id, requeued))
+        return RetryResult(job_id, count, [])
 
     def _store_items(
         self,

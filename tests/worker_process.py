@@ -30,13 +30,12 @@ class WorkerProcess:
     def __init__(self, env: Mapping[str, str], name: str, log_path: Path) -> None:
         self.log_path = log_path
         self.ready_file = log_path.with_suffix(".ready")
-        self._ready = threading.Event()
         self._log = log_path.open("w", encoding="utf-8")
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "worker", "worker",
-                "--loglevel", os.environ.get("BENCH_LOGLEVEL", "INFO"), "--hostname", f"{name}@%h", "--without-gossip",
-                "--without-mingle", "--without-heartbeat",
+                "--loglevel", "INFO", "--hostname", f"{name}@%h",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
             ],
             env={
                 **os.environ, **FAST_SETTINGS, **env,
@@ -55,7 +54,6 @@ class WorkerProcess:
         for line in self.process.stdout:
             self._log.write(line)
             self._log.flush()
-        self._ready.set()
 
     def wait_ready(self) -> None:
         """Block until the worker's ready file exists (it consumes from then on)."""

@@ -17,6 +17,8 @@ COMMANDS = {
     "submit": "producer.cli:submit",
     "status": "trunkctl.job_commands:status",
     "report": "trunkctl.job_commands:report",
+    "retry": "trunkctl.job_commands:retry",
+    "jobs": "trunkctl.job_commands:jobs",
     "worker": "trunkctl.worker_command:worker",
     "simulate": "pbxsim.cli:simulate",
 }

@@ -1,4 +1,4 @@
-"""Commands that read jobs: status and report."""
+"""Commands on jobs: status, report, retry, jobs."""
 
 from __future__ import annotations
 
@@ -139,4 +139,50 @@ def report(job_id: str, fmt: str, states: tuple[str, ...], output: Path | None) 
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+    return EXIT_OK
+
+
+@click.command()
+@click.argument("job_id")
+@click.option(
+    "--pbxs", "pbxs_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Corrected inventory CSV: replaces the stored entries of its aliases.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def retry(job_id: str, pbxs_file: Path | None, as_json: bool) -> int:
+    """Re-queue the failed items of a job (one fresh login per PBX with what is stored now)."""
+    from jobs.queue import client_app  # noqa: PLC0415 - Celery loads only for commands that queue
+    from producer.submit import Submitter  # noqa: PLC0415
+
+    config = context.settings()
+    submitter = Submitter(context.job_store(), client_app(config.redis_url), config.queue)
+    result = submitter.retry(job_id, pbxs_file)
+    if result.requeued is None:
+        for problem in result.problems:
+            click.echo(str(problem), err=True)
+        click.echo("nothing re-queued: the inventory has problems", err=True)
+        return EXIT_FAILED
+    if as_json:
+        print_json(result.as_json())
+    else:
+        click.echo(f"re-queued {result.requeued} failed items of {job_id}")
+    return EXIT_OK
+
+
+@click.command()
+@click.option("--limit", default=20, show_default=True, help="How many recent jobs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def jobs(limit: int, as_json: bool) -> int:
+    """Recent jobs, newest first, with their label, creation time and counts."""
+    listed = context.job_store().list_jobs(limit)
+    if as_json:
+        print_json({"jobs": listed})
+        return EXIT_OK
+    click.echo(f"{'JOB':<22} {'CREATED':<21} {'OUTCOME':<12} {'COUNTS':<40} LABEL")
+    for job in listed:
+        outcome = job["outcome"] if job["final"] else "in progress"
+        counts = ", ".join(f"{state} {n}" for state, n in job["counts"].items() if n)
+        click.echo(
+            f"{job['job_id']:<22} {job['created_at']:<21} {outcome:<12} {counts:<40} {job['label']}"
+        )
     return EXIT_OK

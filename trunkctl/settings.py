@@ -31,7 +31,7 @@ class Settings:
     # How long a task waits for a free slot of its PBX before it steps aside (is deferred).
     slot_wait_s: float = 15.0
     # Threads per worker process: each holds one task, mostly waiting on the network.
-    worker_concurrency: int = 256
+    worker_concurrency: int = 128
     # Jobs and their items are kept this long in Redis after their last change.
     job_ttl_s: int = 30 * 24 * 3600
     # A file the worker creates once it consumes and removes at shutdown (health checks).

@@ -115,8 +115,8 @@ class Delivery:
             trunk_id = await pbx.find_trunk(item.name)
             if trunk_id is not None:
                 return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
-        if item.attempts >= self._settings.max_attempts:
-            return await self._give_up(item, item.attempts)
+        if item.attempts_this_run >= self._settings.max_attempts:
+            return await self._give_up(item, item.attempts_this_run)
 
         async def count_attempt() -> None:
             # Recorded before the request leaves: if the worker dies now, the item is looked up.
@@ -148,7 +148,7 @@ class Delivery:
 
     async def _retry_or_fail(self, item: Item, exc: PbxError, first_try_at: float) -> Outcome:
         fresh = await self._store.load(item.job_id, item.item_no)
-        attempts = fresh.attempts if fresh else item.attempts
+        attempts = (fresh or item).attempts_this_run
         tries = item.tries + 1
         delay_s = backoff_s(
             tries, base_s=self._settings.backoff_base_s, cap_s=self._settings.backoff_max_s

@@ -1,0 +1,123 @@
+"""The daily loop through the CLI: submit, status --wait, report, retry, jobs, re-submit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pbxsim import SimSettings, SimulatorThread
+from pbxsim.inventory import write_inventory
+from tests.e2e import Rollout, fleet_rows, write_trunks_csv
+
+pytestmark = pytest.mark.e2e
+TRUNKCTL = str(Path(sys.executable).parent / "trunkctl")
+
+
+def run(rollout: Rollout, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, against the rollout's Redis and queue."""
+    return subprocess.run(
+        [TRUNKCTL, *args], env={**os.environ, **rollout.env()}, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def report_json(rollout: Rollout, job_id: str, *extra: str) -> list[dict[str, Any]]:
+    done = run(rollout, "report", job_id, "--format", "json", *extra)
+    assert done.returncode == 0, done.stderr
+    items: list[dict[str, Any]] = json.loads(done.stdout)["items"]
+    return items
+
+
+@pytest.fixture
+def sim() -> Any:
+    with SimulatorThread(SimSettings(pbx_count=3)) as simulator:
+        yield simulator
+
+
+def test_submit_fail_report_retry_succeed_resubmit(
+    rollout: Rollout, sim: SimulatorThread, tmp_path: Path
+) -> None:
+    locked, *others = sim.aliases()
+    rows = fleet_rows(sim.aliases(), per_pbx=3)
+    invalid = dict(rows[1][1], password="short", name="broken-trunk")  # line 3 of the CSV
+    rows.insert(1, (others[0], invalid))
+    trunks = write_trunks_csv(tmp_path / "trunks.csv", rows)
+    good_inventory = sim.inventory_rows()
+    wrong = [
+        dict(row, client_secret="typo") if row["pbx"] == locked else row for row in good_inventory
+    ]
+    write_inventory(wrong, tmp_path / "pbxs.csv")
+    secrets = [row["client_secret"] for row in good_inventory] + [b["password"] for _, b in rows]
+    rollout.start_workers(1)
+
+    refused = run(rollout, "submit", str(trunks), "--pbxs", str(tmp_path / "pbxs.csv"))
+    assert refused.returncode == 1
+    assert "trunks.csv:3: password:" in refused.stdout
+    assert run(rollout, "jobs", "--json").stdout.count("job_id") == 0
+
+    submitted = run(
+        rollout, "submit", str(trunks), "--pbxs", str(tmp_path / "pbxs.csv"), "--skip-invalid",
+        "--label", "rollout-1", "--json",
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    queued = json.loads(submitted.stdout)
+    assert queued["queued"] == 9
+    assert queued["rejected"] == 1
+    job_id = queued["job_id"]
+
+    waited = run(rollout, "status", job_id, "--wait", "--timeout", "60", "--json")
+    assert waited.returncode == 1
+    status = json.loads(waited.stdout)
+    assert status["final"] is True
+    assert status["outcome"] == "partial"
+    assert status["counts"]["failed"] == 3
+    assert status["counts"]["rejected"] == 1
+    assert status["pbxs"][locked] == {"failed": 3}
+
+    bad = report_json(rollout, job_id, "--state", "failed", "--state", "rejected")
+    assert {(r["line"], r["state"]) for r in bad} >= {(3, "rejected")}
+    assert all(r["errmsg"] for r in bad)
+    assert {r["errcode"] for r in bad if r["state"] == "failed"} == {-1}
+    assert sim.counters(locked)["logins_failed"] == 1
+
+    write_inventory(good_inventory, tmp_path / "fixed.csv")
+    retried = run(rollout, "retry", job_id, "--pbxs", str(tmp_path / "fixed.csv"), "--json")
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout) == {"job_id": job_id, "requeued": 3}
+    final = run(rollout, "status", job_id, "--wait", "--timeout", "60")
+    assert final.returncode == 1  # the rejected row stays rejected
+    records = report_json(rollout, job_id)
+    assert [r["line"] for r in records] == list(range(2, 12))
+    delivered = [r for r in records if r["state"] != "rejected"]
+    assert {r["state"] for r in delivered} == {"succeeded"}
+    assert all(r["attempts"] == 1 and r["trunk_id"] for r in delivered)
+    for alias in sim.aliases():
+        assert len(sim.trunks(alias)) == 3
+
+    clean = [row for row in rows if row[1] is not invalid]
+    again = write_trunks_csv(tmp_path / "again.csv", clean)
+    resubmitted = run(rollout, "submit", str(again), "--label", "rerun")
+    assert resubmitted.returncode == 0, resubmitted.stderr
+    rerun_id = resubmitted.stdout.strip()
+    assert run(rollout, "status", rerun_id, "--wait", "--timeout", "60").returncode == 0
+    assert {r["state"] for r in report_json(rollout, rerun_id)} == {"exists"}
+    assert sum(sim.counters(a)["creates"] for a in sim.aliases()) == 9
+
+    listed = json.loads(run(rollout, "jobs", "--json").stdout)["jobs"]
+    assert [job["label"] for job in listed] == ["rerun", "rollout-1"]
+    csv_report = run(rollout, "report", job_id).stdout
+    assert list(csv.DictReader(io.StringIO(csv_report)))[0]["file"] == str(trunks)
+    outputs = [
+        csv_report, waited.stdout, final.stdout, run(rollout, "status", job_id).stdout,
+        json.dumps(records), run(rollout, "jobs").stdout, rollout.worker_output(),
+    ]  # fmt: skip
+    for text in outputs:
+        assert not [secret for secret in secrets if secret in text]
