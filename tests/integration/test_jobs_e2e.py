@@ -114,7 +114,7 @@ def test_submit_fail_report_retry_succeed_resubmit(
     listed = json.loads(run(rollout, "jobs", "--json").stdout)["jobs"]
     assert [job["label"] for job in listed] == ["rerun", "rollout-1"]
     csv_report = run(rollout, "report", job_id).stdout
-    assert list(csv.DictReader(io.StringIO(csv_report)))[0]["file"] == str(trunks)
+    assert next(csv.DictReader(io.StringIO(csv_report)))["file"] == str(trunks)
     outputs = [
         csv_report, waited.stdout, final.stdout, run(rollout, "status", job_id).stdout,
         json.dumps(records), run(rollout, "jobs").stdout, rollout.worker_output(),
