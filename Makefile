@@ -24,7 +24,7 @@ test: lint typecheck
 	$(BIN)/pytest -q
 
 demo: install
-	$(BIN)/trunkctl demo
+	@echo "not yet: 'trunkctl demo' arrives with the setup issue; see README.md, 'Try it by hand'."
 
 bench: install
 	$(PY) bench/validate.py
