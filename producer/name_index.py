@@ -1,7 +1,8 @@
 """Where each (PBX, trunk name) pair of a batch first appeared, kept on disk.
 
-Duplicate detection needs every name of the batch; a temporary SQLite file keeps that off the heap,
-so validating a million rows uses the same memory as validating a thousand.
+Duplicate detection needs every name of the batch. The first names live in a dict (fast); past
+MEMORY_LIMIT pairs they move to a temporary SQLite file, so validating a million rows uses the
+same memory as validating a hundred thousand.
 """
 
 from __future__ import annotations
@@ -9,14 +10,23 @@ from __future__ import annotations
 import sqlite3
 from types import TracebackType
 
+MEMORY_LIMIT = 50_000
+
 
 class NameIndex:
     """First occurrence (file, line) of each (pbx, name) pair."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_limit: int = MEMORY_LIMIT) -> None:
+        self._memory: dict[tuple[str, str], tuple[int, int]] = {}
+        self._memory_limit = memory_limit
+        self._db: sqlite3.Connection | None = None
+        self._file_ids: dict[str, int] = {}
+        self._paths: dict[int, str] = {}
+
+    def _spill(self) -> sqlite3.Connection:
         # "" is SQLite's private temporary database: on disk, deleted on close.
-        self._db = sqlite3.connect("", isolation_level=None)
-        self._db.executescript(
+        db = sqlite3.connect("", isolation_level=None)
+        db.executescript(
             """
             PRAGMA journal_mode = OFF;
             PRAGMA synchronous = OFF;
@@ -28,8 +38,12 @@ class NameIndex:
             BEGIN;
             """
         )
-        self._file_ids: dict[str, int] = {}
-        self._paths: dict[int, str] = {}
+        db.executemany(
+            "INSERT INTO names VALUES (?, ?, ?, ?)",
+            ((pbx, name, file_id, line) for (pbx, name), (file_id, line) in self._memory.items()),
+        )
+        self._memory.clear()
+        return db
 
     def first_seen(self, pbx: str, name: str, file: str, line: int) -> tuple[str, int] | None:
         """Record this occurrence; return the earlier one's (file, line) if there was one."""
@@ -37,6 +51,13 @@ class NameIndex:
         if file_id is None:
             file_id = self._file_ids[file] = len(self._file_ids) + 1
             self._paths[file_id] = file
+        if self._db is None:
+            earlier = self._memory.setdefault((pbx, name), (file_id, line))
+            if earlier != (file_id, line):
+                return self._paths[earlier[0]], earlier[1]
+            if len(self._memory) >= self._memory_limit:
+                self._db = self._spill()
+            return None
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?)", (pbx, name, file_id, line)
         )
@@ -49,7 +70,9 @@ class NameIndex:
 
     def close(self) -> None:
         """Drop the index and its file."""
-        self._db.close()
+        self._memory.clear()
+        if self._db is not None:
+            self._db.close()
 
     def __enter__(self) -> NameIndex:
         return self

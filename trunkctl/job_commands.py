@@ -44,15 +44,27 @@ def _progress_line(status: dict[str, Any]) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{status['total']}  {parts}"
 
 
+STATE_COLOURS = {
+    "succeeded": "green", "exists": "green", "failed": "red", "rejected": "red",
+    "running": "yellow", "retrying": "yellow",
+}  # fmt: skip
+
+
+def styled(state: str, width: int = 0) -> str:
+    """A state name, padded, in its colour (click.echo drops colours off a terminal)."""
+    return click.style(f"{state:<{width}}", fg=STATE_COLOURS.get(state))
+
+
 def _print_status(status: dict[str, Any]) -> None:
     click.echo(f"job      {status['job_id']}  {status['label']}".rstrip())
     click.echo(f"created  {status['created_at']}")
-    state = status["outcome"] if status["final"] else "in progress"
-    click.echo(f"outcome  {state}")
+    outcome = status["outcome"] if status["final"] else "in progress"
+    colour = {"success": "green", "failed": "red", "partial": "yellow"}.get(outcome)
+    click.echo(f"outcome  {click.style(outcome, fg=colour)}")
     click.echo(f"total    {status['total']}")
     for name in ALL_STATES:
         if status["counts"].get(name):
-            click.echo(f"  {name:<10} {status['counts'][name]}")
+            click.echo(f"  {styled(name, 10)} {status['counts'][name]}")
     pending = {
         pbx: {s: n for s, n in counts.items() if s not in FINAL_STATES}
         for pbx, counts in status["pbxs"].items()
@@ -95,7 +107,7 @@ def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> i
         _print_status(current)
     if wait and not current["final"]:
         return EXIT_TIMEOUT
-    return status_exit_code(current) if current["final"] else EXIT_OK
+    return status_exit_code(current)
 
 
 @click.command()

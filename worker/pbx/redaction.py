@@ -12,7 +12,8 @@ REDACTED = "***"
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """The text with token query parameters and every known secret replaced by ***."""
     text = _TOKEN_PARAM.sub(rf"\1={REDACTED}", text)
-    for secret in secrets:
+    # Longest first: a secret that contains another must not be left with a tail in clear.
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, REDACTED)
     return text

@@ -1,0 +1,121 @@
+"""errcode -> exception: every row of yeastar-api.md's table, dispatched on the integer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from trunkctl.errors import TrunkctlError
+from worker.pbx.errors import (
+    PbxAuthError,
+    PbxBusyError,
+    PbxDuplicateError,
+    PbxError,
+    PbxInternalError,
+    PbxPartialError,
+    PbxRejectedError,
+    PbxTokenCapError,
+    PbxTokenExpiredError,
+    error_for,
+)
+
+# errcode, errmsg, endpoint, class, transient, may_have_applied
+ROWS: list[tuple[int, str, str, type[PbxError], bool, bool]] = [
+    (-2, "INTERNAL SERVER ERROR", "trunk/create", PbxInternalError, True, True),
+    (-1, "FAILURE", "get_token", PbxAuthError, False, False),
+    (1, "PARTIAL SUCCESS", "trunk/create", PbxPartialError, False, True),
+    (2, "PROCESSING", "trunk/create", PbxInternalError, True, True),
+    (10001, "INTERFACE NOT EXISTED", "trunk/create", PbxRejectedError, False, False),
+    (10004, "TOKEN EXPIRED", "trunk/create", PbxTokenExpiredError, True, False),
+    (10005, "ACCESS DENIED", "trunk/create", PbxAuthError, False, False),
+    (10009, "OPERATION FAILED", "trunk/create", PbxAuthError, False, False),
+    (40001, "PARAMETER SYNTAX ERROR", "trunk/create", PbxRejectedError, False, False),
+    (40002, "PARAMETER ERROR", "trunk/create", PbxRejectedError, False, False),
+    (40003, "DUPLICATE KEY VALUE", "trunk/create", PbxDuplicateError, False, False),
+    (60002, "MAX LIMITATION EXCEEDED", "get_token", PbxTokenCapError, True, False),
+    (60002, "MAX LIMITATION EXCEEDED", "trunk/create", PbxRejectedError, False, False),
+    (70004, "ACCOUNT IP BLOCKED", "get_token", PbxAuthError, False, False),
+    (70004, "ACCOUNT IP BLOCKED", "trunk/search", PbxAuthError, False, False),
+    (70082, "OVERLOAD_TASK_RUNNING", "trunk/create", PbxBusyError, True, False),
+    (70087, "IP FORBIDDEN", "trunk/create", PbxAuthError, False, False),
+    (99999, "SOMETHING NEW", "trunk/create", PbxRejectedError, False, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("errcode", "errmsg", "endpoint", "kind", "transient", "may_have_applied"), ROWS
+)
+def test_errcode_maps_to_class_and_flags(
+    errcode: int,
+    errmsg: str,
+    endpoint: str,
+    kind: type[PbxError],
+    transient: bool,
+    may_have_applied: bool,
+) -> None:
+    exc = error_for(errcode, errmsg, {"errcode": errcode, "errmsg": errmsg}, endpoint=endpoint)
+    assert type(exc) is kind
+    assert exc.transient is transient
+    assert exc.may_have_applied is may_have_applied
+    assert exc.errcode == errcode
+    assert exc.errmsg == errmsg
+    assert isinstance(exc, TrunkctlError)
+    assert endpoint in str(exc)
+    assert str(errcode) in str(exc)
+
+
+@pytest.mark.parametrize(
+    ("errcode", "misleading_errmsg", "kind"),
+    [
+        (10004, "INTERNAL SERVER ERROR", PbxTokenExpiredError),
+        (-2, "TOKEN EXPIRED", PbxInternalError),
+        (70082, "OVERLOAD TASK RUNNING", PbxBusyError),  # space instead of underscore
+        (40003, "", PbxDuplicateError),
+        (-1, "SUCCESS", PbxAuthError),
+    ],
+)
+def test_dispatch_is_on_the_integer_not_the_text(
+    errcode: int, misleading_errmsg: str, kind: type[PbxError]
+) -> None:
+    exc = error_for(errcode, misleading_errmsg, {"errcode": errcode}, endpoint="trunk/create")
+    assert type(exc) is kind
+
+
+def test_empty_errmsg_still_gives_a_message() -> None:
+    exc = error_for(40002, "", {"errcode": 40002}, endpoint="trunk/create")
+    assert str(exc) == "trunk/create: error (errcode 40002)"
+    assert exc.errmsg  # never empty: falls back to the message
+
+
+def test_invalid_param_list_is_the_detail() -> None:
+    params = [{"field": "port", "value": "99999", "validation_type": "less_than_equal"}]
+    answer: dict[str, Any] = {
+        "errcode": 40002,
+        "errmsg": "PARAMETER ERROR",
+        "invalid_param_list": params,
+        "submsg": "extra keys are fine",
+    }
+    exc = error_for(40002, "PARAMETER ERROR", answer, endpoint="trunk/create")
+    assert isinstance(exc, PbxRejectedError)
+    assert exc.detail == params
+
+
+def test_duplicate_field_list_is_the_detail() -> None:
+    fields = [{"field": "name", "value": "office"}]
+    answer = {"errcode": 40003, "errmsg": "DUPLICATE KEY VALUE", "duplicate_field_list": fields}
+    exc = error_for(40003, "DUPLICATE KEY VALUE", answer, endpoint="trunk/create")
+    assert isinstance(exc, PbxDuplicateError)
+    assert exc.detail == fields
+
+
+def test_no_detail_when_the_answer_has_none() -> None:
+    exc = error_for(70004, "ACCOUNT IP BLOCKED", {"block_expire_time": 0}, endpoint="get_token")
+    assert exc.detail is None
+
+
+def test_partial_success_is_a_rejection_that_may_have_applied() -> None:
+    exc = error_for(1, "PARTIAL SUCCESS", {}, endpoint="trunk/create")
+    assert isinstance(exc, PbxRejectedError)
+    assert not exc.transient
+    assert exc.may_have_applied
