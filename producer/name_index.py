@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from types import TracebackType
 
-MEMORY_LIMIT = 50_000
+MEMORY_LIMIT = 10_000
 
 
 class NameIndex:

@@ -71,9 +71,11 @@ class PbxClient:
                 text = await response.text(errors="replace")
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             reason = redact(f"{type(exc).__name__}: {exc}", secrets)
-            # Not chained: aiohttp's own message may carry the URL, token and all.
-            raise PbxConnectionError(f"{endpoint}: {reason}") from None
-        return _envelope(endpoint, status, text)
+        else:
+            return _envelope(endpoint, status, text)
+        # Not chained, and raised outside the handler so that not even __context__ keeps aiohttp's
+        # exception: its message and request_info may carry the URL, token and all.
+        raise PbxConnectionError(f"{endpoint}: {reason}") from None
 
 
 def _envelope(endpoint: str, status: int, text: str) -> dict[str, Any]:
