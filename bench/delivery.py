@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from jobs.store import JobStore  # noqa: E402
-from tests.e2e import register_body, write_trunks_csv  # noqa: E402
+from tests.e2e import fleet_rows, register_body, write_trunks_csv  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 from tests.worker_process import WorkerProcess  # noqa: E402
 
@@ -62,7 +62,9 @@ def trunkctl(env: dict[str, str], *args: str) -> str:
 class Rig:
     """Redis, simulator and one worker process, started once for a scenario."""
 
-    def __init__(self, pbxs: int, latency_ms: float, workdir: Path, concurrency: int) -> None:
+    def __init__(
+        self, pbxs: int, latency_ms: float, workdir: Path, concurrency: int, workers: int = 1
+    ) -> None:
         self.redis = RedisServer()
         self.workdir = workdir
         self.inventory = workdir / "pbxs.csv"
@@ -72,12 +74,19 @@ class Rig:
             "TRUNKCTL_REDIS_URL": self.redis.url(),
             "TRUNKCTL_WORKER_CONCURRENCY": str(concurrency),
         }
-        self.worker = WorkerProcess(
-            {"TRUNKCTL_REDIS_URL": self.redis.url(),
-             "TRUNKCTL_WORKER_CONCURRENCY": str(concurrency)},
-            "bench", workdir / "worker.log",
-        )  # fmt: skip
-        self.worker.wait_ready()
+        self.workers = [
+            WorkerProcess(
+                {
+                    "TRUNKCTL_REDIS_URL": self.redis.url(),
+                    "TRUNKCTL_WORKER_CONCURRENCY": str(concurrency),
+                },
+                f"bench{n}",
+                workdir / f"worker{n}.log",
+            )
+            for n in range(workers)
+        ]
+        for worker in self.workers:
+            worker.wait_ready()
         self.store = JobStore(redis.Redis.from_url(self.redis.url()), 3600)
 
     def run(self, rows: list[tuple[str, dict[str, object]]]) -> tuple[str, float]:
@@ -90,7 +99,8 @@ class Rig:
 
     def close(self) -> None:
         """Stop everything."""
-        self.worker.stop()
+        for worker in self.workers:
+            worker.stop()
         self.sim.terminate()
         self.sim.wait(timeout=10)
         self.redis.stop()
@@ -103,20 +113,15 @@ def aliases(count: int) -> list[str]:
 
 def uniform(args: argparse.Namespace, workdir: Path) -> None:
     """N PBXs x M trunks: makespan against the busiest PBX's lower bound."""
-    rig = Rig(args.pbxs, args.latency_ms, workdir, args.concurrency)
+    rig = Rig(args.pbxs, args.latency_ms, workdir, args.concurrency, args.workers)
     try:
-        rows = [
-            (alias, register_body(f"trunk-{i}", n))
-            for n, (alias, i) in enumerate(
-                (a, i) for a in aliases(args.pbxs) for i in range(args.trunks)
-            )
-        ]
+        rows = fleet_rows(aliases(args.pbxs), args.trunks)
         job_id, makespan_s = rig.run(rows)
         status = rig.store.status(job_id) or {}
         bound_s = (args.trunks + 1) * args.latency_ms / 1000  # + 1: the PBX's get_token
         print(
             f"uniform: {args.pbxs} PBXs x {args.trunks} trunks, {args.latency_ms:.0f} ms, "
-            "max_inflight 1"
+            f"max_inflight 1, {args.workers} worker process(es) x {args.concurrency} threads"
         )
         print(f"  outcome {status.get('outcome')}  counts {status.get('counts')}")
         print(
@@ -130,7 +135,7 @@ def uniform(args: argparse.Namespace, workdir: Path) -> None:
 
 def skewed(args: argparse.Namespace, workdir: Path) -> None:
     """One PBX with 200 trunks, 100 with 2: the small ones finish long before the big one."""
-    rig = Rig(101, args.latency_ms, workdir, args.concurrency)
+    rig = Rig(101, args.latency_ms, workdir, args.concurrency, args.workers)
     try:
         big, *small = aliases(101)
         rows = [(big, register_body(f"big-{i}", i)) for i in range(200)]
@@ -163,7 +168,8 @@ def main() -> None:
     parser.add_argument("--pbxs", type=int, default=100)
     parser.add_argument("--trunks", type=int, default=30)
     parser.add_argument("--latency-ms", type=float, default=200)
-    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="trunkctl-bench-") as workdir:
         {"uniform": uniform, "skewed": skewed}[args.scenario](args, Path(workdir))

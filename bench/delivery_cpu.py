@@ -29,7 +29,7 @@ from bench.delivery import aliases, start_simulator  # noqa: E402
 from jobs.queue import client_app  # noqa: E402
 from jobs.store import JobStore  # noqa: E402
 from producer.submit import Submitter  # noqa: E402
-from tests.e2e import register_body, write_trunks_csv  # noqa: E402
+from tests.e2e import fleet_rows, write_trunks_csv  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 from trunkctl.settings import Settings  # noqa: E402
 from worker.runtime import WorkerRuntime  # noqa: E402
@@ -85,18 +85,14 @@ def main() -> None:
         inventory = Path(workdir) / "pbxs.csv"
         sim = start_simulator(args.pbxs, 0, inventory)
         try:
-            rows = [
-                (alias, register_body(f"t{i}", n))
-                for n, (alias, i) in enumerate(
-                    (a, i) for a in aliases(args.pbxs) for i in range(args.trunks)
-                )
-            ]
+            rows = fleet_rows(aliases(args.pbxs), args.trunks)
             trunks = write_trunks_csv(Path(workdir) / "trunks.csv", rows)
             store = JobStore(redis.Redis.from_url(server.url()), 3600)
             submitted = Submitter(store, client_app(server.url()), "unused").submit(
                 [trunks], inventory
             )
             runtime = WorkerRuntime(Settings(redis_url=server.url(), worker_concurrency=256))
+            store.client.config_resetstat()
             profiler = cProfile.Profile() if args.profile else None
             cpu_start, wall_start = time.process_time(), time.perf_counter()
             job_id = submitted.job_id or ""
@@ -108,6 +104,13 @@ def main() -> None:
             )
             runtime.close()
             print(f"  PBX requests: {sim_requests(inventory)}")
+            calls = {
+                name.removeprefix("cmdstat_"): stats["calls"]
+                for name, stats in store.client.info("commandstats").items()
+                if name not in ("cmdstat_info", "cmdstat_config|resetstat")
+            }
+            per_trunk = sum(calls.values()) / len(rows)
+            print(f"  Redis commands per trunk: {per_trunk:.1f} {calls}")
             if profiler:
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         finally:

@@ -21,7 +21,7 @@ import redis  # noqa: E402
 
 from bench.delivery import Rig, aliases  # noqa: E402
 from jobs.queue import NOOP_TASK, client_app, publish  # noqa: E402
-from tests.e2e import register_body  # noqa: E402
+from tests.e2e import fleet_rows  # noqa: E402
 
 
 def noop_rate(url: str, queue: str, count: int) -> float:
@@ -43,12 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="trunkctl-bench-") as workdir:
         rig = Rig(args.pbxs, 0, Path(workdir), args.concurrency)
         try:
-            rows = [
-                (alias, register_body(f"t{i}", n))
-                for n, (alias, i) in enumerate(
-                    (a, i) for a in aliases(args.pbxs) for i in range(args.trunks)
-                )
-            ]
+            rows = fleet_rows(aliases(args.pbxs), args.trunks)
             _, makespan_s = rig.run(rows)
             ceiling = noop_rate(rig.redis.url(), "trunkctl", len(rows))
             print(f"{len(rows)} trunks, instant PBXs, one worker ({args.concurrency} threads):")

@@ -10,6 +10,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from jobs import keys
+from jobs.locks import UNLOCK_LUA
 from jobs.records import Item
 from jobs.states import State
 from jobs.transitions import TRANSITION_LUA, Transition, applied
@@ -24,11 +25,6 @@ local item = redis.call('HGETALL', KEYS[2])
 local pbx = ''
 for i = 1, #item, 2 do if item[i] == 'pbx' then pbx = item[i + 1] end end
 return {item, redis.call('HGET', KEYS[3], pbx), redis.call('HGET', KEYS[4], pbx)}
-"""
-
-UNLOCK_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
 """
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from jobs import keys
+from jobs.locks import UNLOCK_LUA
 from trunks.pbx import PbxEntry
 from worker.pbx.errors import PbxAuthError, PbxRejectedError, PbxTokenExpiredError
 
@@ -27,12 +28,6 @@ from worker.pbx.errors import PbxAuthError, PbxRejectedError, PbxTokenExpiredErr
 REFRESH_MARGIN_S = 120.0
 LOCK_TTL_MS = 60_000
 LOCK_POLL_S = 0.05
-
-# Deletes the lock only if this process still owns it (it may have expired and moved on).
-UNLOCK_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 # Sends one token request (get_token / refresh_token) and returns the answer.
 TokenCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
