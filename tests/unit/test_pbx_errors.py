@@ -43,17 +43,11 @@ ROWS: list[tuple[int, str, str, type[PbxError], bool, bool]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("errcode", "errmsg", "endpoint", "kind", "transient", "may_have_applied"), ROWS
-)
+@pytest.mark.parametrize("row", ROWS, ids=[f"{row[0]}-{row[2]}" for row in ROWS])
 def test_errcode_maps_to_class_and_flags(
-    errcode: int,
-    errmsg: str,
-    endpoint: str,
-    kind: type[PbxError],
-    transient: bool,
-    may_have_applied: bool,
+    row: tuple[int, str, str, type[PbxError], bool, bool],
 ) -> None:
+    errcode, errmsg, endpoint, kind, transient, may_have_applied = row
     exc = error_for(errcode, errmsg, {"errcode": errcode, "errmsg": errmsg}, endpoint=endpoint)
     assert type(exc) is kind
     assert exc.transient is transient

@@ -22,7 +22,7 @@ from worker.pbx.redaction import REDACTED, redact
         ('"http://h/p?access_token=abc"', '"http://h/p?access_token=***"'),
         ("access_token=", "access_token=***"),
         ("nothing to hide here", "nothing to hide here"),
-        ("token=abc stays: only the named parameters", "token=abc stays: only the named parameters"),
+        ("token=abc: only named parameters", "token=abc: only named parameters"),
     ],
 )
 def test_token_and_password_parameters_are_redacted(text: str, expected: str) -> None:
@@ -30,11 +30,13 @@ def test_token_and_password_parameters_are_redacted(text: str, expected: str) ->
 
 
 def test_explicit_secrets_are_redacted_wherever_they_appear() -> None:
-    text = "login with s3cr3t-value failed; body={'password': 's3cr3t-value'}; tok=T0KEN"
-    result = redact(text, ["s3cr3t-value", "T0KEN"])
-    assert "s3cr3t-value" not in result
+    text = "login with s3cr3t failed; body={'password': 's3cr3t'}; tok=T0KEN"
+    result = redact(text, ["s3cr3t", "T0KEN"])
+    assert "s3cr3t" not in result
     assert "T0KEN" not in result
-    assert result == f"login with {REDACTED} failed; body={{'password': '{REDACTED}'}}; tok={REDACTED}"
+    assert (
+        result == f"login with {REDACTED} failed; body={{'password': '{REDACTED}'}}; tok={REDACTED}"
+    )
 
 
 def test_empty_secrets_are_ignored() -> None:

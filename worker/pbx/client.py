@@ -82,15 +82,16 @@ def _envelope(endpoint: str, status: int, text: str) -> dict[str, Any]:
     if status >= 500:
         raise PbxServerError(f"{endpoint}: HTTP {status}", errmsg=f"HTTP {status}")
     try:
-        answer = json.loads(text)
+        parsed: Any = json.loads(text)
     except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or not isinstance(answer.get("errcode"), int):
+        parsed = None
+    answer: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    errcode = answer.get("errcode")
+    if not isinstance(errcode, int) or isinstance(errcode, bool):
         raise PbxBadAnswerError(
             f"{endpoint}: HTTP {status} with no API answer (is base_url/api_path right?)",
             errmsg=f"HTTP {status}",
         )
-    errcode = answer["errcode"]
     if errcode != 0:
         raise error_for(errcode, str(answer.get("errmsg", "")), answer, endpoint=endpoint)
     return answer

@@ -43,11 +43,17 @@ if interval > 0 then redis.call('SET', KEYS[2], now + interval, 'PX', interval +
 return {1, 0}
 """
 
-# KEYS: leases. ARGV: lease id, lease ms. Pushes a live lease's expiry forward.
+# KEYS: leases. ARGV: lease id, lease ms. Pushes a live lease's expiry forward, and the key's
+# own expiry with it: otherwise the whole set expires under a long request (2 x lease ms after the
+# last acquire) and its slot is handed out twice.
 RENEW_LUA = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+local lease_ms = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', now + lease_ms, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
+return 1
 """
 
 # How often the head waiter asks Redis while a slot of its device is held by another process.
@@ -147,11 +153,14 @@ class DeviceLimiter:
 
     async def release(self, entry: PbxEntry, lease_id: str) -> None:
         """Give the slot back and hand the turn to this process's next waiter for the device."""
-        await self._redis.zrem(keys.device_leases(entry.base_url), lease_id)
-        self._held[entry.base_url] -= 1
-        queue = self._queues.get(entry.base_url)
-        if queue:
-            queue[0].set()
+        try:
+            await self._redis.zrem(keys.device_leases(entry.base_url), lease_id)
+        finally:
+            # Even if Redis failed us: the lease expires there, and local waiters must move on.
+            self._held[entry.base_url] -= 1
+            queue = self._queues.get(entry.base_url)
+            if queue:
+                queue[0].set()
 
     @asynccontextmanager
     async def slot(self, entry: PbxEntry, wait_s: float) -> AsyncIterator[None]:

@@ -26,7 +26,8 @@ from worker.pbx.errors import PbxAuthError, PbxRejectedError, PbxTokenExpiredErr
 
 # Refresh this long before the access token expires, so no request carries a dying token.
 REFRESH_MARGIN_S = 120.0
-LOCK_TTL_MS = 60_000
+# The lock outlives the slowest token fetch (a refresh, then a login) by a margin.
+LOCK_MIN_TTL_MS = 60_000
 LOCK_POLL_S = 0.05
 
 # Sends one token request (get_token / refresh_token) and returns the answer.
@@ -126,7 +127,8 @@ class TokenCache:
     async def _renew_under_lock(self, entry: PbxEntry, key: str, call: TokenCall) -> TokenPair:
         lock_key = keys.token_lock(entry.base_url, entry.client_id)
         owner = uuid.uuid4().hex
-        while not await self._redis.set(lock_key, owner, nx=True, px=LOCK_TTL_MS):
+        lock_ms = max(LOCK_MIN_TTL_MS, int(entry.timeout_s * 2_000) + 5_000)
+        while not await self._redis.set(lock_key, owner, nx=True, px=lock_ms):
             await asyncio.sleep(LOCK_POLL_S)
             pair = await self._stored(key)
             if pair and pair.usable(self._clock()):

@@ -1,0 +1,252 @@
+"""ItemStore and TRANSITION_LUA against a real Redis: claims, circuits, and consistent counts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from jobs import keys
+from jobs.item_store import ItemStore, final_transition
+from jobs.states import State
+from jobs.store import JobStore, NewItem
+from jobs.transitions import Transition
+from trunks.pbx import PbxEntry
+
+TTL_S = 3600
+LOCK_MS = 30_000
+
+
+def _entry(alias: str) -> PbxEntry:
+    return PbxEntry(
+        pbx=alias,
+        base_url=f"https://{alias}.example.net:8088",
+        client_id=f"id-{alias}",
+        client_secret=f"secret-{alias}",
+    )
+
+
+@pytest.fixture
+def job_store(redis_url: str) -> Iterator[JobStore]:
+    client = redis.Redis.from_url(redis_url)
+    yield JobStore(client, TTL_S)
+    client.close()
+
+
+@pytest.fixture
+async def store(redis_url: str) -> AsyncIterator[ItemStore]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield ItemStore(client)
+    await client.aclose()
+
+
+@pytest.fixture
+def job_id(job_store: JobStore) -> str:
+    """A job of 5 items: 1-3 on pbx-a, 4 on pbx-b, 5 rejected on pbx-b."""
+    writer = job_store.create_job(
+        "test", ["trunks.csv"], {a: _entry(a) for a in ("pbx-a", "pbx-b")}
+    )
+    for line, (pbx, state) in enumerate(
+        [
+            ("pbx-a", State.QUEUED),
+            ("pbx-a", State.QUEUED),
+            ("pbx-a", State.QUEUED),
+            ("pbx-b", State.QUEUED),
+            ("pbx-b", State.REJECTED),
+        ],
+        start=2,
+    ):
+        writer.add(
+            NewItem(
+                file="trunks.csv",
+                line=line,
+                pbx=pbx,
+                name=f"trunk{line}",
+                type="peer",
+                state=state,
+                body={"name": f"trunk{line}", "type": "peer"},
+                errmsg="bad row" if state is State.REJECTED else "",
+            )
+        )
+    writer.finish()
+    return writer.job_id
+
+
+def _status(job_store: JobStore, job_id: str) -> dict[str, Any]:
+    status = job_store.status(job_id)
+    assert status is not None
+    return status
+
+
+def _counts(job_store: JobStore, job_id: str) -> dict[str, int]:
+    counts: dict[str, int] = _status(job_store, job_id)["counts"]
+    assert sum(counts.values()) == 5  # every item in exactly one state
+    return {state: n for state, n in counts.items() if n}
+
+
+def _move(job_id: str, item_no: int, state: State, **fields: Any) -> Transition:
+    return Transition(job_id, item_no, state, {"updated_at": "now", **fields})
+
+
+async def test_claim_returns_item_entry_and_no_circuit(store: ItemStore, job_id: str) -> None:
+    claim = await store.claim(job_id, 4, "task-1", LOCK_MS)
+    assert claim is not None
+    assert claim.item is not None
+    assert (claim.item.pbx, claim.item.name, claim.item.state) == ("pbx-b", "trunk5", State.QUEUED)
+    assert claim.item.body == {"name": "trunk5", "type": "peer"}
+    assert claim.entry == _entry("pbx-b")
+    assert claim.entry is not None
+    assert claim.entry.client_secret.get_secret_value() == "secret-pbx-b"
+    assert claim.circuit is None
+
+
+async def test_a_claimed_item_cannot_be_claimed_until_its_owner_unlocks(
+    store: ItemStore, job_id: str
+) -> None:
+    assert await store.claim(job_id, 1, "task-1", LOCK_MS) is not None
+    assert await store.claim(job_id, 1, "task-2", LOCK_MS) is None
+    assert await store.claim(job_id, 2, "task-2", LOCK_MS) is not None  # other items are free
+    await store.unlock(job_id, 1, "task-2")  # not the owner: nothing happens
+    assert await store.claim(job_id, 1, "task-2", LOCK_MS) is None
+    await store.unlock(job_id, 1, "task-1")
+    assert await store.claim(job_id, 1, "task-2", LOCK_MS) is not None
+
+
+async def test_concurrent_claims_have_one_winner(store: ItemStore, job_id: str) -> None:
+    claims = await asyncio.gather(*(store.claim(job_id, 3, f"t{n}", LOCK_MS) for n in range(10)))
+    assert sum(claim is not None for claim in claims) == 1
+
+
+async def test_a_claim_lock_expires(store: ItemStore, job_id: str) -> None:
+    assert await store.claim(job_id, 1, "crashed", 50) is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 2
+    while await store.claim(job_id, 1, "next", LOCK_MS) is None:
+        assert loop.time() < deadline, "the lock of a crashed task never expired"
+        await asyncio.sleep(0.01)
+
+
+async def test_claim_of_an_unknown_item_has_no_item(store: ItemStore, job_id: str) -> None:
+    claim = await store.claim(job_id, 99, "task-1", LOCK_MS)
+    assert claim is not None
+    assert claim.item is None
+    assert claim.entry is None
+
+
+async def test_open_circuit_is_seen_by_claims_and_keeps_the_first_reason(
+    store: ItemStore, job_id: str
+) -> None:
+    first = {"errcode": -1, "errmsg": "FAILURE"}
+    await store.open_circuit(job_id, "pbx-a", first)
+    await store.open_circuit(job_id, "pbx-a", {"errcode": 70004, "errmsg": "ACCOUNT IP BLOCKED"})
+    claim_a = await store.claim(job_id, 1, "task-1", LOCK_MS)
+    claim_b = await store.claim(job_id, 4, "task-1", LOCK_MS)
+    assert claim_a is not None
+    assert claim_b is not None
+    assert claim_a.circuit == first
+    assert claim_b.circuit is None
+
+
+async def test_advancing_to_a_final_state_counts_once(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    assert _counts(job_store, job_id) == {"queued": 4, "rejected": 1}
+    assert await store.move(_move(job_id, 1, State.RUNNING))
+    assert _counts(job_store, job_id) == {"queued": 3, "running": 1, "rejected": 1}
+    done = final_transition(job_id, 1, State.SUCCEEDED, trunk_id=17)
+    assert await store.move(done)
+    assert not await store.move(done)  # a redelivered task: no double count
+    assert not await store.move(final_transition(job_id, 1, State.FAILED, errcode=-2))
+    assert not await store.move(_move(job_id, 1, State.RUNNING))  # from final: nothing
+    assert _counts(job_store, job_id) == {"queued": 3, "succeeded": 1, "rejected": 1}
+    item = await store.load(job_id, 1)
+    assert item is not None
+    assert item.state is State.SUCCEEDED
+    assert item.errcode is None
+    raw: dict[bytes, bytes] = job_store.client.hgetall(keys.item(job_id, 1))  # type: ignore[assignment]
+    assert raw[b"trunk_id"] == b"17"
+    assert raw[b"finished_at"]
+
+
+async def test_same_state_moves_write_fields_but_not_counts(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    assert await store.move(_move(job_id, 2, State.RUNNING))
+    retry = Transition(job_id, 2, State.RUNNING, {"tries": 2}, add_attempts=1)
+    assert await store.move(retry)
+    assert await store.move(retry)
+    item = await store.load(job_id, 2)
+    assert item is not None
+    assert (item.attempts, item.tries) == (2, 2)
+    assert _counts(job_store, job_id) == {"queued": 3, "running": 1, "rejected": 1}
+
+
+async def test_requeue_applies_only_to_failed_items(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    requeue = Transition(job_id, 1, State.QUEUED, {"errcode": ""}, requeue=True)
+    assert not await store.move(requeue)  # queued, not failed
+    assert not await store.move(Transition(job_id, 5, State.QUEUED, {}, requeue=True))  # rejected
+    assert await store.move(final_transition(job_id, 1, State.FAILED, errcode=40002))
+    assert await store.move(final_transition(job_id, 2, State.SUCCEEDED, trunk_id=3))
+    assert not await store.move(Transition(job_id, 2, State.QUEUED, {}, requeue=True))
+    assert _counts(job_store, job_id) == {
+        "queued": 2,
+        "failed": 1,
+        "succeeded": 1,
+        "rejected": 1,
+    }
+    assert await store.move(requeue)
+    assert not await store.move(requeue)  # only once: it is queued again now
+    assert _counts(job_store, job_id) == {"queued": 3, "succeeded": 1, "rejected": 1}
+    item = await store.load(job_id, 1)
+    assert item is not None
+    assert item.state is State.QUEUED
+    assert item.errcode is None
+
+
+async def test_per_pbx_counts_follow_each_move(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    assert _status(job_store, job_id)["pbxs"] == {
+        "pbx-a": {"queued": 3},
+        "pbx-b": {"queued": 1, "rejected": 1},
+    }
+    await store.move(_move(job_id, 1, State.RUNNING))
+    await store.move(final_transition(job_id, 2, State.FAILED, errcode=-1))
+    await store.move(final_transition(job_id, 4, State.EXISTS, trunk_id=8))
+    status = _status(job_store, job_id)
+    assert status["pbxs"] == {
+        "pbx-a": {"queued": 1, "running": 1, "failed": 1},
+        "pbx-b": {"exists": 1, "rejected": 1},
+    }
+    assert not status["final"]
+
+
+async def test_unknown_item_transition_changes_nothing(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    assert not await store.move(final_transition(job_id, 99, State.SUCCEEDED, trunk_id=1))
+    assert _counts(job_store, job_id) == {"queued": 4, "rejected": 1}
+
+
+async def test_concurrent_final_moves_count_once_and_the_job_ends(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    moves = [
+        final_transition(job_id, item_no, state, trunk_id=item_no)
+        for item_no in (1, 2, 3, 4)
+        for state in (State.SUCCEEDED, State.EXISTS, State.FAILED) * 3
+    ]
+    results = await asyncio.gather(*(store.move(move) for move in moves))
+    assert sum(results) == 4  # one per item
+    status = _status(job_store, job_id)
+    assert status["final"]
+    assert sum(status["counts"].values()) == 5
+    assert status["counts"]["rejected"] == 1
+    per_pbx = sum(n for states in status["pbxs"].values() for n in states.values())
+    assert per_pbx == 5

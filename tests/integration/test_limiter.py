@@ -1,0 +1,213 @@
+"""DeviceLimiter against a real Redis: two limiters stand for two worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import redis.asyncio as aioredis
+
+from jobs import keys
+from trunks.pbx import PbxEntry
+from worker.pbx import limiter as limiter_module
+from worker.pbx.limiter import DeviceLimiter, SlotUnavailableError
+
+BASE_URL = "http://10.0.0.7:8088"
+
+
+def _entry(max_inflight: int = 1, min_interval_ms: int = 0) -> PbxEntry:
+    return PbxEntry(
+        pbx="office",
+        base_url=BASE_URL,
+        client_id="cid",
+        client_secret="secret",
+        max_inflight=max_inflight,
+        min_interval_ms=min_interval_ms,
+    )
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def _wait_for(
+    condition_name: str, condition: Callable[[], bool], timeout_s: float = 3.0
+) -> None:
+    """Poll a condition until it holds; fail at the deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            pytest.fail(f"{condition_name} not reached within {timeout_s} s")
+        await asyncio.sleep(0.005)
+
+
+async def _wait_for_waiters(limiter: DeviceLimiter, count: int) -> None:
+    await _wait_for(f"{count} waiters", lambda: limiter.waiting(BASE_URL) == count)
+
+
+async def test_two_processes_never_exceed_max_inflight(redis_client: aioredis.Redis) -> None:
+    entry = _entry(max_inflight=3)
+    limiters = [DeviceLimiter(redis_client, max_waiting=100) for _ in range(2)]
+    inflight = 0
+    peak = 0
+    done = 0
+
+    async def hold(limiter: DeviceLimiter) -> None:
+        nonlocal inflight, peak, done
+        async with limiter.slot(entry, wait_s=10):
+            inflight += 1
+            peak = max(peak, inflight)
+            await asyncio.sleep(0.02)  # the request in flight
+            inflight -= 1
+        done += 1
+
+    await asyncio.gather(*(hold(limiters[n % 2]) for n in range(30)))
+    assert done == 30
+    assert peak == 3  # reached, and never more
+    assert await redis_client.zcard(keys.device_leases(BASE_URL)) == 0
+
+
+async def test_limits_stored_for_the_device_win_over_the_entry(
+    redis_client: aioredis.Redis,
+) -> None:
+    # The latest stored inventory entry for the base URL sets the device's limits.
+    await redis_client.hset(
+        keys.device_limits(BASE_URL), mapping={"max_inflight": 1, "min_interval_ms": 0}
+    )
+    entry = _entry(max_inflight=5)
+    limiter = DeviceLimiter(redis_client, max_waiting=100)
+    inflight = peak = 0
+
+    async def hold() -> None:
+        nonlocal inflight, peak
+        async with limiter.slot(entry, wait_s=10):
+            inflight += 1
+            peak = max(peak, inflight)
+            await asyncio.sleep(0.01)
+            inflight -= 1
+
+    await asyncio.gather(*(hold() for _ in range(6)))
+    assert peak == 1
+
+
+async def test_min_interval_spaces_request_starts(redis_client: aioredis.Redis) -> None:
+    entry = _entry(max_inflight=5, min_interval_ms=80)
+    limiters = [DeviceLimiter(redis_client, max_waiting=100) for _ in range(2)]
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+
+    async def start(limiter: DeviceLimiter) -> None:
+        async with limiter.slot(entry, wait_s=10):
+            starts.append(loop.time())
+
+    await asyncio.gather(*(start(limiters[n % 2]) for n in range(5)))
+    starts.sort()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    # Redis's clock decides; a few ms of round-trip jitter show on this side.
+    assert min(gaps) >= 0.07, gaps
+    assert starts[-1] - starts[0] >= 4 * 0.08 - 0.01
+
+
+async def test_a_crashed_holders_lease_frees_itself(
+    redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limiter_module, "LEASE_S", 0.3)
+    entry = _entry(max_inflight=1)
+    crashed = DeviceLimiter(redis_client, max_waiting=10)
+    await crashed.acquire(entry, wait_s=1)  # taken, never released: the worker died
+    survivor = DeviceLimiter(redis_client, max_waiting=10)
+    with pytest.raises(SlotUnavailableError):
+        await survivor.acquire(entry, wait_s=0.1)  # still held right after the crash
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with survivor.slot(entry, wait_s=3):
+        waited_s = loop.time() - started
+    assert waited_s < 1.0  # within about one LEASE_S, not the default 10 s
+
+
+async def test_a_held_lease_is_renewed_past_lease_s(
+    redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow PBX request outlives LEASE_S: its lease must not expire under it.
+    monkeypatch.setattr(limiter_module, "LEASE_S", 0.3)
+    entry = _entry(max_inflight=1)
+    holder = DeviceLimiter(redis_client, max_waiting=10)
+    other = DeviceLimiter(redis_client, max_waiting=10)
+    async with holder.slot(entry, wait_s=1):
+        with pytest.raises(SlotUnavailableError):
+            await other.acquire(entry, wait_s=0.8)  # well past LEASE_S
+    async with other.slot(entry, wait_s=1):
+        pass
+
+
+async def test_slot_unavailable_when_wait_runs_out(redis_client: aioredis.Redis) -> None:
+    entry = _entry(max_inflight=1)
+    holder = DeviceLimiter(redis_client, max_waiting=10)
+    waiter = DeviceLimiter(redis_client, max_waiting=10)
+    loop = asyncio.get_running_loop()
+    async with holder.slot(entry, wait_s=1):
+        started = loop.time()
+        with pytest.raises(SlotUnavailableError) as info:
+            await waiter.acquire(entry, wait_s=0.2)
+        waited_s = loop.time() - started
+    assert 0.2 <= waited_s < 0.6
+    assert info.value.retry_in_s > 0
+    assert waiter.waiting(BASE_URL) == 0  # the waiter left the queue
+    async with waiter.slot(entry, wait_s=1):  # and nothing of it is left behind
+        pass
+
+
+async def test_saturated_process_steps_aside_at_once(redis_client: aioredis.Redis) -> None:
+    entry = _entry(max_inflight=1)
+    limiter = DeviceLimiter(redis_client, max_waiting=1)
+    async with limiter.slot(entry, wait_s=1):
+        first_waiter = asyncio.create_task(limiter.acquire(entry, wait_s=5))
+        await _wait_for_waiters(limiter, 1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(SlotUnavailableError) as info:
+            await limiter.acquire(entry, wait_s=5)
+        assert loop.time() - started < 0.1
+        assert info.value.retry_in_s > 0
+    lease_id = await first_waiter  # the queued waiter got the slot on release
+    await limiter.release(entry, lease_id)
+
+
+async def test_local_waiters_are_served_in_fifo_order(redis_client: aioredis.Redis) -> None:
+    entry = _entry(max_inflight=1)
+    limiter = DeviceLimiter(redis_client, max_waiting=100)
+    order: list[int] = []
+
+    async def wait_then_hold(number: int) -> None:
+        async with limiter.slot(entry, wait_s=5):
+            order.append(number)
+            await asyncio.sleep(0.005)
+
+    tasks = []
+    async with limiter.slot(entry, wait_s=1):
+        for number in range(8):
+            tasks.append(asyncio.create_task(wait_then_hold(number)))
+            await _wait_for_waiters(limiter, number + 1)
+    await asyncio.gather(*tasks)
+    assert order == list(range(8))
+
+
+async def test_other_devices_are_not_held_up(redis_client: aioredis.Redis) -> None:
+    busy = _entry(max_inflight=1)
+    other = PbxEntry(
+        pbx="branch", base_url="http://10.0.0.8:8088", client_id="cid", client_secret="secret"
+    )
+    limiter = DeviceLimiter(redis_client, max_waiting=100)
+    async with limiter.slot(busy, wait_s=1):
+        waiting = asyncio.create_task(limiter.acquire(busy, wait_s=5))
+        await _wait_for_waiters(limiter, 1)
+        async with asyncio.timeout(0.5):
+            async with limiter.slot(other, wait_s=0.5):
+                pass
+    await limiter.release(busy, await waiting)

@@ -1,0 +1,282 @@
+"""TokenCache and PbxConnection against the simulator and a real Redis.
+
+Two TokenCache instances stand for two worker processes; the simulator's counters say what the
+PBX saw. The cache and the simulator share one ManualClock, so tokens expire without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import redis.asyncio as aioredis
+
+from jobs import keys
+from pbxsim import AsyncSimulator, ManualClock, SimSettings
+from tests.sim_fixtures import peer_body
+from trunks.pbx import PbxEntry
+from worker.pbx import connection as connection_module
+from worker.pbx.client import PbxClient
+from worker.pbx.connection import PbxConnection
+from worker.pbx.errors import PbxAuthError, PbxTokenExpiredError
+from worker.pbx.limiter import DeviceLimiter
+from worker.pbx.tokens import REFRESH_MARGIN_S, TokenCache, TokenCall
+
+PBX = "pbx-001"
+USER_AGENT = "trunkctl-tests/1.0"
+ACCESS_TTL_S = 1800.0
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def sim(clock: ManualClock) -> AsyncIterator[AsyncSimulator]:
+    # Some latency, so that concurrent callers really overlap the one login in flight.
+    settings = SimSettings(pbx_count=1, latency_ms=20, max_inflight=4, clock=clock)
+    async with AsyncSimulator(settings) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+def _entry(sim: AsyncSimulator, **fields: Any) -> PbxEntry:
+    row = next(row for row in sim.inventory_rows() if row["pbx"] == PBX)
+    values: dict[str, Any] = {
+        "pbx": PBX,
+        "base_url": row["base_url"],
+        "client_id": row["client_id"],
+        "client_secret": row["client_secret"],
+        "max_inflight": 4,
+        **fields,
+    }
+    return PbxEntry(**values)
+
+
+def _token_call(session: aiohttp.ClientSession, entry: PbxEntry) -> TokenCall:
+    client = PbxClient(session, entry, USER_AGENT)
+
+    async def call(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await client.call("POST", endpoint, body=body)
+
+    return call
+
+
+def _requests(sim: AsyncSimulator, endpoint: str) -> int:
+    count: int = sim.counters(PBX)["requests"].get(endpoint, 0)
+    return count
+
+
+async def _list_trunks(session: aiohttp.ClientSession, entry: PbxEntry, token: str) -> None:
+    await PbxClient(session, entry, USER_AGENT).call("GET", "trunk/list", token=token)
+
+
+async def test_concurrent_callers_in_two_processes_make_one_login(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    entry = _entry(sim)
+    call = _token_call(session, entry)
+    caches = [TokenCache(redis_client, clock), TokenCache(redis_client, clock)]
+    tokens = await asyncio.gather(*(caches[n % 2].token(entry, call) for n in range(20)))
+    assert len(set(tokens)) == 1
+    counters = sim.counters(PBX)
+    assert counters["requests"]["get_token"] == 1
+    assert counters["tokens_issued"] == 1
+    assert counters["token_cap_hits"] == 0
+    await _list_trunks(session, entry, tokens[0])  # and the PBX takes it
+    # A third process starting later finds the token in Redis.
+    assert await TokenCache(redis_client, clock).token(entry, call) == tokens[0]
+    assert _requests(sim, "get_token") == 1
+
+
+async def test_token_is_refreshed_with_the_refresh_token_before_expiry(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    entry = _entry(sim)
+    call = _token_call(session, entry)
+    cache = TokenCache(redis_client, clock)
+    first = await cache.token(entry, call)
+    clock.advance(ACCESS_TTL_S - REFRESH_MARGIN_S - 1)
+    assert await cache.token(entry, call) == first  # still outside the margin
+    clock.advance(2)
+    second = await cache.token(entry, call)
+    assert second != first
+    assert _requests(sim, "get_token") == 1
+    assert _requests(sim, "refresh_token") == 1
+    await _list_trunks(session, entry, second)
+    # Another process sees the refreshed token, not the old one.
+    assert await TokenCache(redis_client, clock).token(entry, call) == second
+
+
+async def test_expired_refresh_token_falls_back_to_a_login(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    entry = _entry(sim)
+    call = _token_call(session, entry)
+    cache = TokenCache(redis_client, clock)
+    first = await cache.token(entry, call)
+    clock.advance(86400 + 1)
+    second = await cache.token(entry, call)
+    assert second != first
+    assert _requests(sim, "get_token") == 2
+    await _list_trunks(session, entry, second)
+
+
+async def test_invalidate_current_token_then_token_refreshes_once(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    entry = _entry(sim)
+    call = _token_call(session, entry)
+    caches = [TokenCache(redis_client, clock), TokenCache(redis_client, clock)]
+    first = await caches[0].token(entry, call)
+    assert await caches[1].token(entry, call) == first
+    # Both processes meet 10004 with the same token; each invalidates it and asks again.
+    await asyncio.gather(*(cache.invalidate(entry, first) for cache in caches))
+    renewed = await asyncio.gather(*(caches[n % 2].token(entry, call) for n in range(10)))
+    assert len(set(renewed)) == 1
+    assert renewed[0] != first
+    assert _requests(sim, "refresh_token") == 1
+    assert _requests(sim, "get_token") == 1
+    # A late invalidate of the old token must not throw the new one away.
+    await caches[0].invalidate(entry, first)
+    assert await caches[0].token(entry, call) == renewed[0]
+    assert _requests(sim, "refresh_token") == 1
+
+
+async def test_refused_secret_is_tried_once_and_another_secret_is_tried(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    good = _entry(sim)
+    bad = _entry(sim, client_secret="wrong-secret-123")
+    caches = [TokenCache(redis_client, clock), TokenCache(redis_client, clock)]
+    with pytest.raises(PbxAuthError) as first:
+        await caches[0].token(bad, _token_call(session, bad))
+    assert first.value.errcode == -1
+    assert sim.counters(PBX)["logins_failed"] == 1
+    # Again, in this process and in another one, concurrently: the PBX is not asked again.
+    results = await asyncio.gather(
+        *(caches[n % 2].token(bad, _token_call(session, bad)) for n in range(6)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(result, PbxAuthError) for result in results)
+    assert all(result.errcode == -1 for result in results if isinstance(result, PbxAuthError))
+    assert sim.counters(PBX)["logins_failed"] == 1
+    assert _requests(sim, "get_token") == 1
+    assert "wrong-secret-123" not in str(first.value)
+    # The refusal is stored by fingerprint, never the secret itself.
+    refused = await redis_client.hgetall(keys.token_refused(bad.base_url, bad.client_id))
+    assert len(refused) == 1
+    assert "wrong-secret-123" not in repr(refused)
+    # A corrected secret is tried.
+    token = await caches[1].token(good, _token_call(session, good))
+    assert token
+    assert sim.counters(PBX)["logins_ok"] == 1
+
+
+# --- PbxConnection ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def connection(
+    sim: AsyncSimulator,
+    session: aiohttp.ClientSession,
+    redis_client: aioredis.Redis,
+    clock: ManualClock,
+) -> PbxConnection:
+    entry = _entry(sim)
+    return PbxConnection(
+        entry,
+        PbxClient(session, entry, USER_AGENT),
+        DeviceLimiter(redis_client, max_waiting=100),
+        TokenCache(redis_client, clock),
+        slot_wait_s=5,
+    )
+
+
+async def test_api_replays_once_after_token_expired(
+    sim: AsyncSimulator, connection: PbxConnection
+) -> None:
+    sim.set_faults([{"endpoint": "trunk/list", "kind": "token_expired", "nth": 1}])
+    answer = await connection.api("GET", "trunk/list")
+    assert answer["errcode"] == 0
+    assert _requests(sim, "trunk/list") == 2
+    assert _requests(sim, "refresh_token") == 1
+    assert _requests(sim, "get_token") == 1
+
+
+async def test_api_gives_up_after_one_replay(
+    sim: AsyncSimulator, connection: PbxConnection
+) -> None:
+    sim.set_faults([{"endpoint": "trunk/list", "kind": "token_expired"}])
+    with pytest.raises(PbxTokenExpiredError):
+        await connection.api("GET", "trunk/list")
+    assert _requests(sim, "trunk/list") == 2
+    assert _requests(sim, "refresh_token") == 1
+
+
+async def test_before_send_runs_before_each_request(
+    sim: AsyncSimulator, connection: PbxConnection
+) -> None:
+    sim.set_faults([{"endpoint": "trunk/create", "kind": "token_expired", "nth": 1}])
+    sends: list[int] = []
+
+    async def before_send() -> None:
+        sends.append(_requests(sim, "trunk/create"))
+
+    trunk_id = await connection.create_trunk(peer_body("office"), before_send)
+    assert sends == [0, 1]  # once per request, each time before it went out
+    assert [trunk["id"] for trunk in sim.trunks(PBX)] == [trunk_id]
+
+
+@pytest.mark.parametrize("page_size", [3, 100])
+async def test_find_trunk_pages_through_fuzzy_matches(
+    sim: AsyncSimulator,
+    connection: PbxConnection,
+    monkeypatch: pytest.MonkeyPatch,
+    page_size: int,
+) -> None:
+    monkeypatch.setattr(connection_module, "SEARCH_PAGE_SIZE", page_size)
+    names = [
+        "office2", "my-office", "office-old", "Office_x", "officeA", "back-office", "office3",
+        "office",
+    ]  # fmt: skip
+    ids = sim.preload_trunks(PBX, [peer_body(name) for name in names])
+    sim.preload_trunks(PBX, [peer_body("warehouse")])
+    assert await connection.find_trunk("office") == ids[-1]  # the exact match, on the last page
+    assert await connection.find_trunk("my-office") == ids[1]
+    before = _requests(sim, "trunk/search")
+    assert await connection.find_trunk("offic") is None  # fuzzy matches only
+    pages = -(-len(names) // page_size)
+    assert _requests(sim, "trunk/search") - before == pages
+    assert await connection.find_trunk("nothing-like-it") is None
