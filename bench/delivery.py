@@ -82,6 +82,7 @@ class Rig:
                 },
                 f"bench{n}",
                 workdir / f"worker{n}.log",
+                fast=False,
             )
             for n in range(workers)
         ]

@@ -27,7 +27,10 @@ FAST_SETTINGS = {
 class WorkerProcess:
     """`celery -A worker worker` in a child process, its output captured line by line."""
 
-    def __init__(self, env: Mapping[str, str], name: str, log_path: Path) -> None:
+    def __init__(
+        self, env: Mapping[str, str], name: str, log_path: Path, *, fast: bool = True
+    ) -> None:
+        """Start the worker; `fast` applies FAST_SETTINGS (tests), else the product's defaults."""
         self.log_path = log_path
         self.ready_file = log_path.with_suffix(".ready")
         self._log = log_path.open("w", encoding="utf-8")
@@ -38,7 +41,7 @@ class WorkerProcess:
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
             ],
             env={
-                **os.environ, **FAST_SETTINGS, **env,
+                **os.environ, **(FAST_SETTINGS if fast else {}), **env,
                 "TRUNKCTL_WORKER_READY_FILE": str(self.ready_file),
             },
             stdout=subprocess.PIPE,
