@@ -78,3 +78,8 @@ def token_lock(base_url: str, client_id: str) -> str:
 def token_refused(base_url: str, client_id: str) -> str:
     """Hash: SHA-256 of a client secret the PBX refused -> why; cleared by `retry`."""
     return f"{PREFIX}token:{_digest(base_url, client_id)}:refused"
+
+
+def token_capped(base_url: str, client_id: str) -> str:
+    """String, expiring: set while the PBX refuses new tokens (60002), so nobody hammers it."""
+    return f"{PREFIX}token:{_digest(base_url, client_id)}:capped"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -110,6 +111,15 @@ def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> i
     return status_exit_code(current)
 
 
+def _csv_cell(value: Any) -> Any:
+    """A report value as a CSV cell: nothing for None, JSON for the PBX's structured detail."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 @click.command()
 @click.argument("job_id")
 @click.option(
@@ -136,8 +146,6 @@ def report(job_id: str, fmt: str, states: tuple[str, ...], output: Path | None) 
         if not states or record["state"] in states
     )  # fmt: skip
     if fmt == "json":
-        import json  # noqa: PLC0415
-
         text = json.dumps({"job_id": job_id, "items": list(records)}, indent=2, ensure_ascii=False)
         text += "\n"
     else:
@@ -145,7 +153,7 @@ def report(job_id: str, fmt: str, states: tuple[str, ...], output: Path | None) 
         writer = csv.DictWriter(buffer, fieldnames=REPORT_FIELDS, lineterminator="\n")
         writer.writeheader()
         for record in records:
-            writer.writerow({k: "" if v is None else v for k, v in record.items()})
+            writer.writerow({k: _csv_cell(v) for k, v in record.items()})
         text = buffer.getvalue()
     if output:
         output.write_text(text, encoding="utf-8")

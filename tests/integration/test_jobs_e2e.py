@@ -114,7 +114,10 @@ def test_submit_fail_report_retry_succeed_resubmit(
     listed = json.loads(run(rollout, "jobs", "--json").stdout)["jobs"]
     assert [job["label"] for job in listed] == ["rerun", "rollout-1"]
     csv_report = run(rollout, "report", job_id).stdout
-    assert next(csv.DictReader(io.StringIO(csv_report)))["file"] == str(trunks)
+    csv_records = list(csv.DictReader(io.StringIO(csv_report)))
+    assert csv_records[0]["file"] == str(trunks)
+    rejected = next(r for r in csv_records if r["state"] == "rejected")
+    assert json.loads(rejected["detail"])[0]["column"] == "password"
     outputs = [
         csv_report, waited.stdout, final.stdout, run(rollout, "status", job_id).stdout,
         json.dumps(records), run(rollout, "jobs").stdout, rollout.worker_output(),

@@ -21,7 +21,7 @@ from trunks.pbx import PbxEntry
 from worker.pbx import connection as connection_module
 from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
-from worker.pbx.errors import PbxAuthError, PbxTokenExpiredError
+from worker.pbx.errors import PbxAuthError, PbxTokenCapError, PbxTokenExpiredError
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import REFRESH_MARGIN_S, TokenCache, TokenCall
 
@@ -280,3 +280,26 @@ async def test_find_trunk_pages_through_fuzzy_matches(
     pages = -(-len(names) // page_size)
     assert _requests(sim, "trunk/search") - before == pages
     assert await connection.find_trunk("nothing-like-it") is None
+
+
+async def test_a_token_cap_pauses_every_login_instead_of_hammering(
+    clock: ManualClock, redis_client: aioredis.Redis, session: aiohttp.ClientSession
+) -> None:
+    settings = SimSettings(pbx_count=1, max_tokens=1, clock=clock)
+    async with AsyncSimulator(settings) as capped:
+        entry = _entry(capped)
+        call = _token_call(session, entry)
+        credentials = {
+            "username": entry.client_id,
+            "password": entry.client_secret.get_secret_value(),
+        }
+        await call("get_token", credentials)  # another tool holds the only token
+        caches = [TokenCache(redis_client, clock=clock), TokenCache(redis_client, clock=clock)]
+        for cache in caches * 3:
+            with pytest.raises(PbxTokenCapError):
+                await cache.token(entry, call)
+        assert capped.counters(PBX)["token_cap_hits"] == 1
+        await redis_client.delete(keys.token_capped(entry.base_url, entry.client_id))
+        with pytest.raises(PbxTokenCapError):
+            await caches[0].token(entry, call)  # the pause is over: one more try
+        assert capped.counters(PBX)["token_cap_hits"] == 2

@@ -22,13 +22,20 @@ import redis.asyncio as aioredis
 from jobs import keys
 from jobs.locks import UNLOCK_LUA
 from trunks.pbx import PbxEntry
-from worker.pbx.errors import PbxAuthError, PbxRejectedError, PbxTokenExpiredError
+from worker.pbx.errors import (
+    PbxAuthError,
+    PbxRejectedError,
+    PbxTokenCapError,
+    PbxTokenExpiredError,
+)
 
 # Refresh this long before the access token expires, so no request carries a dying token.
 REFRESH_MARGIN_S = 120.0
 # The lock outlives the slowest token fetch (a refresh, then a login) by a margin.
 LOCK_MIN_TTL_MS = 60_000
 LOCK_POLL_S = 0.05
+# After a 60002 on get_token, no worker asks that PBX for a token again for this long.
+TOKEN_CAP_PAUSE_MS = 60_000
 
 # Sends one token request (get_token / refresh_token) and returns the answer.
 TokenCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -166,8 +173,17 @@ class TokenCache:
             raise PbxAuthError(
                 reason["message"], errcode=reason["errcode"], errmsg=reason["errmsg"]
             )
+        capped_key = keys.token_capped(entry.base_url, entry.client_id)
+        if await self._redis.exists(capped_key):
+            # The PBX said 8 tokens are out: wait for one to expire instead of asking again.
+            raise PbxTokenCapError(
+                "get_token: MAX LIMITATION EXCEEDED (errcode 60002)", errcode=60002
+            )
         try:
             answer = await call("get_token", {"username": entry.client_id, "password": secret})
+        except PbxTokenCapError:
+            await self._redis.set(capped_key, "1", px=TOKEN_CAP_PAUSE_MS)
+            raise
         except PbxAuthError as exc:
             reason = {"message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg}
             await self._redis.hset(refused_key, _fingerprint(secret), json.dumps(reason))
