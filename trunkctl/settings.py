@@ -52,7 +52,6 @@ class Settings:
             try:
                 values[field.name] = kind(environ[name])
             except ValueError:
-                raise UsageError(
-                    f"{name} must be a {kind.__name__}, got {environ[name]!r}"
-                ) from None
+                wanted = {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
+                raise UsageError(f"{name} must be {wanted}, got {environ[name]!r}") from None
         return cls(**values)
