@@ -19,6 +19,8 @@ from trunkctl.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from trunkctl.output import print_json
 
 POLL_S = 0.25
+# Erases what a longer previous progress line left on the terminal.
+CLEAR_TO_END = "\x1b[K"
 
 
 def _status_or_fail(job_id: str) -> dict[str, Any]:
@@ -97,11 +99,11 @@ def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> i
         if deadline is not None and time.monotonic() >= deadline:
             break
         if live:
-            click.echo("\r" + _progress_line(current), nl=False, err=True)
+            click.echo("\r" + _progress_line(current) + CLEAR_TO_END, nl=False, err=True)
         time.sleep(POLL_S)
         current = _status_or_fail(job_id)
     if live:
-        click.echo("\r" + _progress_line(current), err=True)
+        click.echo("\r" + _progress_line(current) + CLEAR_TO_END, err=True)
     if as_json:
         print_json(current)
     else:

@@ -9,6 +9,7 @@ from celery import Task
 from jobs.queue import DELIVER_TASK, NOOP_TASK
 from worker.backoff import backoff_s
 from worker.celery_app import app, settings
+from worker.pbx.redaction import redact
 from worker.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,9 @@ def deliver_trunk(self: Task[[str, int], str | None], job_id: str, item_no: int)
         retries = self.request.retries or 0
         if retries >= MAX_UNEXPECTED_RETRIES:
             raise
-        log.warning("job %s item %s: %s; retrying", job_id, item_no, type(exc).__name__)
+        # Type and redacted message only: a traceback's text is not ours to vouch for.
+        reason = redact(f"{type(exc).__name__}: {exc}")
+        log.warning("job %s item %s: %s; retrying", job_id, item_no, reason)
         delay_s = backoff_s(
             retries + 1, base_s=settings.backoff_base_s, cap_s=settings.backoff_max_s
         )
