@@ -146,6 +146,8 @@ class SimulatorThread(SimulatorAccess):
         self._loop = asyncio.new_event_loop()
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S) or self._server is None:
+            # Let the thread finish closing its loop first: stop() must not race a closed loop.
+            self._thread.join(START_TIMEOUT_S)
             raise RuntimeError("the simulator did not start") from self._start_error
         return self
 
