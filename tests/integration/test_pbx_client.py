@@ -28,6 +28,7 @@ from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient, tls_option
 from worker.pbx.errors import (
     PbxBadAnswerError,
+    PbxBusyError,
     PbxConnectionError,
     PbxDuplicateError,
     PbxError,
@@ -229,6 +230,9 @@ async def odd_server() -> AsyncIterator[TestServer]:
     async def unavailable(_request: web.Request) -> web.Response:
         return web.Response(status=503, text="<html>503 Service Unavailable</html>")
 
+    async def too_many(_request: web.Request) -> web.Response:
+        return web.Response(status=429, text="slow down")
+
     async def html(_request: web.Request) -> web.Response:
         return web.Response(text="<html>login page</html>", content_type="text/html")
 
@@ -261,6 +265,7 @@ async def odd_server() -> AsyncIterator[TestServer]:
 
     app = web.Application()
     app.router.add_get("/api/unavailable", unavailable)
+    app.router.add_get("/api/too_many", too_many)
     app.router.add_get("/api/html", html)
     app.router.add_get("/api/no_errcode", no_errcode)
     app.router.add_get("/api/text_errcode", text_errcode)
@@ -291,6 +296,15 @@ async def test_http_503_is_a_transient_server_error(
     assert info.value.may_have_applied
     assert "503" in str(info.value)
     assert TOKEN not in str(info.value)
+
+
+async def test_http_429_from_a_proxy_is_busy_and_retried(
+    odd_server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    with pytest.raises(PbxBusyError) as info:
+        await _odd_client(session, odd_server).call("GET", "too_many", token=TOKEN)
+    assert info.value.transient
+    assert not info.value.may_have_applied
 
 
 @pytest.mark.parametrize("endpoint", ["html", "no_errcode", "text_errcode", "a_list"])

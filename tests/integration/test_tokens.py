@@ -13,6 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from jobs import keys
 from pbxsim import AsyncSimulator, ManualClock, SimSettings
@@ -303,3 +305,44 @@ async def test_a_token_cap_pauses_every_login_instead_of_hammering(
         with pytest.raises(PbxTokenCapError):
             await caches[0].token(entry, call)  # the pause is over: one more try
         assert capped.counters(PBX)["token_cap_hits"] == 2
+
+
+async def test_a_create_answered_without_an_id_is_found_by_name(
+    session: aiohttp.ClientSession, redis_client: aioredis.Redis, clock: ManualClock
+) -> None:
+    # A PBX (or proxy) that says SUCCESS but leaves out the id: the trunk is there, so ask.
+    async def get_token(_request: web.Request) -> web.Response:
+        return web.json_response(
+            {"errcode": 0, "access_token": "a", "access_token_expire_time": 1800,
+             "refresh_token": "r", "refresh_token_expire_time": 86400}
+        )  # fmt: skip
+
+    async def create(_request: web.Request) -> web.Response:
+        return web.json_response({"errcode": 0, "errmsg": "SUCCESS"})
+
+    async def search(_request: web.Request) -> web.Response:
+        rows = [{"id": 7, "name": "office2"}, {"id": 8, "name": "office"}]
+        return web.json_response({"errcode": 0, "total_number": 2, "data": rows})
+
+    app = web.Application()
+    app.router.add_post("/openapi/v1.0/get_token", get_token)
+    app.router.add_post("/openapi/v1.0/trunk/create", create)
+    app.router.add_get("/openapi/v1.0/trunk/search", search)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        entry = PbxEntry(
+            pbx=PBX, base_url=str(server.make_url("")).rstrip("/"), client_id="c",
+            client_secret="s",
+        )  # fmt: skip
+        connection = PbxConnection(
+            entry, PbxClient(session, entry, USER_AGENT),
+            DeviceLimiter(redis_client, max_waiting=10), TokenCache(redis_client, clock), 5,
+        )  # fmt: skip
+
+        async def nothing() -> None:
+            return None
+
+        assert await connection.create_trunk(peer_body("office"), nothing) == 8
+    finally:
+        await server.close()

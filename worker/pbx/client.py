@@ -16,6 +16,7 @@ import aiohttp
 from trunks.pbx import PbxEntry
 from worker.pbx.errors import (
     PbxBadAnswerError,
+    PbxBusyError,
     PbxConnectionError,
     PbxServerError,
     error_for,
@@ -81,6 +82,9 @@ class PbxClient:
 def _envelope(endpoint: str, status: int, text: str) -> dict[str, Any]:
     if status >= 500:
         raise PbxServerError(f"{endpoint}: HTTP {status}", errmsg=f"HTTP {status}")
+    if status == 429:
+        # Not documented for the PBX itself, but proxies in front of it do say so: back off.
+        raise PbxBusyError(f"{endpoint}: HTTP 429 Too Many Requests", errmsg="HTTP 429")
     try:
         parsed: Any = json.loads(text)
     except ValueError:

@@ -72,9 +72,13 @@ class PbxConnection:
         """POST trunk/create; the new trunk's id. `before_send` runs before each request."""
         answer = await self.api("POST", "trunk/create", body=body, before_send=before_send)
         trunk_id = answer.get("id")
-        if not isinstance(trunk_id, int):
-            raise PbxBadAnswerError("trunk/create: success without a trunk id")
-        return trunk_id
+        if isinstance(trunk_id, int) and not isinstance(trunk_id, bool):
+            return trunk_id
+        # Created, but the answer lacks the id (seen with proxies and other firmware): ask.
+        found = await self.find_trunk(str(body.get("name", "")))
+        if found is None:
+            raise PbxBadAnswerError("trunk/create: success, but no trunk of that name is listed")
+        return found
 
     async def find_trunk(self, name: str) -> int | None:
         """The id of the trunk named exactly `name` (search is fuzzy: every page is read)."""
