@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from jobs import keys
 from jobs.states import FINAL_STATES, State
 
-# KEYS: item, job counts, job pbx-counts
+# KEYS: item, job counts, job pbx-counts, item lock
 # ARGV: mode, new state, attempts increment, field, value, field, value...
 # mode "advance": applies unless the item is final; "requeue": applies only to a failed item.
+# Reaching a final state also drops the item's lock: nothing is left to guard, and the task
+# saves the round trip of unlocking.
 _FINAL_TABLE = ", ".join(f"{state.value}=true" for state in FINAL_STATES)
 TRANSITION_LUA = """
 local old = redis.call('HGET', KEYS[1], 'state')
@@ -33,6 +35,7 @@ if old ~= new then
     redis.call('HINCRBY', KEYS[3], pbx .. '|' .. old, -1)
     redis.call('HINCRBY', KEYS[3], pbx .. '|' .. new, 1)
 end
+if final[new] then redis.call('DEL', KEYS[4]) end
 return {1, old}
 """.replace("__FINAL__", _FINAL_TABLE)
 
@@ -54,6 +57,7 @@ class Transition:
             keys.item(self.job_id, self.item_no),
             keys.job_counts(self.job_id),
             keys.job_pbx_counts(self.job_id),
+            keys.item_lock(self.job_id, self.item_no),
         ]
 
     def args(self) -> list[str | int]:

@@ -66,17 +66,21 @@ class Delivery:
         if claim is None:
             # Another task (a redelivered duplicate) holds the item: look again later.
             return Outcome(None, self._settings.slot_wait_s)
+        outcome = Outcome(None)
         try:
             item = claim.item
             if item is None or item.state in FINAL_STATES:
                 return Outcome(item.state if item else None)
             if claim.entry is None:
-                return await self._fail(item, f"PBX {item.pbx!r} has no stored inventory entry")
-            if claim.circuit is not None:
-                return await self._finish(item, State.FAILED, **claim.circuit)
-            return await self._attempt(item, claim.entry)
+                outcome = await self._fail(item, f"PBX {item.pbx!r} has no stored inventory entry")
+            elif claim.circuit is not None:
+                outcome = await self._finish(item, State.FAILED, **claim.circuit)
+            else:
+                outcome = await self._attempt(item, claim.entry)
+            return outcome
         finally:
-            await self._store.unlock(job_id, item_no, owner)
+            if outcome.state not in FINAL_STATES:  # a final transition has dropped the lock
+                await self._store.unlock(job_id, item_no, owner)
 
     async def _finish(self, item: Item, state: State, **outcome: Any) -> Outcome:
         await self._store.move(final_transition(item.job_id, item.item_no, state, **outcome))

@@ -146,6 +146,7 @@ def test_trunk_already_on_the_pbx_ends_exists(rollout: Rollout, sim3: SimulatorT
     assert sim3.counters(alias)["creates"] == 2
 
 
+@pytest.mark.timeout(180)
 def test_worker_killed_mid_batch_loses_nothing(rollout: Rollout) -> None:
     with SimulatorThread(SimSettings(pbx_count=4, latency_ms=100)) as sim:
         [first] = rollout.start_workers(1)
@@ -159,6 +160,7 @@ def test_worker_killed_mid_batch_loses_nothing(rollout: Rollout) -> None:
         first.kill()
         assert not rollout.wait_final_or_none(job_id)
         rollout.start_workers(1)
-        status = rollout.wait_final(job_id)
+        # Bounded by the dead worker's leases (10 s) and the visibility timeout (4 s in tests).
+        status = rollout.wait_final(job_id, timeout_s=120)
         assert status["counts"]["succeeded"] == len(rows)
         assert_each_created_once(sim, rows)
