@@ -41,8 +41,15 @@ class ManualClock:
 class SimulatorAccess:
     """What tests do with a running simulator; subclasses say on which thread state is touched."""
 
-    fleet: Fleet
     _server: RunningServer | None = None
+
+    def __init__(
+        self, settings: SimSettings | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.settings = settings or SimSettings()
+        self.fleet = Fleet(self.settings)
+        self._host = host
+        self._port = port
 
     def _run(self, action: Callable[[], T]) -> T:
         raise NotImplementedError
@@ -132,10 +139,7 @@ class SimulatorThread(SimulatorAccess):
     def __init__(
         self, settings: SimSettings | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        self.settings = settings or SimSettings()
-        self.fleet = Fleet(self.settings)
-        self._host = host
-        self._port = port
+        super().__init__(settings, host, port)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._start_error: OSError | None = None
@@ -200,14 +204,6 @@ class SimulatorThread(SimulatorAccess):
 
 class AsyncSimulator(SimulatorAccess):
     """The simulator on the caller's event loop: `async with AsyncSimulator(settings) as sim:`."""
-
-    def __init__(
-        self, settings: SimSettings | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        self.settings = settings or SimSettings()
-        self.fleet = Fleet(self.settings)
-        self._host = host
-        self._port = port
 
     async def start(self) -> Self:
         """Start serving on the running loop."""
