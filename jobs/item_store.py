@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,7 @@ import redis.asyncio as aioredis
 
 from jobs import keys
 from jobs.locks import UNLOCK_LUA
-from jobs.records import Item
+from jobs.records import Item, iso_time
 from jobs.states import State
 from jobs.transitions import TRANSITION_LUA, Transition, applied
 from trunks.pbx import PbxEntry
@@ -26,11 +25,6 @@ local pbx = ''
 for i = 1, #item, 2 do if item[i] == 'pbx' then pbx = item[i + 1] end end
 return {item, redis.call('HGET', KEYS[3], pbx), redis.call('HGET', KEYS[4], pbx)}
 """
-
-
-def now_iso() -> str:
-    """The current UTC time as ISO 8601 with seconds."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,5 +97,5 @@ def outcome_fields(
 
 def final_transition(job_id: str, item_no: int, state: State, **outcome: Any) -> Transition:
     """The transition to a final state, stamped with finished_at."""
-    fields = {**outcome_fields(**outcome), "finished_at": now_iso(), "updated_at": now_iso()}
+    fields = {**outcome_fields(**outcome), "finished_at": iso_time(), "updated_at": iso_time()}
     return Transition(job_id, item_no, state, fields)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,11 @@ REPORT_FIELDS = (
 )  # fmt: skip
 # Never copied into a report, a status or a log line: it holds the trunk password.
 BODY_FIELD = "body"
+
+
+def iso_time(epoch_s: float | None = None) -> str:
+    """A time (now by default) as UTC ISO 8601 with seconds: 2026-11-26T10:15:00Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
 
 
 def _text(raw: Mapping[bytes | str, bytes | str], name: str) -> str:

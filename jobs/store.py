@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from jobs import keys
-from jobs.records import BODY_FIELD, report_record
+from jobs.records import BODY_FIELD, iso_time, report_record
 from jobs.states import State, is_final, outcome
 from jobs.transitions import TRANSITION_LUA, Transition, applied
 from trunks.pbx import PbxEntry
@@ -83,7 +83,7 @@ class JobWriter:
 
     def __post_init__(self) -> None:
         self._pipe = self.client.pipeline(transaction=False)
-        self._now = _iso(time.time())
+        self._now = iso_time()
 
     def add(self, item: NewItem) -> int:
         """Store an item; its number (1-based, in input order)."""
@@ -113,10 +113,6 @@ class JobWriter:
 
 def _decoded(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _iso(epoch_s: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
 
 
 class JobStore:
@@ -155,7 +151,7 @@ class JobStore:
             pipe.hset(
                 keys.job(job_id),
                 mapping={
-                    "job_id": job_id, "label": label, "created_at": _iso(now),
+                    "job_id": job_id, "label": label, "created_at": iso_time(now),
                     "files": json.dumps(files), "total": 0,
                 },
             )  # fmt: skip
@@ -250,31 +246,35 @@ class JobStore:
         failed = self._failed_items(job_id, int(job.get("total", 0)))
         self._close_circuits(job_id, set(failed))
         script = self.client.register_script(TRANSITION_LUA)
-        now = _iso(time.time())
+        now = iso_time()
         requeued: dict[str, array[int]] = {}
-        for pbx, numbers in failed.items():
-            for item_no in numbers:
-                attempts = int(self.client.hget(keys.item(job_id, item_no), "attempts") or 0)
-                transition = Transition(
-                    job_id, item_no, State.QUEUED, {
-                        **RETRY_RESET, "attempts_at_retry": attempts, "updated_at": now,
-                    }, requeue=True,
-                )  # fmt: skip
-                if applied(script(keys=transition.keys(), args=transition.args())):
+        for pbx, items in failed.items():
+            with self.client.pipeline(transaction=False) as pipe:
+                for item_no, attempts in items:
+                    transition = Transition(
+                        job_id, item_no, State.QUEUED, {
+                            **RETRY_RESET, "attempts_at_retry": attempts, "updated_at": now,
+                        }, requeue=True,
+                    )  # fmt: skip
+                    script(keys=transition.keys(), args=transition.args(), client=pipe)
+                results = pipe.execute()
+            for (item_no, _), result in zip(items, results, strict=True):
+                if applied(result):
                     requeued.setdefault(pbx, array("L")).append(item_no)
         self._extend(job_id, int(job.get("total", 0)))
         return requeued
 
-    def _failed_items(self, job_id: str, total: int) -> dict[str, list[int]]:
-        failed: dict[str, list[int]] = {}
+    def _failed_items(self, job_id: str, total: int) -> dict[str, list[tuple[int, int]]]:
+        """(item number, attempts so far) of the failed items, by PBX."""
+        failed: dict[str, list[tuple[int, int]]] = {}
         for start in range(1, total + 1, WRITE_BATCH):
             numbers = range(start, min(start + WRITE_BATCH, total + 1))
             with self.client.pipeline(transaction=False) as pipe:
                 for item_no in numbers:
-                    pipe.hmget(keys.item(job_id, item_no), "state", "pbx")
-                for item_no, (state, pbx) in zip(numbers, pipe.execute(), strict=True):
+                    pipe.hmget(keys.item(job_id, item_no), "state", "pbx", "attempts")
+                for item_no, (state, pbx, attempts) in zip(numbers, pipe.execute(), strict=True):
                     if state == State.FAILED.value.encode():
-                        failed.setdefault(_decoded(pbx), []).append(item_no)
+                        failed.setdefault(_decoded(pbx), []).append((item_no, int(attempts or 0)))
         return failed
 
     def _close_circuits(self, job_id: str, aliases: set[str]) -> None:

@@ -6,12 +6,11 @@ column rules, duplicate names per PBX across all files, and PBX aliases missing 
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from producer.csv_reader import CsvRow, open_table
+from producer.csv_reader import CsvRow, closest_match, open_table
 from producer.name_index import NameIndex
 from producer.problems import Problem
 from trunks.cells import PBX_COLUMN, TRUNK_COLUMNS
@@ -38,18 +37,17 @@ class FileProblem:
     problem: Problem
 
 
-def _alias_problem(alias: str, aliases: Container[str], file: str, line: int) -> Problem | None:
+def _alias_problem(alias: str, aliases: Collection[str], file: str, line: int) -> Problem | None:
     if not alias:
         return Problem(file, line, PBX_COLUMN, "required: the inventory alias of the target PBX")
     if alias in aliases:
         return None
-    known = list(aliases) if isinstance(aliases, (dict, set, frozenset, list)) else []
-    guess = difflib.get_close_matches(alias, known, n=1)
-    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    guess = closest_match(alias, aliases, cutoff=0.6)
+    hint = f"; did you mean {guess!r}?" if guess else ""
     return Problem(file, line, PBX_COLUMN, f"{alias!r} is not in the PBX inventory{hint}")
 
 
-def _batch_row(file: str, row: CsvRow, aliases: Container[str], names: NameIndex) -> BatchRow:
+def _batch_row(file: str, row: CsvRow, aliases: Collection[str], names: NameIndex) -> BatchRow:
     result = validate_row(row.cells)
     problems = [Problem(file, row.line, e.column, e.message) for e in result.errors]
     if row.extra_cells:
@@ -83,7 +81,7 @@ def _batch_row(file: str, row: CsvRow, aliases: Container[str], names: NameIndex
 
 
 def read_batch(
-    paths: Sequence[str | Path], aliases: Container[str]
+    paths: Sequence[str | Path], aliases: Collection[str]
 ) -> Iterator[BatchRow | FileProblem]:
     """Every row of every file in order, validated; a bad header yields FileProblems instead."""
     with NameIndex() as names:

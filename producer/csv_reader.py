@@ -10,7 +10,7 @@ import csv
 import difflib
 import io
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +43,9 @@ def detect_delimiter(header_line: str) -> str:
     return max(DELIMITERS, key=unquoted.count)
 
 
-def closest_column(name: str, known: Sequence[str]) -> str | None:
-    """The known column a mistyped name most likely meant."""
-    matches = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+def closest_match(name: str, known: Iterable[str], cutoff: float = 0.5) -> str | None:
+    """The known name (column, alias) a mistyped name most likely meant."""
+    matches = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
     return matches[0] if matches else None
 
 
@@ -57,7 +57,7 @@ def check_header(names: Sequence[str], known: Sequence[str]) -> list[HeaderProbl
         if not name:
             problems.append(HeaderProblem(None, f"column {position} has no name"))
         elif name not in known:
-            guess = closest_column(name, known)
+            guess = closest_match(name, known)
             hint = f"; did you mean {guess!r}?" if guess else ""
             problems.append(HeaderProblem(name, f"unknown column {name!r}{hint}"))
         elif name in seen:

@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from trunks.schema import NonEmptySecret
+
 DEFAULT_API_PATH = "openapi/v1.0"
 ALIAS_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _FINGERPRINT_RE = re.compile(r"[0-9a-f]{64}")
@@ -52,12 +54,6 @@ def _check_fingerprint(value: str) -> str:
     return digits
 
 
-def _check_secret(value: SecretStr) -> SecretStr:
-    if not value.get_secret_value():
-        raise PydanticCustomError("string_too_short", "must not be empty")
-    return value
-
-
 Alias = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_alias)]
 
 
@@ -69,7 +65,7 @@ class PbxEntry(BaseModel):
     pbx: Alias
     base_url: Annotated[str, AfterValidator(_check_base_url)]
     client_id: Annotated[str, StringConstraints(min_length=1)]
-    client_secret: Annotated[SecretStr, AfterValidator(_check_secret)]
+    client_secret: NonEmptySecret
     api_path: Annotated[str, AfterValidator(lambda path: path.strip("/"))] = DEFAULT_API_PATH
     verify_tls: bool = True
     ca_pem: str | None = None

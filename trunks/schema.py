@@ -120,7 +120,8 @@ Text = Annotated[str, StringConstraints(min_length=1)]
 TrunkName = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Flag = Annotated[int, Field(ge=0, le=1)]
-Password = Annotated[SecretStr, AfterValidator(_check_secret_present)]
+NonEmptySecret = Annotated[SecretStr, AfterValidator(_check_secret_present)]
+Password = NonEmptySecret
 RegisterPassword = Annotated[Password, AfterValidator(_check_register_password)]
 
 

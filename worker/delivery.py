@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.item_store import ItemStore, final_transition, now_iso, outcome_fields
-from jobs.records import Item
+from jobs.item_store import ItemStore, final_transition, outcome_fields
+from jobs.records import Item, iso_time
 from jobs.states import FINAL_STATES, State
 from jobs.transitions import Transition
 from trunkctl.settings import Settings
@@ -112,7 +112,7 @@ class Delivery:
     async def _create(self, item: Item, pbx: PbxConnection, first_try_at: float) -> Outcome:
         running: dict[str, str | int] = {
             "first_try_at": repr(first_try_at),
-            "updated_at": now_iso(),
+            "updated_at": iso_time(),
         }
         if item.maybe_sent:
             await self._store.move(Transition(item.job_id, item.item_no, State.RUNNING, running))
@@ -169,12 +169,12 @@ class Delivery:
                 errmsg=f"gave up after {elapsed_s:.0f} s of retries: {exc}",
             )  # fmt: skip
         fields = {**outcome_fields(errcode=exc.errcode, errmsg=str(exc)), "tries": tries}
-        fields.update(updated_at=now_iso(), first_try_at=repr(first_try_at))
+        fields.update(updated_at=iso_time(), first_try_at=repr(first_try_at))
         await self._store.move(Transition(item.job_id, item.item_no, State.RETRYING, fields))
         return Outcome(State.RETRYING, delay_s)
 
     async def _defer(self, item: Item, backlog_s: float) -> Outcome:
-        fields: dict[str, str | int] = {"deferrals": item.deferrals + 1, "updated_at": now_iso()}
+        fields: dict[str, str | int] = {"deferrals": item.deferrals + 1, "updated_at": iso_time()}
         await self._store.move(Transition(item.job_id, item.item_no, State.QUEUED, fields))
         # Back when the PBX's backlog should have drained; well inside the visibility timeout.
         cap_s = self._settings.visibility_timeout_s / 3
