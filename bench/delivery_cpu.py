@@ -38,7 +38,7 @@ from worker.runtime import WorkerRuntime  # noqa: E402
 async def deliver_all(
     runtime: WorkerRuntime,
     job_id: str,
-    total: int,
+    order: list[int],
     concurrency: int,
     profiler: cProfile.Profile | None,
 ) -> None:
@@ -54,7 +54,7 @@ async def deliver_all(
                 await asyncio.sleep(outcome.run_again_in_s)
                 outcome = await runtime.delivery.run(job_id, item_no)
 
-    await asyncio.gather(*(one(n) for n in range(1, total + 1)))
+    await asyncio.gather(*(one(n) for n in order))
     if profiler:
         profiler.disable()
 
@@ -78,12 +78,13 @@ def main() -> None:
     parser.add_argument("--pbxs", type=int, default=100)
     parser.add_argument("--trunks", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     server = RedisServer()
     with tempfile.TemporaryDirectory() as workdir:
         inventory = Path(workdir) / "pbxs.csv"
-        sim = start_simulator(args.pbxs, 0, inventory)
+        sim = start_simulator(args.pbxs, args.latency_ms, inventory)
         try:
             rows = fleet_rows(aliases(args.pbxs), args.trunks)
             trunks = write_trunks_csv(Path(workdir) / "trunks.csv", rows)
@@ -96,11 +97,18 @@ def main() -> None:
             profiler = cProfile.Profile() if args.profile else None
             cpu_start, wall_start = time.process_time(), time.perf_counter()
             job_id = submitted.job_id or ""
-            runtime.run(deliver_all(runtime, job_id, len(rows), args.concurrency, profiler))
+            # Round-robin over PBXs, as `submit` queues them (the rows are PBX by PBX).
+            order = [
+                pbx * args.trunks + index + 1
+                for index in range(args.trunks)
+                for pbx in range(args.pbxs)
+            ]
+            runtime.run(deliver_all(runtime, job_id, order, args.concurrency, profiler))
             cpu_s, wall_s = time.process_time() - cpu_start, time.perf_counter() - wall_start
             print(f"{len(rows)} trunks: {store.status(submitted.job_id or '')['counts']}")  # type: ignore[index]
             print(
                 f"  CPU {cpu_s * 1000 / len(rows):.2f} ms/trunk, {len(rows) / wall_s:.0f} trunks/s"
+                f" in {wall_s:.2f} s"
             )
             runtime.close()
             print(f"  PBX requests: {sim_requests(inventory)}")

@@ -22,8 +22,9 @@ def make_app(settings: Settings) -> Celery:
         # A task is acknowledged only once its item is recorded; a killed worker's tasks come back.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        # Tasks mostly wait on PBXs: many threads per process, each holding one reserved task.
-        worker_pool="threads",
+        # Tasks mostly wait on PBXs: their I/O is awaited on one event loop per process, no thread
+        # per task (see worker/async_pool.py). `--pool threads` works too, more slowly.
+        worker_pool="worker.async_pool:AsyncioPool",
         worker_concurrency=settings.worker_concurrency,
         worker_prefetch_multiplier=1,
         worker_send_task_events=False,

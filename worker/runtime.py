@@ -25,7 +25,6 @@ from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
 
 T = TypeVar("T")
-REDIS_CONNECTIONS = 64
 
 
 class WorkerRuntime:
@@ -44,9 +43,10 @@ class WorkerRuntime:
         # The PBX closes every connection after its answer, so pooling would only hold dead sockets.
         connector = aiohttp.TCPConnector(limit=0, force_close=True)
         self._session = aiohttp.ClientSession(connector=connector)
-        # Blocking pool: a burst of tasks waits for a connection instead of failing.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            self.settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=30
+        # A plain pool (a blocking one costs a timer and a condition per command). Each task
+        # awaits one command at a time, so the pool grows with the threads and no further.
+        pool = aioredis.ConnectionPool.from_url(
+            self.settings.redis_url, max_connections=2 * self.settings.worker_concurrency + 16
         )
         self._redis = aioredis.Redis(connection_pool=pool)
         # Keep a quarter of the threads free of waiting, for the tasks of other PBXs.
@@ -57,6 +57,11 @@ class WorkerRuntime:
     def _connect(self, entry: PbxEntry) -> PbxConnection:
         client = PbxClient(self._session, entry, self.settings.user_agent)
         return PbxConnection(entry, client, self._limiter, self._tokens, self.settings.slot_wait_s)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop (it runs on its own thread)."""
+        return self._loop
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the loop from any thread and wait for its result."""

@@ -1,4 +1,8 @@
-"""The one Celery task: deliver one trunk of one job (thin: decode, deliver, reschedule)."""
+"""The one Celery task: deliver one trunk of one job (thin: decode, deliver, reschedule).
+
+Its async part, the delivery itself, is awaited by `worker.async_pool` on the process's event
+loop; the task body then records nothing more, it only turns the outcome into a Celery retry.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ import logging
 from celery import Task
 
 from jobs.queue import DELIVER_TASK, NOOP_TASK
+from worker.async_pool import async_part, awaited, use_loop
 from worker.backoff import backoff_s
 from worker.celery_app import app, settings
+from worker.delivery import Outcome
 from worker.pbx.redaction import redact
 from worker.runtime import runtime
 
@@ -17,12 +23,20 @@ log = logging.getLogger(__name__)
 MAX_UNEXPECTED_RETRIES = 20
 
 
+use_loop(lambda: runtime(settings).loop)
+
+
+@async_part(DELIVER_TASK)
+async def _deliver(job_id: str, item_no: int) -> Outcome:
+    return await runtime(settings).delivery.run(job_id, item_no)
+
+
 @app.task(bind=True, name=DELIVER_TASK, max_retries=None)
 def deliver_trunk(self: Task[[str, int], str | None], job_id: str, item_no: int) -> str | None:
     """Deliver item `item_no` of job `job_id`; reschedules itself while the item is not final."""
     worker = runtime(settings)
     try:
-        outcome = worker.run(worker.delivery.run(job_id, item_no))
+        outcome = awaited(lambda: worker.run(worker.delivery.run(job_id, item_no)))
     except Exception as exc:
         retries = self.request.retries or 0
         if retries >= MAX_UNEXPECTED_RETRIES:

@@ -4,19 +4,24 @@
 frees itself) and `min_interval_ms` a "next start" time; one Lua script checks and takes both, on
 the Redis server's clock.
 
-Waiting costs no Redis round trips while this process holds every slot of the device: waiters
-queue in FIFO order and a release hands the turn to the head of the queue. Only when some slot
-is held elsewhere (another process or machine) does the head poll Redis.
+Within a process, waiters for a device queue in FIFO order and cost nothing while they wait:
+- a finished request hands its lease straight to the next local waiter (no Redis round trip,
+  and no gap between two requests to the device), unless the device has a minimum interval;
+- otherwise the lease goes back to Redis and the head of the queue asks for one; it polls only
+  while slots of the device are held by other processes.
+One task per process renews every lease in use, in one pipeline, while requests run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
@@ -24,8 +29,10 @@ from jobs import keys
 from trunkctl.errors import TrunkctlError
 from trunks.pbx import PbxEntry
 
+log = logging.getLogger(__name__)
+
 # KEYS: leases, next-start, limits. ARGV: lease id, lease ms, default max, default interval ms.
-# Returns {1, 0} when the slot is taken, else {0, ms to wait before asking again (-1: unknown)}.
+# Returns {taken (1/0), ms to wait before asking again (-1: unknown), the device's interval ms}.
 ACQUIRE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -33,14 +40,14 @@ local limits = redis.call('HMGET', KEYS[3], 'max_inflight', 'min_interval_ms')
 local max = tonumber(limits[1] or ARGV[3])
 local interval = tonumber(limits[2] or ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= max then return {0, -1} end
+if redis.call('ZCARD', KEYS[1]) >= max then return {0, -1, interval} end
 local next_start = tonumber(redis.call('GET', KEYS[2]) or '0')
-if now < next_start then return {0, next_start - now} end
+if now < next_start then return {0, next_start - now, interval} end
 local lease_ms = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now + lease_ms, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
 if interval > 0 then redis.call('SET', KEYS[2], now + interval, 'PX', interval + 1000) end
-return {1, 0}
+return {1, 0, interval}
 """
 
 # KEYS: leases. ARGV: lease id, lease ms. Pushes a live lease's expiry forward, and the key's
@@ -58,9 +65,7 @@ return 1
 
 # How often the head waiter asks Redis while a slot of its device is held by another process.
 POLL_S = 0.05
-# How long a waiter trusts a local release to come (a safety net: releases always signal).
-LOCAL_WAIT_S = 1.0
-# A lease lives this long unless renewed; a request in flight renews it every third of that, so a
+# A lease lives this long unless renewed; leases in use are renewed every third of that, so a
 # killed worker's slot frees itself within LEASE_S however long the PBX's timeout is.
 LEASE_S = 10.0
 # Until the PBX's requests are timed, a request is guessed to take this long.
@@ -75,6 +80,24 @@ class SlotUnavailableError(TrunkctlError):
         self.retry_in_s = retry_in_s
 
 
+@dataclass(eq=False)
+class _Waiter:
+    """One task waiting for a slot: woken to ask Redis, or handed a lease outright."""
+
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    lease_id: str | None = None
+
+
+@dataclass
+class _Device:
+    """What this process knows of one device."""
+
+    queue: deque[_Waiter] = field(default_factory=deque)
+    held: int = 0  # slots this process holds
+    interval_ms: int = -1  # the device's min interval, as Redis last said (-1: not asked yet)
+    hold_s: float = DEFAULT_HOLD_S  # recent time a request holds its slot
+
+
 class DeviceLimiter:
     """Slots of in-flight requests per device (base URL), shared through Redis."""
 
@@ -82,25 +105,33 @@ class DeviceLimiter:
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE_LUA)
         self._renew = redis.register_script(RENEW_LUA)
-        self._queues: dict[str, deque[asyncio.Event]] = {}
-        self._held: dict[str, int] = {}
+        self._devices: dict[str, _Device] = {}
         # Waiting is cheap while the process has threads to spare; past max_waiting, a task whose
         # PBX already has a waiter steps aside, so a busy PBX cannot hold every thread.
         self._max_waiting = max_waiting
         self._total_waiting = 0
-        self._hold_s: dict[str, float] = {}
+        self._in_use: dict[str, str] = {}  # lease id -> its device's leases key
+        self._renewal: asyncio.Task[None] | None = None
 
-    def waiting(self, device: str) -> int:
+    def _device(self, base_url: str) -> _Device:
+        device = self._devices.get(base_url)
+        if device is None:
+            device = self._devices[base_url] = _Device()
+        return device
+
+    def waiting(self, base_url: str) -> int:
         """Tasks of this process waiting for a slot of the device."""
-        return len(self._queues.get(device, ()))
+        device = self._devices.get(base_url)
+        return len(device.queue) if device else 0
 
     def backlog_s(self, entry: PbxEntry) -> float:
         """How long this process's queue for the device takes to drain, by recent requests."""
-        per_request_s = self._hold_s.get(entry.base_url, DEFAULT_HOLD_S)
-        return (self.waiting(entry.base_url) + 1) * per_request_s / entry.max_inflight
+        device = self._device(entry.base_url)
+        return (len(device.queue) + 1) * device.hold_s / entry.max_inflight
 
-    async def _try(self, entry: PbxEntry, lease_id: str) -> float | None:
-        taken, wait_ms = await self._acquire(
+    async def _try(self, entry: PbxEntry, device: _Device, lease_id: str) -> float | None:
+        """Ask Redis for a slot: None when taken, else how long to wait before asking again."""
+        taken, wait_ms, interval_ms = await self._acquire(
             keys=[
                 keys.device_leases(entry.base_url),
                 keys.device_next_start(entry.base_url),
@@ -108,77 +139,127 @@ class DeviceLimiter:
             ],
             args=[lease_id, int(LEASE_S * 1000), entry.max_inflight, entry.min_interval_ms],
         )
+        device.interval_ms = int(interval_ms)
         if int(taken):
-            self._held[entry.base_url] = self._held.get(entry.base_url, 0) + 1
+            device.held += 1
             return None
         if int(wait_ms) >= 0:
             return int(wait_ms) / 1000  # min_interval_ms: the exact time to come back
-        if self._held.get(entry.base_url, 0) >= entry.max_inflight:
-            return LOCAL_WAIT_S  # every slot is ours: a local release will signal
+        if device.held:
+            return float("inf")  # a local release will hand the slot over or wake us
         return POLL_S
 
     async def acquire(self, entry: PbxEntry, wait_s: float) -> str:
         """Take a slot of the entry's device, waiting at most wait_s; the lease id."""
+        device = self._device(entry.base_url)
         lease_id = uuid.uuid4().hex
-        device = entry.base_url
-        if self.waiting(device) and self._total_waiting >= self._max_waiting:
+        pause_s = float("inf")  # until a local release wakes us
+        if not device.queue and device.held < entry.max_inflight:
+            pause = await self._try(entry, device, lease_id)
+            if pause is None:
+                return lease_id
+            pause_s = pause
+        if device.queue and self._total_waiting >= self._max_waiting:
             raise SlotUnavailableError(f"{entry.pbx} is saturated", self.backlog_s(entry))
+        return await self._wait(entry, device, lease_id, wait_s, pause_s)
+
+    async def _wait(
+        self, entry: PbxEntry, device: _Device, lease_id: str, wait_s: float, pause_s: float
+    ) -> str:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
-        queue = self._queues.setdefault(device, deque())
-        turn = asyncio.Event()  # set when this waiter should ask Redis (again)
-        queue.append(turn)
+        waiter = _Waiter()
+        device.queue.append(waiter)
         self._total_waiting += 1
+        taken: str | None = None
         try:
             while True:
-                turn.clear()  # before asking: a release during the call still wakes us
-                if queue[0] is turn:
-                    pause_s = await self._try(entry, lease_id)
-                    if pause_s is None:
-                        return lease_id
-                else:
-                    pause_s = LOCAL_WAIT_S
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise SlotUnavailableError(
                         f"{entry.pbx} stayed busy for {wait_s:.1f} s", self.backlog_s(entry)
                     )
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(turn.wait(), min(pause_s, remaining))
+                    async with asyncio.timeout(min(pause_s, remaining)):
+                        await waiter.wake.wait()
+                if waiter.lease_id is not None:
+                    taken = waiter.lease_id  # handed over by a finished request
+                    return taken
+                waiter.wake.clear()
+                pause_s = float("inf")
+                if device.queue[0] is waiter and device.held < entry.max_inflight:
+                    pause = await self._try(entry, device, lease_id)
+                    if pause is None:
+                        taken = lease_id
+                        return taken
+                    pause_s = pause
         finally:
             self._total_waiting -= 1
-            queue.remove(turn)
-            if queue:
-                queue[0].set()  # the next in line asks now
+            device.queue.remove(waiter)
+            if waiter.lease_id is not None and waiter.lease_id != taken:
+                # Handed a lease while asking Redis for one (or while giving up): pass it on.
+                await self.release(entry, waiter.lease_id)
+            elif device.queue and waiter.lease_id is None:
+                device.queue[0].wake.set()  # the next in line looks again
+
+    def _hand_over(self, device: _Device, lease_id: str) -> bool:
+        """Give the lease to the next local waiter, if any and if the device has no interval."""
+        if device.interval_ms != 0:
+            return False
+        # Same device, same lease: the waiter goes at once and Redis is not asked twice. Skip
+        # waiters already handed one that have not woken up yet.
+        for waiter in device.queue:
+            if waiter.lease_id is None:
+                waiter.lease_id = lease_id
+                waiter.wake.set()
+                return True
+        return False
 
     async def release(self, entry: PbxEntry, lease_id: str) -> None:
-        """Give the slot back and hand the turn to this process's next waiter for the device."""
+        """Hand the slot to this process's next waiter for the device, or give it back."""
+        device = self._device(entry.base_url)
+        if not self._hand_over(device, lease_id):
+            await self._give_back(entry, device, lease_id)
+
+    async def _give_back(self, entry: PbxEntry, device: _Device, lease_id: str) -> None:
+        self._in_use.pop(lease_id, None)
+        if not self._in_use and self._renewal is not None:
+            self._renewal.cancel()
+            self._renewal = None
         try:
             await self._redis.zrem(keys.device_leases(entry.base_url), lease_id)
         finally:
             # Even if Redis failed us: the lease expires there, and local waiters must move on.
-            self._held[entry.base_url] -= 1
-            queue = self._queues.get(entry.base_url)
-            if queue:
-                queue[0].set()
+            device.held -= 1
+            if device.queue:
+                device.queue[0].wake.set()
 
     @asynccontextmanager
     async def slot(self, entry: PbxEntry, wait_s: float) -> AsyncIterator[None]:
         """Hold one slot of the device for the duration of one request."""
         lease_id = await self.acquire(entry, wait_s)
-        renewal = asyncio.create_task(self._keep_alive(entry, lease_id))
-        started = asyncio.get_running_loop().time()
+        self._in_use[lease_id] = keys.device_leases(entry.base_url)
+        if self._renewal is None:
+            self._renewal = asyncio.create_task(self._renew_in_use())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             yield
         finally:
-            renewal.cancel()
-            held_s = asyncio.get_running_loop().time() - started
-            previous_s = self._hold_s.get(entry.base_url, held_s)
-            self._hold_s[entry.base_url] = 0.8 * previous_s + 0.2 * held_s
-            await self.release(entry, lease_id)
+            device = self._device(entry.base_url)
+            device.hold_s = 0.8 * device.hold_s + 0.2 * (loop.time() - started)
+            await self.release(entry, lease_id)  # handed over, the lease stays in use
 
-    async def _keep_alive(self, entry: PbxEntry, lease_id: str) -> None:
-        key = keys.device_leases(entry.base_url)
+    async def _renew_in_use(self) -> None:
+        """Every LEASE_S / 3, push forward the expiry of every lease in use (cancelled at none)."""
         while True:
             await asyncio.sleep(LEASE_S / 3)
-            await self._renew(keys=[key], args=[lease_id, int(LEASE_S * 1000)])
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for lease_id, leases_key in list(self._in_use.items()):
+                        await self._renew(
+                            keys=[leases_key], args=[lease_id, int(LEASE_S * 1000)], client=pipe
+                        )
+                    await pipe.execute()
+            except Exception as exc:  # noqa: BLE001 - keep renewing; a lease outlives one miss
+                log.warning("renewing slot leases failed: %s", type(exc).__name__)
