@@ -12,28 +12,52 @@ from jobs import keys
 from jobs.locks import UNLOCK_LUA
 from jobs.records import Item, iso_time
 from jobs.states import State
-from jobs.transitions import TRANSITION_LUA, Transition, applied
+from jobs.transitions import TRANSITION_FUNCTION_LUA, TRANSITION_LUA, Transition, applied
 from trunks.pbx import PbxEntry
 
-# KEYS: item lock, item, job pbxs, job circuit. ARGV: owner, lock ms.
+# KEYS: item lock, item, job pbxs, job circuit, job counts, job pbx-counts.
+# ARGV: owner, lock ms, max attempts this run, first_try_at if unset, updated_at.
 # Claims the item for one task and reads all it needs in one round trip: false when another task
-# holds it, else {item fields, the job's entry for its PBX, the PBX's open circuit}.
-CLAIM_LUA = """
+# holds it, else {item fields, the job's entry for its PBX, the PBX's open circuit, marked}.
+# An item that will plainly be sent (nothing sent before, attempts left, PBX usable) is also
+# marked "maybe sent" with its attempt counted, as the delivery must before its create leaves;
+# `marked` says so, and the delivery takes the mark back if the create never leaves.
+CLAIM_LUA = (
+    TRANSITION_FUNCTION_LUA
+    + """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 local item = redis.call('HGETALL', KEYS[2])
-local pbx = ''
-for i = 1, #item, 2 do if item[i] == 'pbx' then pbx = item[i + 1] end end
-return {item, redis.call('HGET', KEYS[3], pbx), redis.call('HGET', KEYS[4], pbx)}
+local f = {}
+for i = 1, #item, 2 do f[item[i]] = item[i + 1] end
+local pbx = f['pbx'] or ''
+local entry = redis.call('HGET', KEYS[3], pbx)
+local circuit = redis.call('HGET', KEYS[4], pbx)
+local sendable = {queued=true, retrying=true, running=true}
+local attempts = tonumber(f['attempts'] or '0') - tonumber(f['attempts_at_retry'] or '0')
+local marked = 0
+if entry and not circuit and sendable[f['state']] and f['maybe_sent'] ~= '1'
+        and attempts < tonumber(ARGV[3]) then
+    local fields = {'maybe_sent', '1', 'updated_at', ARGV[5]}
+    if (f['first_try_at'] or '') == '' then
+        fields[5] = 'first_try_at'
+        fields[6] = ARGV[4]
+    end
+    transition(KEYS[2], KEYS[5], KEYS[6], KEYS[1], 'advance', 'running', 1, fields)
+    marked = 1
+end
+return {item, entry, circuit, marked}
 """
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
     """What a task needs to deliver an item it holds the lock of."""
 
-    item: Item | None
+    item: Item | None  # as it was before the claim
     entry: PbxEntry | None
     circuit: dict[str, Any] | None
+    marked: bool  # the claim counted an attempt and marked the item "maybe sent"
 
 
 class ItemStore:
@@ -45,23 +69,28 @@ class ItemStore:
         self._unlock = redis.register_script(UNLOCK_LUA)
         self._claim = redis.register_script(CLAIM_LUA)
 
-    async def claim(self, job_id: str, item_no: int, owner: str, ttl_ms: int) -> Claim | None:
-        """Lock the item for this task and read it; None when another task holds it."""
+    async def claim(
+        self, job_id: str, item_no: int, owner: str, ttl_ms: int, *, max_attempts: int, now: float
+    ) -> Claim | None:
+        """Lock the item for this task and read it (marking it when it will plainly be sent);
+        None when another task holds it."""
         result = await self._claim(
             keys=[
                 keys.item_lock(job_id, item_no), keys.item(job_id, item_no),
                 keys.job_pbxs(job_id), keys.job_circuit(job_id),
+                keys.job_counts(job_id), keys.job_pbx_counts(job_id),
             ],
-            args=[owner, ttl_ms],
+            args=[owner, ttl_ms, max_attempts, repr(now), iso_time(now)],
         )  # fmt: skip
         if not result:
             return None
-        fields, entry, circuit = result
+        fields, entry, circuit, marked = result
         raw = dict(zip(fields[::2], fields[1::2], strict=True))
         return Claim(
             item=Item.from_hash(job_id, item_no, raw) if raw else None,
             entry=PbxEntry.from_stored(entry) if entry else None,
             circuit=json.loads(circuit) if circuit else None,
+            marked=bool(int(marked)),
         )
 
     async def load(self, job_id: str, item_no: int) -> Item | None:

@@ -12,32 +12,41 @@ from dataclasses import dataclass
 from jobs import keys
 from jobs.states import FINAL_STATES, State
 
-# KEYS: item, job counts, job pbx-counts, item lock
-# ARGV: mode, new state, attempts increment, field, value, field, value...
+# The transition as a Lua function, for scripts that make one as part of a larger step.
 # mode "advance": applies unless the item is final; "requeue": applies only to a failed item.
+# `fields` is a flat list: field, value, field, value...
 # Reaching a final state also drops the item's lock: nothing is left to guard, and the task
 # saves the round trip of unlocking.
 _FINAL_TABLE = ", ".join(f"{state.value}=true" for state in FINAL_STATES)
-TRANSITION_LUA = """
-local old = redis.call('HGET', KEYS[1], 'state')
-if not old then return {0, ''} end
-local final = {__FINAL__}
-local mode = ARGV[1]
-if mode == 'advance' and final[old] then return {0, old} end
-if mode == 'requeue' and old ~= 'failed' then return {0, old} end
-local new = ARGV[2]
-redis.call('HSET', KEYS[1], 'state', new, unpack(ARGV, 4))
-if ARGV[3] ~= '0' then redis.call('HINCRBY', KEYS[1], 'attempts', ARGV[3]) end
-if old ~= new then
-    local pbx = redis.call('HGET', KEYS[1], 'pbx')
-    redis.call('HINCRBY', KEYS[2], old, -1)
-    redis.call('HINCRBY', KEYS[2], new, 1)
-    redis.call('HINCRBY', KEYS[3], pbx .. '|' .. old, -1)
-    redis.call('HINCRBY', KEYS[3], pbx .. '|' .. new, 1)
+TRANSITION_FUNCTION_LUA = """
+local function transition(item, counts, pbx_counts, lock, mode, new, add_attempts, fields)
+    local old = redis.call('HGET', item, 'state')
+    if not old then return {0, ''} end
+    local final = {__FINAL__}
+    if mode == 'advance' and final[old] then return {0, old} end
+    if mode == 'requeue' and old ~= 'failed' then return {0, old} end
+    redis.call('HSET', item, 'state', new, unpack(fields))
+    if tostring(add_attempts) ~= '0' then redis.call('HINCRBY', item, 'attempts', add_attempts) end
+    if old ~= new then
+        local pbx = redis.call('HGET', item, 'pbx')
+        redis.call('HINCRBY', counts, old, -1)
+        redis.call('HINCRBY', counts, new, 1)
+        redis.call('HINCRBY', pbx_counts, pbx .. '|' .. old, -1)
+        redis.call('HINCRBY', pbx_counts, pbx .. '|' .. new, 1)
+    end
+    if final[new] then redis.call('DEL', lock) end
+    return {1, old}
 end
-if final[new] then redis.call('DEL', KEYS[4]) end
-return {1, old}
 """.replace("__FINAL__", _FINAL_TABLE)
+
+# KEYS: item, job counts, job pbx-counts, item lock
+# ARGV: mode, new state, attempts increment, field, value, field, value...
+TRANSITION_LUA = (
+    TRANSITION_FUNCTION_LUA
+    + """
+return transition(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], {unpack(ARGV, 4)})
+"""
+)
 
 
 @dataclass(frozen=True, slots=True)

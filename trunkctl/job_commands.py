@@ -18,7 +18,7 @@ from trunkctl import context
 from trunkctl.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from trunkctl.output import print_json
 
-POLL_S = 0.25
+POLL_S = 0.1
 # Erases what a longer previous progress line left on the terminal.
 CLEAR_TO_END = "\x1b[K"
 

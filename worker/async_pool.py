@@ -91,6 +91,23 @@ def _task_arguments(
     return part, list(args), kwargs
 
 
+def _finish(
+    result: tuple[bool, Any],
+    target: Callable[..., Any],
+    args: tuple[Any, ...] | None,
+    kwargs: dict[str, Any] | None,
+    callback: Callable[..., Any] | None,
+) -> None:
+    token = _awaited.set(result)
+    try:
+        apply_target(target, args, kwargs, callback)
+    except Exception as exc:  # noqa: BLE001 - a callback failed; the next task must still run
+        # No traceback: its frames' text is not ours to vouch for (secrets).
+        log.error("task bookkeeping failed: %s", type(exc).__name__)  # noqa: TRY400
+    finally:
+        _awaited.reset(token)
+
+
 class ApplyResult:
     """What `on_apply` returns, as Celery's threads pool has it."""
 
@@ -112,6 +129,9 @@ class AsyncioPool(BasePool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._threads = concurrent.futures.ThreadPoolExecutor(max_workers=FALLBACK_THREADS)
+        self._bookkeeping = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="bookkeeping"
+        )
         self._in_progress: set[concurrent.futures.Future[None]] = set()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -126,6 +146,7 @@ class AsyncioPool(BasePool):
             in_progress = list(self._in_progress)
         concurrent.futures.wait(in_progress, timeout=SHUTDOWN_GRACE_S)
         self._threads.shutdown(cancel_futures=True)
+        self._bookkeeping.shutdown()
         super().on_stop()
 
     def on_apply(  # type: ignore[override] # the stubs say None; Celery keeps the result
@@ -165,16 +186,11 @@ class AsyncioPool(BasePool):
             result: tuple[bool, Any] = (True, await part)
         except Exception as exc:  # noqa: BLE001 - handed to the task body, which decides
             result = (False, exc)
-        token = _awaited.set(result)
-        try:
-            # Celery's tracer and its callbacks (late ack, retry, failure): quick, and on this
-            # loop's thread like every other step of the task.
-            apply_target(target, args, kwargs, callback)
-        except Exception as exc:  # noqa: BLE001 - a callback failed; the next task must still run
-            # No traceback: its frames' text is not ours to vouch for (secrets).
-            log.error("task bookkeeping failed: %s", type(exc).__name__)  # noqa: TRY400
-        finally:
-            _awaited.reset(token)
+        # Celery's tracer and its callbacks (late ack, retry, failure) block on the broker: they
+        # run on a bookkeeping thread, never on the loop, which must stay free for the PBXs.
+        await asyncio.wrap_future(
+            self._bookkeeping.submit(_finish, result, target, args, kwargs, callback)
+        )
 
     def _done(self, future: concurrent.futures.Future[None]) -> None:
         with self._lock:

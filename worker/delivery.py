@@ -62,7 +62,10 @@ class Delivery:
         """One run of one item's task."""
         owner = uuid.uuid4().hex
         lock_ms = self._settings.visibility_timeout_s * 1000
-        claim = await self._store.claim(job_id, item_no, owner, lock_ms)
+        now = self._clock()
+        claim = await self._store.claim(
+            job_id, item_no, owner, lock_ms, max_attempts=self._settings.max_attempts, now=now
+        )
         if claim is None:
             # Another task (a redelivered duplicate) holds the item: look again later.
             return Outcome(None, self._settings.slot_wait_s)
@@ -76,7 +79,7 @@ class Delivery:
             elif claim.circuit is not None:
                 outcome = await self._finish(item, State.FAILED, **claim.circuit)
             else:
-                outcome = await self._attempt(item, claim.entry)
+                outcome = await self._attempt(item, claim.entry, claim.marked, now)
             return outcome
         finally:
             if outcome.state not in FINAL_STATES:  # a final transition has dropped the lock
@@ -94,10 +97,10 @@ class Delivery:
             detail=_safe_detail(error.detail, item),
         )  # fmt: skip
 
-    async def _attempt(self, item: Item, entry: PbxEntry) -> Outcome:
-        first_try_at = item.first_try_at or self._clock()
+    async def _attempt(self, item: Item, entry: PbxEntry, marked: bool, now: float) -> Outcome:
+        first_try_at = item.first_try_at or now
         try:
-            return await self._create(item, self._connect(entry), first_try_at)
+            return await self._create(item, self._connect(entry), first_try_at, marked)
         except PbxAuthError as exc:
             reason = {"errcode": exc.errcode, "errmsg": str(exc)}
             await self._store.open_circuit(item.job_id, item.pbx, reason)
@@ -109,7 +112,10 @@ class Delivery:
                 return await self._retry_or_fail(item, exc, first_try_at)
             return await self._fail(item, exc)
 
-    async def _create(self, item: Item, pbx: PbxConnection, first_try_at: float) -> Outcome:
+    async def _create(
+        self, item: Item, pbx: PbxConnection, first_try_at: float, marked: bool
+    ) -> Outcome:
+        """Send the create; `marked`: the claim has already counted it and marked the item."""
         running: dict[str, str | int] = {
             "first_try_at": repr(first_try_at),
             "updated_at": iso_time(),
@@ -122,12 +128,17 @@ class Delivery:
         if item.attempts_this_run >= self._settings.max_attempts:
             return await self._give_up(item, item.attempts_this_run)
 
+        sent = False
+
         async def count_attempt() -> None:
             # Recorded before the request leaves: if the worker dies now, the item is looked up.
-            fields: dict[str, str | int] = {**running, "maybe_sent": 1}
-            await self._store.move(
-                Transition(item.job_id, item.item_no, State.RUNNING, fields, add_attempts=1)
-            )
+            nonlocal sent
+            if not marked:
+                fields: dict[str, str | int] = {**running, "maybe_sent": 1}
+                await self._store.move(
+                    Transition(item.job_id, item.item_no, State.RUNNING, fields, add_attempts=1)
+                )
+            sent = True
 
         try:
             trunk_id = await pbx.create_trunk(item.body or {}, count_attempt)
@@ -138,8 +149,16 @@ class Delivery:
             # Ours if an earlier create of this job may have landed; otherwise it was there before.
             state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
             return await self._finish(item, state, trunk_id=trunk_id)
-        except PbxError as exc:
-            if not exc.may_have_applied and not item.maybe_sent:
+        except (PbxError, SlotUnavailableError) as exc:
+            if marked and not sent:
+                # The claim counted a create that never left (no slot, no token): take it back.
+                await self._store.move(
+                    Transition(
+                        item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0},
+                        add_attempts=-1,
+                    )
+                )  # fmt: skip
+            elif isinstance(exc, PbxError) and not exc.may_have_applied and not item.maybe_sent:
                 await self._store.move(
                     Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0})
                 )

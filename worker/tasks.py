@@ -53,6 +53,11 @@ def deliver_trunk(self: Task[[str, int], str | None], job_id: str, item_no: int)
     return outcome.state.value if outcome.state else None
 
 
+@async_part(NOOP_TASK)
+async def _nothing(job_id: str, item_no: int) -> None:
+    """The async part of `noop`: the same path through the pool as a delivery, minus its work."""
+
+
 @app.task(name=NOOP_TASK)
 def noop(job_id: str, item_no: int) -> None:
     """Does nothing: `bench/` measures the worker's own ceiling (Celery and kombu) with it."""

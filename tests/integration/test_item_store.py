@@ -18,6 +18,7 @@ from jobs.transitions import Transition
 from trunks.pbx import PbxEntry
 
 TTL_S = 3600
+CLAIM = {"max_attempts": 5, "now": 1_790_000_000.0}
 LOCK_MS = 30_000
 
 
@@ -93,7 +94,7 @@ def _move(job_id: str, item_no: int, state: State, **fields: Any) -> Transition:
 
 
 async def test_claim_returns_item_entry_and_no_circuit(store: ItemStore, job_id: str) -> None:
-    claim = await store.claim(job_id, 4, "task-1", LOCK_MS)
+    claim = await store.claim(job_id, 4, "task-1", LOCK_MS, **CLAIM)
     assert claim is not None
     assert claim.item is not None
     assert (claim.item.pbx, claim.item.name, claim.item.state) == ("pbx-b", "trunk5", State.QUEUED)
@@ -104,34 +105,76 @@ async def test_claim_returns_item_entry_and_no_circuit(store: ItemStore, job_id:
     assert claim.circuit is None
 
 
+async def test_a_claim_marks_an_item_it_will_send(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    claim = await store.claim(job_id, 1, "task-1", LOCK_MS, **CLAIM)
+    assert claim is not None
+    assert claim.marked
+    assert claim.item is not None
+    assert claim.item.state is State.QUEUED  # as it was: the delivery decides from that
+    item = await store.load(job_id, 1)
+    assert item is not None
+    assert (item.state, item.maybe_sent, item.attempts) == (State.RUNNING, True, 1)
+    assert item.first_try_at == CLAIM["now"]
+    assert _counts(job_store, job_id) == {"queued": 3, "running": 1, "rejected": 1}
+
+
+@pytest.mark.parametrize(
+    ("item_no", "prepare"),
+    [
+        pytest.param(1, {"maybe_sent": 1}, id="maybe-sent-before: looked up first"),
+        pytest.param(1, {"attempts": 5}, id="no attempts left"),
+        pytest.param(5, {}, id="rejected"),
+        pytest.param(4, {"circuit": 1}, id="circuit open"),
+    ],
+)
+async def test_a_claim_does_not_mark_an_item_it_will_not_plainly_send(
+    store: ItemStore, job_store: JobStore, job_id: str, item_no: int, prepare: dict[str, int]
+) -> None:
+    if prepare.pop("circuit", None):
+        await store.open_circuit(job_id, "pbx-b", {"errcode": -1, "errmsg": "FAILURE"})
+    if prepare:
+        job_store.client.hset(keys.item(job_id, item_no), mapping=prepare)
+    before = _counts(job_store, job_id)
+    claim = await store.claim(job_id, item_no, "task-1", LOCK_MS, **CLAIM)
+    assert claim is not None
+    assert not claim.marked
+    assert _counts(job_store, job_id) == before
+
+
 async def test_a_claimed_item_cannot_be_claimed_until_its_owner_unlocks(
     store: ItemStore, job_id: str
 ) -> None:
-    assert await store.claim(job_id, 1, "task-1", LOCK_MS) is not None
-    assert await store.claim(job_id, 1, "task-2", LOCK_MS) is None
-    assert await store.claim(job_id, 2, "task-2", LOCK_MS) is not None  # other items are free
+    assert await store.claim(job_id, 1, "task-1", LOCK_MS, **CLAIM) is not None
+    assert await store.claim(job_id, 1, "task-2", LOCK_MS, **CLAIM) is None
+    assert (
+        await store.claim(job_id, 2, "task-2", LOCK_MS, **CLAIM) is not None
+    )  # other items are free
     await store.unlock(job_id, 1, "task-2")  # not the owner: nothing happens
-    assert await store.claim(job_id, 1, "task-2", LOCK_MS) is None
+    assert await store.claim(job_id, 1, "task-2", LOCK_MS, **CLAIM) is None
     await store.unlock(job_id, 1, "task-1")
-    assert await store.claim(job_id, 1, "task-2", LOCK_MS) is not None
+    assert await store.claim(job_id, 1, "task-2", LOCK_MS, **CLAIM) is not None
 
 
 async def test_concurrent_claims_have_one_winner(store: ItemStore, job_id: str) -> None:
-    claims = await asyncio.gather(*(store.claim(job_id, 3, f"t{n}", LOCK_MS) for n in range(10)))
+    claims = await asyncio.gather(
+        *(store.claim(job_id, 3, f"t{n}", LOCK_MS, **CLAIM) for n in range(10))
+    )
     assert sum(claim is not None for claim in claims) == 1
 
 
 async def test_a_claim_lock_expires(store: ItemStore, job_id: str) -> None:
-    assert await store.claim(job_id, 1, "crashed", 50) is not None
+    assert await store.claim(job_id, 1, "crashed", 50, **CLAIM) is not None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 2
-    while await store.claim(job_id, 1, "next", LOCK_MS) is None:
+    while await store.claim(job_id, 1, "next", LOCK_MS, **CLAIM) is None:
         assert loop.time() < deadline, "the lock of a crashed task never expired"
         await asyncio.sleep(0.01)
 
 
 async def test_claim_of_an_unknown_item_has_no_item(store: ItemStore, job_id: str) -> None:
-    claim = await store.claim(job_id, 99, "task-1", LOCK_MS)
+    claim = await store.claim(job_id, 99, "task-1", LOCK_MS, **CLAIM)
     assert claim is not None
     assert claim.item is None
     assert claim.entry is None
@@ -143,8 +186,8 @@ async def test_open_circuit_is_seen_by_claims_and_keeps_the_first_reason(
     first = {"errcode": -1, "errmsg": "FAILURE"}
     await store.open_circuit(job_id, "pbx-a", first)
     await store.open_circuit(job_id, "pbx-a", {"errcode": 70004, "errmsg": "ACCOUNT IP BLOCKED"})
-    claim_a = await store.claim(job_id, 1, "task-1", LOCK_MS)
-    claim_b = await store.claim(job_id, 4, "task-1", LOCK_MS)
+    claim_a = await store.claim(job_id, 1, "task-1", LOCK_MS, **CLAIM)
+    claim_b = await store.claim(job_id, 4, "task-1", LOCK_MS, **CLAIM)
     assert claim_a is not None
     assert claim_b is not None
     assert claim_a.circuit == first
