@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -25,10 +26,12 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
+from jobs import keys  # noqa: E402
 from jobs.store import JobStore  # noqa: E402
 from tests.e2e import fleet_rows, register_body, write_trunks_csv  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 from tests.worker_process import WorkerProcess  # noqa: E402
+from trunkctl.settings import Settings  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -47,6 +50,18 @@ def start_simulator(pbxs: int, latency_ms: float, inventory: Path) -> subprocess
     if not re.search(r"serving", line):
         raise RuntimeError(f"simulator did not start: {line!r}")
     return process
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished children (the CLI runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def trunkctl(env: dict[str, str], *args: str) -> str:
@@ -90,13 +105,31 @@ class Rig:
             worker.wait_ready()
         self.store = JobStore(redis.Redis.from_url(self.redis.url()), 3600)
 
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds used so far by each long-running process of the rig."""
+        processes = {"redis": self.redis.pid, "simulator": self.sim.pid}
+        processes.update({f"worker{n}": w.process.pid for n, w in enumerate(self.workers)})
+        return {name: process_cpu_s(pid) for name, pid in processes.items()}
+
     def run(self, rows: list[tuple[str, dict[str, object]]]) -> tuple[str, float]:
-        """Submit and wait; the job id and the makespan in seconds."""
+        """Submit and wait; the job id and the makespan in seconds. Prints CPU per process."""
         trunks = write_trunks_csv(self.workdir / "trunks.csv", rows)
+        before, cli_before = self.cpu_s(), children_cpu_s()
         started = time.perf_counter()
         job_id = trunkctl(self.env, "submit", str(trunks), "--pbxs", str(self.inventory)).strip()
         trunkctl(self.env, "status", job_id, "--wait")
-        return job_id, time.perf_counter() - started
+        makespan_s = time.perf_counter() - started
+        used = {name: cpu - before[name] for name, cpu in self.cpu_s().items()}
+        used["cli"] = children_cpu_s() - cli_before
+        print("  CPU s: " + ", ".join(f"{name} {cpu:.2f}" for name, cpu in used.items()))
+        return job_id, makespan_s
+
+    def deferrals(self, job_id: str, total: int) -> int:
+        """How many times tasks stepped aside because their PBX was saturated."""
+        with self.store.client.pipeline(transaction=False) as pipe:
+            for item_no in range(1, total + 1):
+                pipe.hget(keys.item(job_id, item_no), "deferrals")
+            return sum(int(value or 0) for value in pipe.execute())
 
     def close(self) -> None:
         """Stop everything."""
@@ -122,7 +155,7 @@ def uniform(args: argparse.Namespace, workdir: Path) -> None:
         bound_s = (args.trunks + 1) * args.latency_ms / 1000  # + 1: the PBX's get_token
         print(
             f"uniform: {args.pbxs} PBXs x {args.trunks} trunks, {args.latency_ms:.0f} ms, "
-            f"max_inflight 1, {args.workers} worker process(es) x {args.concurrency} threads"
+            f"max_inflight 1, {args.workers} worker process(es) x {args.concurrency} tasks"
         )
         print(f"  outcome {status.get('outcome')}  counts {status.get('counts')}")
         print(
@@ -130,6 +163,7 @@ def uniform(args: argparse.Namespace, workdir: Path) -> None:
             f"ratio {makespan_s / bound_s:.3f}"
         )
         print(f"  trunks/s {len(rows) / makespan_s:.1f}")
+        print(f"  tasks that stepped aside for a busy PBX: {rig.deferrals(job_id, len(rows))}")
     finally:
         rig.close()
 
@@ -169,7 +203,9 @@ def main() -> None:
     parser.add_argument("--pbxs", type=int, default=100)
     parser.add_argument("--trunks", type=int, default=30)
     parser.add_argument("--latency-ms", type=float, default=200)
-    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument(
+        "--concurrency", type=int, default=Settings().worker_concurrency, help="tasks per worker"
+    )
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="trunkctl-bench-") as workdir:

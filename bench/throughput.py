@@ -22,6 +22,7 @@ import redis  # noqa: E402
 from bench.delivery import Rig, aliases  # noqa: E402
 from jobs.queue import NOOP_TASK, client_app, publish  # noqa: E402
 from tests.e2e import fleet_rows  # noqa: E402
+from trunkctl.settings import Settings  # noqa: E402
 
 
 def noop_rate(url: str, queue: str, count: int) -> float:
@@ -38,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pbxs", type=int, default=100)
     parser.add_argument("--trunks", type=int, default=20)
-    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--concurrency", type=int, default=Settings().worker_concurrency)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="trunkctl-bench-") as workdir:
         rig = Rig(args.pbxs, 0, Path(workdir), args.concurrency)
@@ -46,7 +47,9 @@ def main() -> None:
             rows = fleet_rows(aliases(args.pbxs), args.trunks)
             _, makespan_s = rig.run(rows)
             ceiling = noop_rate(rig.redis.url(), "trunkctl", len(rows))
-            print(f"{len(rows)} trunks, instant PBXs, one worker ({args.concurrency} threads):")
+            print(
+                f"{len(rows)} trunks, instant PBXs, one worker ({args.concurrency} tasks at once):"
+            )
             print(f"  end to end {len(rows) / makespan_s:.0f} trunks/s (submit to status --wait)")
             print(f"  ceiling    {ceiling:.0f} no-op tasks/s drained by the same worker")
         finally:

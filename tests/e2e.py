@@ -73,12 +73,15 @@ class Rollout:
         """The environment a worker (or the CLI) of this rollout runs with."""
         return {"TRUNKCTL_REDIS_URL": self.redis_url, "TRUNKCTL_QUEUE": self.queue}
 
-    def start_workers(self, count: int = 1) -> list[WorkerProcess]:
+    def start_workers(self, count: int = 1, *celery_args: str) -> list[WorkerProcess]:
         """Start `count` worker processes at once and wait until all are ready."""
         started = [
-            WorkerProcess(self.env(), f"w{number}", self.tmp_path / f"worker{number}.log")
+            WorkerProcess(
+                self.env(), f"w{number}", self.tmp_path / f"worker{number}.log",
+                celery_args=celery_args,
+            )
             for number in range(len(self.workers), len(self.workers) + count)
-        ]
+        ]  # fmt: skip
         self.workers.extend(started)
         for worker in started:
             worker.wait_ready()

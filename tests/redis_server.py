@@ -58,6 +58,11 @@ class RedisServer:
         )  # fmt: skip
         self._wait_ready(deadline_s=10.0)
 
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self._process.pid
+
     def url(self, db: int = 1) -> str:
         """The server's URL; tests use database 1, never database 0."""
         return f"redis://127.0.0.1:{self.port}/{db}"

@@ -28,9 +28,16 @@ class WorkerProcess:
     """`celery -A worker worker` in a child process, its output captured line by line."""
 
     def __init__(
-        self, env: Mapping[str, str], name: str, log_path: Path, *, fast: bool = True
+        self,
+        env: Mapping[str, str],
+        name: str,
+        log_path: Path,
+        *,
+        fast: bool = True,
+        celery_args: tuple[str, ...] = (),
     ) -> None:
-        """Start the worker; `fast` applies FAST_SETTINGS (tests), else the product's defaults."""
+        """Start the worker; `fast` applies FAST_SETTINGS (tests), else the product's defaults.
+        `celery_args` go to `celery worker` as a user would add them."""
         self.log_path = log_path
         self.ready_file = log_path.with_suffix(".ready")
         self._log = log_path.open("w", encoding="utf-8")
@@ -38,7 +45,7 @@ class WorkerProcess:
             [
                 sys.executable, "-m", "celery", "-A", "worker", "worker",
                 "--loglevel", "INFO", "--hostname", f"{name}@%h",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--without-gossip", "--without-mingle", "--without-heartbeat", *celery_args,
             ],
             env={
                 **os.environ, **(FAST_SETTINGS if fast else {}), **env,

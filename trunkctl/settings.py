@@ -30,8 +30,9 @@ class Settings:
     backoff_max_s: float = 20.0
     # How long a task waits for a free slot of its PBX before it steps aside (is deferred).
     slot_wait_s: float = 15.0
-    # Threads per worker process: each holds one task, mostly waiting on the network.
-    worker_concurrency: int = 128
+    # Tasks in progress per worker process (each mostly waiting on its PBX, awaited on the
+    # process's event loop: no thread per task).
+    worker_concurrency: int = 256
     # Jobs and their items are kept this long in Redis after their last change.
     job_ttl_s: int = 30 * 24 * 3600
     # A file the worker creates once it consumes and removes at shutdown (health checks).

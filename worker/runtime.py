@@ -44,12 +44,12 @@ class WorkerRuntime:
         connector = aiohttp.TCPConnector(limit=0, force_close=True)
         self._session = aiohttp.ClientSession(connector=connector)
         # A plain pool (a blocking one costs a timer and a condition per command). Each task
-        # awaits one command at a time, so the pool grows with the threads and no further.
+        # awaits one command at a time, so the pool grows with the tasks in progress, no further.
         pool = aioredis.ConnectionPool.from_url(
             self.settings.redis_url, max_connections=2 * self.settings.worker_concurrency + 16
         )
         self._redis = aioredis.Redis(connection_pool=pool)
-        # Keep a quarter of the threads free of waiting, for the tasks of other PBXs.
+        # Keep a quarter of the task slots free of waiting, for the tasks of other PBXs.
         self._limiter = DeviceLimiter(self._redis, self.settings.worker_concurrency * 3 // 4)
         self._tokens = TokenCache(self._redis)
         return Delivery(ItemStore(self._redis), self._connect, self.settings)

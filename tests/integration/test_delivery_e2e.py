@@ -70,6 +70,17 @@ def test_fleet_of_50_pbxs_with_4_workers(rollout: Rollout, fleet50: SimulatorThr
     assert_no_secret_in(rollout.worker_output(), secrets_of(fleet50, rows))
 
 
+def test_the_threads_pool_delivers_too(rollout: Rollout, sim3: SimulatorThread) -> None:
+    # `--pool threads` runs the task body on a thread: the delivery is awaited there instead.
+    rollout.start_workers(1, "--pool", "threads")
+    rows = fleet_rows(sim3.aliases(), per_pbx=3)
+    result = rollout.submit(sim3, rows)
+    status = rollout.wait_final(result.job_id or "")
+    assert status["counts"]["succeeded"] == len(rows)
+    assert_each_created_once(sim3, rows)
+    assert "(thread)" in rollout.worker_output()  # the banner names the pool in use
+
+
 @pytest.mark.parametrize(
     "rules",
     [

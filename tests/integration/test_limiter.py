@@ -211,3 +211,58 @@ async def test_other_devices_are_not_held_up(redis_client: aioredis.Redis) -> No
             async with limiter.slot(other, wait_s=0.5):
                 pass
     await limiter.release(busy, await waiting)
+
+
+async def test_a_release_hands_the_lease_to_the_next_local_waiter(
+    redis_client: aioredis.Redis,
+) -> None:
+    entry = _entry(max_inflight=1)
+    limiter = DeviceLimiter(redis_client, max_waiting=10)
+    first = await limiter.acquire(entry, wait_s=1)
+    waiter = asyncio.create_task(limiter.acquire(entry, wait_s=5))
+    await _wait_for_waiters(limiter, 1)
+    await limiter.release(entry, first)
+    # The same lease, without a round trip to Redis: the PBX gets its next request at once.
+    assert await waiter == first
+    assert await redis_client.zrange(keys.device_leases(BASE_URL), 0, -1) == [first.encode()]
+    await limiter.release(entry, first)
+    assert await redis_client.zcard(keys.device_leases(BASE_URL)) == 0
+
+
+async def test_no_hand_over_when_the_device_has_a_min_interval(
+    redis_client: aioredis.Redis,
+) -> None:
+    entry = _entry(max_inflight=1, min_interval_ms=100)
+    limiter = DeviceLimiter(redis_client, max_waiting=10)
+    loop = asyncio.get_running_loop()
+    first = await limiter.acquire(entry, wait_s=1)
+    started = loop.time()
+    waiter = asyncio.create_task(limiter.acquire(entry, wait_s=5))
+    await _wait_for_waiters(limiter, 1)
+    await limiter.release(entry, first)
+    second = await waiter
+    assert second != first  # asked Redis, which keeps the interval
+    assert loop.time() - started >= 0.09
+    await limiter.release(entry, second)
+
+
+async def test_a_chain_of_handed_over_leases_is_renewed(
+    redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limiter_module, "LEASE_S", 0.3)
+    entry = _entry(max_inflight=1)
+    busy = DeviceLimiter(redis_client, max_waiting=10)
+    other = DeviceLimiter(redis_client, max_waiting=10)
+
+    async def request() -> None:
+        async with busy.slot(entry, wait_s=5):
+            await asyncio.sleep(0.25)
+
+    chain = [asyncio.create_task(request()) for _ in range(4)]  # 1 s on one lease
+    await asyncio.sleep(0.05)
+    with pytest.raises(SlotUnavailableError):
+        await other.acquire(entry, wait_s=0.7)  # past LEASE_S: the lease never lapsed
+    await asyncio.gather(*chain)
+    assert await redis_client.zcard(keys.device_leases(BASE_URL)) == 0
+    async with other.slot(entry, wait_s=1):
+        pass
