@@ -50,6 +50,16 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
+# Pub/sub channel: a device's id (below) each time one of its slots goes back, so that processes
+# waiting for that device ask again at once instead of polling.
+SLOT_RELEASED = f"{PREFIX}slot-released"
+
+
+def device_id(base_url: str) -> str:
+    """A device's name in keys and messages (a digest: base URLs stay out of Redis key names)."""
+    return _digest(base_url)
+
+
 def device_limits(base_url: str) -> str:
     """Hash: max_inflight and min_interval_ms of a device (the latest stored entry sets them)."""
     return f"{PREFIX}device:{_digest(base_url)}:limits"

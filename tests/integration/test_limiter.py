@@ -266,3 +266,23 @@ async def test_a_chain_of_handed_over_leases_is_renewed(
     assert await redis_client.zcard(keys.device_leases(BASE_URL)) == 0
     async with other.slot(entry, wait_s=1):
         pass
+
+
+async def test_a_release_in_one_process_wakes_a_waiter_in_another(
+    redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limiter_module, "POLL_S", 30.0)  # so only the message can wake it in time
+    entry = _entry(max_inflight=1)
+    holder = DeviceLimiter(redis_client, max_waiting=10)
+    other = DeviceLimiter(redis_client, max_waiting=10)
+    lease_id = await holder.acquire(entry, wait_s=1)
+    waiting = asyncio.create_task(other.acquire(entry, wait_s=20))
+    await _wait_for_waiters(other, 1)
+    deadline = asyncio.get_running_loop().time() + 3
+    while not (await redis_client.pubsub_numsub(keys.SLOT_RELEASED))[0][1]:
+        assert asyncio.get_running_loop().time() < deadline, "the waiter never subscribed"
+        await asyncio.sleep(0.01)
+    await holder.release(entry, lease_id)
+    other_lease = await asyncio.wait_for(waiting, timeout=5)
+    await other.release(entry, other_lease)
+    assert await redis_client.zcard(keys.device_leases(BASE_URL)) == 0

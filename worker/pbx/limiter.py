@@ -32,7 +32,8 @@ from trunks.pbx import PbxEntry
 log = logging.getLogger(__name__)
 
 # KEYS: leases, next-start, limits. ARGV: lease id, lease ms, default max, default interval ms.
-# Returns {taken (1/0), ms to wait before asking again (-1: unknown), the device's interval ms}.
+# Returns {taken (1/0), ms to wait before asking again (-1: unknown), the device's interval ms,
+# ms until the soonest lease expires (when full)}.
 ACQUIRE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -40,14 +41,17 @@ local limits = redis.call('HMGET', KEYS[3], 'max_inflight', 'min_interval_ms')
 local max = tonumber(limits[1] or ARGV[3])
 local interval = tonumber(limits[2] or ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= max then return {0, -1, interval} end
+if redis.call('ZCARD', KEYS[1]) >= max then
+    local soonest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    return {0, -1, interval, tonumber(soonest[2]) - now}
+end
 local next_start = tonumber(redis.call('GET', KEYS[2]) or '0')
-if now < next_start then return {0, next_start - now, interval} end
+if now < next_start then return {0, next_start - now, interval, 0} end
 local lease_ms = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now + lease_ms, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
 if interval > 0 then redis.call('SET', KEYS[2], now + interval, 'PX', interval + 1000) end
-return {1, 0, interval}
+return {1, 0, interval, 0}
 """
 
 # KEYS: leases. ARGV: lease id, lease ms. Pushes a live lease's expiry forward, and the key's
@@ -63,13 +67,19 @@ redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
 return 1
 """
 
-# How often the head waiter asks Redis while a slot of its device is held by another process.
-POLL_S = 0.05
+# While every slot of a device is held by other processes, the head waiter asks Redis again when
+# one is given back (a message on keys.SLOT_RELEASED), when the soonest lease would expire (its
+# holder died), or at the latest after POLL_S (a missed message).
+POLL_S = 1.0
 # A lease lives this long unless renewed; leases in use are renewed every third of that, so a
 # killed worker's slot frees itself within LEASE_S however long the PBX's timeout is.
 LEASE_S = 10.0
 # Until the PBX's requests are timed, a request is guessed to take this long.
 DEFAULT_HOLD_S = 0.5
+
+
+def _text(data: bytes | str) -> str:
+    return data.decode() if isinstance(data, bytes) else data
 
 
 class SlotUnavailableError(TrunkctlError):
@@ -95,6 +105,7 @@ class _Device:
     queue: deque[_Waiter] = field(default_factory=deque)
     held: int = 0  # slots this process holds
     interval_ms: int = -1  # the device's min interval, as Redis last said (-1: not asked yet)
+    device_id: str = ""
     hold_s: float = DEFAULT_HOLD_S  # recent time a request holds its slot
 
 
@@ -112,11 +123,15 @@ class DeviceLimiter:
         self._total_waiting = 0
         self._in_use: dict[str, str] = {}  # lease id -> its device's leases key
         self._renewal: asyncio.Task[None] | None = None
+        self._by_id: dict[str, _Device] = {}
+        self._listening = 0  # waiters that want to hear of other processes' releases
+        self._listener: asyncio.Task[None] | None = None
 
     def _device(self, base_url: str) -> _Device:
         device = self._devices.get(base_url)
         if device is None:
-            device = self._devices[base_url] = _Device()
+            device = self._devices[base_url] = _Device(device_id=keys.device_id(base_url))
+            self._by_id[device.device_id] = device
         return device
 
     def waiting(self, base_url: str) -> int:
@@ -131,7 +146,7 @@ class DeviceLimiter:
 
     async def _try(self, entry: PbxEntry, device: _Device, lease_id: str) -> float | None:
         """Ask Redis for a slot: None when taken, else how long to wait before asking again."""
-        taken, wait_ms, interval_ms = await self._acquire(
+        taken, wait_ms, interval_ms, expires_ms = await self._acquire(
             keys=[
                 keys.device_leases(entry.base_url),
                 keys.device_next_start(entry.base_url),
@@ -147,7 +162,7 @@ class DeviceLimiter:
             return int(wait_ms) / 1000  # min_interval_ms: the exact time to come back
         if device.held:
             return float("inf")  # a local release will hand the slot over or wake us
-        return POLL_S
+        return min(POLL_S, max(0.005, int(expires_ms) / 1000))
 
     async def acquire(self, entry: PbxEntry, wait_s: float) -> str:
         """Take a slot of the entry's device, waiting at most wait_s; the lease id."""
@@ -179,9 +194,16 @@ class DeviceLimiter:
                     raise SlotUnavailableError(
                         f"{entry.pbx} stayed busy for {wait_s:.1f} s", self.backlog_s(entry)
                     )
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(pause_s, remaining)):
-                        await waiter.wake.wait()
+                listening = pause_s != float("inf")  # held elsewhere, or min_interval_ms
+                if listening:
+                    self._listen(1)
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(min(pause_s, remaining)):
+                            await waiter.wake.wait()
+                finally:
+                    if listening:
+                        self._listen(-1)
                 if waiter.lease_id is not None:
                     taken = waiter.lease_id  # handed over by a finished request
                     return taken
@@ -227,12 +249,40 @@ class DeviceLimiter:
             self._renewal.cancel()
             self._renewal = None
         try:
-            await self._redis.zrem(keys.device_leases(entry.base_url), lease_id)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zrem(keys.device_leases(entry.base_url), lease_id)
+                pipe.publish(keys.SLOT_RELEASED, device.device_id)
+                await pipe.execute()
         finally:
             # Even if Redis failed us: the lease expires there, and local waiters must move on.
             device.held -= 1
             if device.queue:
                 device.queue[0].wake.set()
+
+    def _listen(self, change: int) -> None:
+        """Count waiters that want other processes' releases; listen while there are any."""
+        self._listening += change
+        if self._listening and self._listener is None:
+            self._listener = asyncio.create_task(self._wake_on_releases())
+        elif not self._listening and self._listener is not None:
+            self._listener.cancel()
+            self._listener = None
+
+    async def _wake_on_releases(self) -> None:
+        """Wake the head waiter of each device whose slot another process gave back."""
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(keys.SLOT_RELEASED)
+            while True:
+                message = await pubsub.get_message(timeout=POLL_S)
+                device = self._by_id.get(_text(message["data"])) if message else None
+                if device and device.queue and device.queue[0].lease_id is None:
+                    device.queue[0].wake.set()
+        except Exception as exc:  # noqa: BLE001 - waiters fall back to polling
+            log.warning("listening for released slots failed: %s", type(exc).__name__)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     @asynccontextmanager
     async def slot(self, entry: PbxEntry, wait_s: float) -> AsyncIterator[None]:
