@@ -11,7 +11,11 @@ with redis-py 8, building the client costs more than the round trip. This transp
 - removes acked messages from the unacked hash in batches: every ACK_BATCH acks or every
   ACK_FLUSH_S, and when the channel closes. An ack only ever comes late, never early: if the
   worker dies before a flush, those messages come back after the visibility timeout, and their
-  tasks find their items final and do nothing.
+  tasks find their items final and do nothing;
+- after each BRPOP, takes up to READ_MORE further messages that are already queued (within the
+  prefetch window) in one Lua script that pops them and records them as unacked atomically:
+  one round trip for many messages, instead of two per message, and no moment at which a
+  message is neither in the queue nor in the unacked hash.
 Measured with py-spy on `bench/delivery.py uniform`, kombu's bookkeeping was about a fifth of the
 worker's CPU per trunk before this transport.
 
@@ -23,18 +27,47 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import loads
 
 log = logging.getLogger(__name__)
 
 ACK_BATCH = 64
 ACK_FLUSH_S = 0.05
+READ_MORE = 32
+
+# KEYS: queue, unacked index, unacked hash. ARGV: how many at most, now (epoch seconds).
+# Pops messages and records each as kombu's QoS.append would: index scored by time, hash value
+# [message, exchange, routing key] (the message's own JSON text, untouched). A message that is
+# not kombu's JSON goes back where it was, for kombu's own path to deal with.
+POP_AND_RECORD_LUA = """
+local popped = {}
+for _ = 1, tonumber(ARGV[1]) do
+    local raw = redis.call('RPOP', KEYS[1])
+    if not raw then break end
+    local ok, message = pcall(cjson.decode, raw)
+    local props = ok and type(message) == 'table' and message['properties']
+    local tag = type(props) == 'table' and props['delivery_tag']
+    local info = type(props) == 'table' and props['delivery_info']
+    if type(tag) ~= 'string' or type(info) ~= 'table' then
+        redis.call('RPUSH', KEYS[1], raw)
+        break
+    end
+    redis.call('ZADD', KEYS[2], ARGV[2], tag)
+    redis.call('HSET', KEYS[3], tag, '[' .. raw .. ',' .. cjson.encode(info['exchange'])
+        .. ',' .. cjson.encode(info['routing_key']) .. ']')
+    popped[#popped + 1] = raw
+end
+return popped
+"""
 
 
 class QoS(kombu_redis.QoS):
@@ -46,6 +79,7 @@ class QoS(kombu_redis.QoS):
         self._acked_lock = threading.Lock()
         self._closed = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._recorded: set[Any] = set()  # delivery tags POP_AND_RECORD_LUA recorded already
 
     @contextmanager
     def pipe_or_acquire(self, pipe: Any = None, client: Any = None) -> Iterator[Any]:
@@ -55,6 +89,21 @@ class QoS(kombu_redis.QoS):
             return
         with self.channel.conn_or_acquire(client) as connection:  # type: ignore[attr-defined]
             yield connection.pipeline(transaction=False)
+
+    def append(self, message: Any, delivery_tag: Any) -> None:
+        """Record a delivered message as unacked (unless the bulk read has already)."""
+        if delivery_tag in self._recorded:
+            self._recorded.discard(delivery_tag)
+            virtual.QoS.append(self, message, delivery_tag)
+        else:
+            super().append(message, delivery_tag)
+
+    def room(self) -> int:
+        """How many more messages the prefetch window takes (READ_MORE when unlimited)."""
+        if not self.prefetch_count:
+            return READ_MORE
+        in_hand = len(self._delivered or ()) - len(self._dirty or ())
+        return min(READ_MORE, self.prefetch_count - in_hand)
 
     def ack(self, delivery_tag: Any) -> None:
         """Ack now for the worker (its prefetch window moves at once); in Redis, in a batch."""
@@ -105,6 +154,31 @@ class Channel(kombu_redis.Channel):
     def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
         """The given client, else the channel's bookkeeping client."""
         yield client or self._bookkeeping_client
+
+    @cached_property
+    def _pop_and_record(self) -> Any:
+        return self._bookkeeping_client.register_script(POP_AND_RECORD_LUA)
+
+    def _brpop_read(self, **options: Any) -> Any:
+        delivered = super()._brpop_read(**options)  # type: ignore[misc] # one message, or Empty
+        if delivered and not getattr(self, "_closing", False):
+            self._read_more()
+        return delivered
+
+    def _read_more(self) -> None:
+        """Deliver messages already queued, popped and recorded in one round trip."""
+        qos = cast(QoS, self.qos)
+        for queue in list(self.active_queues):
+            room = qos.room()
+            if room <= 0:
+                return
+            popped = self._pop_and_record(
+                keys=[queue, self.unacked_index_key, self.unacked_key], args=[room, time.time()]
+            )
+            for raw in popped:
+                message = loads(bytes_to_str(raw))
+                qos._recorded.add(message["properties"]["delivery_tag"])
+                self.connection._deliver(message, queue)
 
     def close(self) -> None:
         """Record pending acks before kombu restores what is still unacked, then close."""

@@ -93,3 +93,64 @@ def test_closing_records_pending_acks_before_restoring(
     # The two acked messages are not redelivered; the unacked one is.
     assert client.hlen("unacked") == 0
     assert client.llen("broker-test") == 1
+
+
+def _consume(connection: Connection, prefetch: int) -> list[Any]:
+    """Consume as a worker does (BRPOP, then the bulk read), until nothing more comes."""
+    received: list[Any] = []
+    channel = connection.default_channel
+    channel.basic_qos(prefetch_count=prefetch)
+    consumer = connection.Consumer([QUEUE], callbacks=[lambda _body, m: received.append(m)])
+    with consumer:
+        while True:
+            try:
+                connection.drain_events(timeout=0.3)
+            except TimeoutError:
+                return received
+
+
+def test_one_brpop_brings_more_queued_messages_within_the_prefetch_window(
+    redis_url: str, client: redis.Redis
+) -> None:
+    _publish(redis_url, 10)
+    client.config_resetstat()
+    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+        received = _consume(connection, prefetch=4)
+        assert [message.payload["n"] for message in received] == [0, 1, 2, 3]  # in order
+        assert client.info("commandstats")["cmdstat_brpop"]["calls"] == 1  # one for all four
+        assert client.hlen("unacked") == 4  # every one recorded before it was handed over
+        assert client.zcard("unacked_index") == 4
+        assert client.llen("broker-test") == 6
+        for message in received:
+            message.ack()
+    assert client.hlen("unacked") == 0
+    assert client.llen("broker-test") == 6
+
+
+def test_messages_read_in_bulk_are_restored_intact(redis_url: str, client: redis.Redis) -> None:
+    _publish(redis_url, 5)
+    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+        assert len(_consume(connection, prefetch=10)) == 5
+    # Not acked: kombu gives them back on close, from what the bulk read recorded.
+    assert client.hlen("unacked") == 0
+    with Connection(redis_url) as stock:  # and the stock transport reads them as it wrote them
+        queue = QUEUE(stock.default_channel)
+        payloads = [queue.get(no_ack=True).payload["n"] for _ in range(5)]
+    assert sorted(payloads) == list(range(5))
+
+
+def test_a_message_that_is_not_kombus_stops_the_bulk_read(
+    redis_url: str, client: redis.Redis
+) -> None:
+    _publish(redis_url, 2)
+    client.lpush("broker-test", b"not a kombu message")  # the newest, so read last
+    _publish(redis_url, 1)
+    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+        channel = connection.default_channel
+        channel.basic_qos(prefetch_count=10)
+        received: list[Any] = []
+        with connection.Consumer([QUEUE], callbacks=[lambda _b, m: received.append(m)]):
+            connection.drain_events(timeout=1)
+        assert [message.payload["n"] for message in received] == [0, 1]
+        assert client.lrange("broker-test", -1, -1) == [b"not a kombu message"]  # left in place
+        assert client.hlen("unacked") == 2
