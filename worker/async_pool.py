@@ -19,10 +19,12 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from celery.concurrency.base import BasePool, apply_target
@@ -91,33 +93,42 @@ def _task_arguments(
     return part, list(args), kwargs
 
 
-def _finish(
-    result: tuple[bool, Any],
-    target: Callable[..., Any],
-    args: tuple[Any, ...] | None,
-    kwargs: dict[str, Any] | None,
-    callback: Callable[..., Any] | None,
-) -> None:
-    token = _awaited.set(result)
-    try:
-        apply_target(target, args, kwargs, callback)
-    except Exception as exc:  # noqa: BLE001 - a callback failed; the next task must still run
-        # No traceback: its frames' text is not ours to vouch for (secrets).
-        log.error("task bookkeeping failed: %s", type(exc).__name__)  # noqa: TRY400
-    finally:
-        _awaited.reset(token)
+@dataclass(slots=True, eq=False)
+class _Job:
+    """One task in the pool: its async part and arguments, and what Celery gave to finish it."""
+
+    part: AsyncPart
+    task_args: list[Any]
+    task_kwargs: dict[str, Any]
+    target: Callable[..., Any]
+    args: tuple[Any, ...] | None
+    kwargs: dict[str, Any] | None
+    callback: Callable[..., Any] | None
+    finished: bool = False
 
 
 class ApplyResult:
-    """What `on_apply` returns, as Celery's threads pool has it."""
+    """What `on_apply` returns (Celery keeps a weak reference; it never waits on it itself)."""
 
-    def __init__(self, future: concurrent.futures.Future[None]) -> None:
+    def __init__(
+        self, job: _Job | None = None, future: concurrent.futures.Future[None] | None = None
+    ):
+        self._job = job
         self._future = future
-        self.get = future.result
+
+    def ready(self) -> bool:
+        """Whether the task has finished, callbacks included."""
+        return self._job.finished if self._job else bool(self._future and self._future.done())
 
     def wait(self, timeout: float | None = None) -> None:
-        """Wait for the task to finish."""
-        concurrent.futures.wait([self._future], timeout)
+        """Wait for the task to finish (polling: nothing in the worker's path waits on this)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.ready() and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.01)
+
+    def get(self, timeout: float | None = None) -> None:
+        """Like wait."""
+        self.wait(timeout)
 
 
 class AsyncioPool(BasePool):
@@ -129,24 +140,33 @@ class AsyncioPool(BasePool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._threads = concurrent.futures.ThreadPoolExecutor(max_workers=FALLBACK_THREADS)
-        self._bookkeeping = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="bookkeeping"
-        )
-        self._in_progress: set[concurrent.futures.Future[None]] = set()
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0  # tasks applied and not finished yet
+        # Tasks cross to the loop in bursts: one wake-up of the loop per burst, not per task.
+        self._incoming: list[_Job] = []
+        self._wake_scheduled = False
+        self._running: set[asyncio.Task[None]] = set()
+        # Tasks whose async part is done, for the bookkeeping thread to finish.
+        self._finishing: queue.SimpleQueue[tuple[_Job, tuple[bool, Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._bookkeeping = threading.Thread(
+            target=self._finish_all, name="bookkeeping", daemon=True
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def on_start(self) -> None:
         if _loop_provider is None:
             raise RuntimeError("AsyncioPool: no event loop registered (worker.async_pool.use_loop)")
         self._loop = _loop_provider()
+        self._bookkeeping.start()
 
     def on_stop(self) -> None:
-        with self._lock:
-            in_progress = list(self._in_progress)
-        concurrent.futures.wait(in_progress, timeout=SHUTDOWN_GRACE_S)
+        with self._idle:
+            self._idle.wait_for(lambda: not self._pending, timeout=SHUTDOWN_GRACE_S)
+        self._finishing.put(None)
         self._threads.shutdown(cancel_futures=True)
-        self._bookkeeping.shutdown()
         super().on_stop()
 
     def on_apply(  # type: ignore[override] # the stubs say None; Celery keeps the result
@@ -159,39 +179,57 @@ class AsyncioPool(BasePool):
         **_: Any,
     ) -> ApplyResult:
         found = _task_arguments(args) if args and len(args) == 6 else None
-        if found is None or self._loop is None:
-            return ApplyResult(
-                self._threads.submit(apply_target, target, args, kwargs, callback, accept_callback)
+        loop = self._loop
+        if found is None or loop is None:
+            future = self._threads.submit(
+                apply_target, target, args, kwargs, callback, accept_callback
             )
+            return ApplyResult(future=future)
         if accept_callback:
             accept_callback(os.getpid(), time.monotonic())
-        part, task_args, task_kwargs = found
-        future = asyncio.run_coroutine_threadsafe(
-            self._run(part(*task_args, **task_kwargs), target, args, kwargs, callback), self._loop
-        )
+        job = _Job(*found, target, args, kwargs, callback)
         with self._lock:
-            self._in_progress.add(future)
-        future.add_done_callback(self._done)
-        return ApplyResult(future)
+            self._pending += 1
+            self._incoming.append(job)
+            wake = not self._wake_scheduled
+            self._wake_scheduled = True
+        if wake:
+            loop.call_soon_threadsafe(self._start_incoming)
+        return ApplyResult(job)
 
-    async def _run(
-        self,
-        part: Coroutine[Any, Any, Any],
-        target: Callable[..., Any],
-        args: tuple[Any, ...] | None,
-        kwargs: dict[str, Any] | None,
-        callback: Callable[..., Any] | None,
-    ) -> None:
+    def _start_incoming(self) -> None:
+        """On the loop: start every task applied since the last call."""
+        with self._lock:
+            jobs, self._incoming = self._incoming, []
+            self._wake_scheduled = False
+        for job in jobs:
+            task = asyncio.ensure_future(self._run(job), loop=self._loop)
+            self._running.add(task)  # the loop keeps only weak references to its tasks
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, job: _Job) -> None:
         try:
-            result: tuple[bool, Any] = (True, await part)
+            result: tuple[bool, Any] = (True, await job.part(*job.task_args, **job.task_kwargs))
         except Exception as exc:  # noqa: BLE001 - handed to the task body, which decides
             result = (False, exc)
         # Celery's tracer and its callbacks (late ack, retry, failure) block on the broker: they
-        # run on a bookkeeping thread, never on the loop, which must stay free for the PBXs.
-        await asyncio.wrap_future(
-            self._bookkeeping.submit(_finish, result, target, args, kwargs, callback)
-        )
+        # run on the bookkeeping thread, never on the loop, which must stay free for the PBXs.
+        self._finishing.put((job, result))
 
-    def _done(self, future: concurrent.futures.Future[None]) -> None:
-        with self._lock:
-            self._in_progress.discard(future)
+    def _finish_all(self) -> None:
+        """The bookkeeping thread: finish tasks in the order their async parts ended."""
+        while (item := self._finishing.get()) is not None:
+            job, result = item
+            token = _awaited.set(result)
+            try:
+                apply_target(job.target, job.args, job.kwargs, job.callback)
+            except Exception as exc:  # noqa: BLE001 - a callback failed; the rest must still run
+                # No traceback: its frames' text is not ours to vouch for (secrets).
+                log.error("task bookkeeping failed: %s", type(exc).__name__)  # noqa: TRY400
+            finally:
+                _awaited.reset(token)
+                job.finished = True
+                with self._idle:
+                    self._pending -= 1
+                    if not self._pending:
+                        self._idle.notify_all()

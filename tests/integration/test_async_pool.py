@@ -143,7 +143,7 @@ def test_stop_waits_for_tasks_in_progress(loop: asyncio.AbstractEventLoop) -> No
     assert started.wait(CALLBACK_WAIT_S)
     threading.Timer(0.2, release.set).start()
     pool.stop()  # returns once the task has finished, callback included
-    assert result() == ("ok", ("bookkeeping_0", 8))
+    assert result() == ("ok", ("bookkeeping", 8))
 
 
 def test_awaited_outside_the_pool_computes_on_the_calling_thread() -> None:
