@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from jobs import keys
 from jobs.locks import UNLOCK_LUA
 from jobs.records import Item, iso_time
+from jobs.script_batch import ScriptBatcher
 from jobs.states import State
 from jobs.transitions import TRANSITION_FUNCTION_LUA, TRANSITION_LUA, Transition, applied
 from trunks.pbx import PbxEntry
@@ -68,19 +69,22 @@ class ItemStore:
         self._transition = redis.register_script(TRANSITION_LUA)
         self._unlock = redis.register_script(UNLOCK_LUA)
         self._claim = redis.register_script(CLAIM_LUA)
+        # Claims and transitions of one turn of the loop share a pipeline.
+        self._batch = ScriptBatcher(redis)
 
     async def claim(
         self, job_id: str, item_no: int, owner: str, ttl_ms: int, *, max_attempts: int, now: float
     ) -> Claim | None:
         """Lock the item for this task and read it (marking it when it will plainly be sent);
         None when another task holds it."""
-        result = await self._claim(
-            keys=[
+        result = await self._batch.run(
+            self._claim,
+            [
                 keys.item_lock(job_id, item_no), keys.item(job_id, item_no),
                 keys.job_pbxs(job_id), keys.job_circuit(job_id),
                 keys.job_counts(job_id), keys.job_pbx_counts(job_id),
             ],
-            args=[owner, ttl_ms, max_attempts, repr(now), iso_time(now)],
+            [owner, ttl_ms, max_attempts, repr(now), iso_time(now)],
         )  # fmt: skip
         if not result:
             return None
@@ -100,7 +104,7 @@ class ItemStore:
 
     async def move(self, transition: Transition) -> bool:
         """Apply a transition; False when it did not apply (e.g. the item is already final)."""
-        result = await self._transition(keys=transition.keys(), args=transition.args())
+        result = await self._batch.run(self._transition, transition.keys(), transition.args())
         return applied(result)
 
     async def unlock(self, job_id: str, item_no: int, owner: str) -> None:
