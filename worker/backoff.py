@@ -17,10 +17,9 @@ def backoff_s(
     return float(rand() * ceiling)
 
 
-def defer_s(backlog_s: float, *, cap_s: float, rand: Callable[[], float] = random.random) -> float:
-    """Seconds a task steps aside for when its PBX is saturated: up to its backlog, jittered.
-
-    Erring short is cheap (the task waits in the worker if the PBX is still busy); erring long
-    leaves the PBX idle at the end of a rollout.
-    """
-    return float(min(cap_s, max(0.1, backlog_s) * (0.5 + rand() / 2)))
+def defer_s(
+    comeback_in_s: float, *, cap_s: float, rand: Callable[[], float] = random.random
+) -> float:
+    """Seconds a task steps aside for when its PBX is saturated: when the limiter wants it back,
+    up to 10% early (never late: a late task leaves the PBX idle), at least 50 ms, capped."""
+    return float(min(cap_s, max(0.05, comeback_in_s * (0.9 + 0.1 * rand()))))

@@ -192,9 +192,9 @@ class Delivery:
         await self._store.move(Transition(item.job_id, item.item_no, State.RETRYING, fields))
         return Outcome(State.RETRYING, delay_s)
 
-    async def _defer(self, item: Item, backlog_s: float) -> Outcome:
+    async def _defer(self, item: Item, comeback_in_s: float) -> Outcome:
         fields: dict[str, str | int] = {"deferrals": item.deferrals + 1, "updated_at": iso_time()}
         await self._store.move(Transition(item.job_id, item.item_no, State.QUEUED, fields))
         # Back when the PBX's backlog should have drained; well inside the visibility timeout.
         cap_s = self._settings.visibility_timeout_s / 3
-        return Outcome(State.QUEUED, defer_s(backlog_s, cap_s=cap_s))
+        return Outcome(State.QUEUED, defer_s(comeback_in_s, cap_s=cap_s))

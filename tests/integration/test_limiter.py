@@ -163,20 +163,42 @@ async def test_slot_unavailable_when_wait_runs_out(redis_client: aioredis.Redis)
         pass
 
 
-async def test_saturated_process_steps_aside_at_once(redis_client: aioredis.Redis) -> None:
+async def test_saturated_process_steps_aside_at_once_and_in_turn(
+    redis_client: aioredis.Redis,
+) -> None:
     entry = _entry(max_inflight=1)
-    limiter = DeviceLimiter(redis_client, max_waiting=1)
+    enough = limiter_module.ENOUGH_WAITERS_PER_SLOT
+    limiter = DeviceLimiter(redis_client, max_waiting=enough)
     async with limiter.slot(entry, wait_s=1):
-        first_waiter = asyncio.create_task(limiter.acquire(entry, wait_s=5))
-        await _wait_for_waiters(limiter, 1)
+        waiters = [asyncio.create_task(limiter.acquire(entry, wait_s=5)) for _ in range(enough)]
+        await _wait_for_waiters(limiter, enough)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        with pytest.raises(SlotUnavailableError) as info:
-            await limiter.acquire(entry, wait_s=5)
-        assert loop.time() - started < 0.1
-        assert info.value.retry_in_s > 0
-    lease_id = await first_waiter  # the queued waiter got the slot on release
-    await limiter.release(entry, lease_id)
+        comebacks = []
+        for _ in range(3):
+            with pytest.raises(SlotUnavailableError) as info:
+                await limiter.acquire(entry, wait_s=5)
+            comebacks.append(info.value.retry_in_s)
+        assert loop.time() - started < 0.1  # no waiting at all
+    # Back while half the queue is still ahead, then one request's time apart, in turn.
+    per_request_s = limiter_module.DEFAULT_HOLD_S
+    assert comebacks[0] == pytest.approx(enough / 2 * per_request_s, abs=0.05)
+    assert comebacks[1] - comebacks[0] == pytest.approx(per_request_s, abs=0.05)
+    assert comebacks[2] - comebacks[1] == pytest.approx(per_request_s, abs=0.05)
+    for waiter in waiters:  # the queued waiters get the slot, one after the other
+        await limiter.release(entry, await waiter)
+
+
+async def test_a_pbx_with_few_waiters_keeps_its_tasks_under_pressure(
+    redis_client: aioredis.Redis,
+) -> None:
+    entry = _entry(max_inflight=1)
+    limiter = DeviceLimiter(redis_client, max_waiting=1)  # under pressure from the first waiter
+    async with limiter.slot(entry, wait_s=1):
+        waiters = [asyncio.create_task(limiter.acquire(entry, wait_s=5)) for _ in range(3)]
+        await _wait_for_waiters(limiter, 3)  # fewer than enough to keep the PBX busy: they wait
+    for waiter in waiters:
+        await limiter.release(entry, await waiter)
 
 
 async def test_local_waiters_are_served_in_fifo_order(redis_client: aioredis.Redis) -> None:

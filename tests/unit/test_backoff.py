@@ -66,15 +66,14 @@ def test_backoff_returns_a_float_and_uses_the_given_random_source() -> None:
 @pytest.mark.parametrize(
     ("backlog_s", "cap_s", "rand_value", "expected_s"),
     [
-        (4.0, 60.0, 0.0, 2.0),  # half the backlog at the low end
-        (4.0, 60.0, 1.0, 4.0),  # the whole backlog at the high end
-        (4.0, 3.0, 1.0, 3.0),  # capped
-        (0.0, 60.0, 1.0, 0.1),  # never zero: at least 0.1 s of backlog is assumed
-        (0.0, 60.0, 0.0, 0.05),
-        (-5.0, 60.0, 1.0, 0.1),
+        (10.0, 60.0, 0.0, 9.0),  # up to 10% early
+        (10.0, 60.0, 1.0, 10.0),  # never late
+        (10.0, 2.0, 1.0, 2.0),  # capped
+        (0.0, 60.0, 1.0, 0.05),  # never zero
+        (-5.0, 60.0, 0.5, 0.05),
     ],
 )
-def test_defer_is_half_to_all_of_the_backlog_capped(
+def test_defer_is_when_wanted_back_up_to_10_percent_early_capped(
     backlog_s: float, cap_s: float, rand_value: float, expected_s: float
 ) -> None:
     assert defer_s(backlog_s, cap_s=cap_s, rand=lambda: rand_value) == pytest.approx(expected_s)
@@ -85,7 +84,7 @@ def test_defer_stays_within_bounds_for_real_random_draws() -> None:
     for backlog_s in (0.0, 0.05, 1.0, 7.5, 100.0):
         for _ in range(200):
             delay = defer_s(backlog_s, cap_s=30.0, rand=rng.random)
-            low_s = min(30.0, max(0.1, backlog_s) / 2)
-            high_s = min(30.0, max(0.1, backlog_s))
+            low_s = min(30.0, max(0.05, backlog_s * 0.9))
+            high_s = min(30.0, max(0.05, backlog_s))
             assert delay > 0.0
             assert low_s <= delay <= high_s

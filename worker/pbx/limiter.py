@@ -74,8 +74,11 @@ POLL_S = 1.0
 # A lease lives this long unless renewed; leases in use are renewed every third of that, so a
 # killed worker's slot frees itself within LEASE_S however long the PBX's timeout is.
 LEASE_S = 10.0
-# Until the PBX's requests are timed, a request is guessed to take this long.
-DEFAULT_HOLD_S = 0.5
+# Until the PBX's requests are timed, a request is guessed to take this long (a typical PBX).
+DEFAULT_HOLD_S = 0.2
+# A device with this many local waiters per slot has enough queued to stay busy: under pressure,
+# further tasks for it step aside (see DeviceLimiter.acquire).
+ENOUGH_WAITERS_PER_SLOT = 4
 
 
 def _text(data: bytes | str) -> str:
@@ -107,6 +110,7 @@ class _Device:
     interval_ms: int = -1  # the device's min interval, as Redis last said (-1: not asked yet)
     device_id: str = ""
     hold_s: float = DEFAULT_HOLD_S  # recent time a request holds its slot
+    comeback_at: float = 0.0  # (loop time) when the last task that stepped aside is due back
 
 
 class DeviceLimiter:
@@ -139,10 +143,32 @@ class DeviceLimiter:
         device = self._devices.get(base_url)
         return len(device.queue) if device else 0
 
-    def backlog_s(self, entry: PbxEntry) -> float:
-        """How long this process's queue for the device takes to drain, by recent requests."""
+    def _per_request_s(self, entry: PbxEntry, device: _Device) -> float:
+        return device.hold_s / entry.max_inflight
+
+    def comeback_in_s(self, entry: PbxEntry) -> float:
+        """When a task that steps aside now should come back: when the device's local queue is
+        down to half of "enough", and after the tasks that stepped aside before it (one request's
+        time apart), so that they return about when the device needs them, in order."""
         device = self._device(entry.base_url)
-        return (len(device.queue) + 1) * device.hold_s / entry.max_inflight
+        per_request_s = self._per_request_s(entry, device)
+        half = ENOUGH_WAITERS_PER_SLOT * entry.max_inflight / 2
+        ahead = max(half, len(device.queue) - half)
+        now = asyncio.get_running_loop().time()
+        due = max(now + ahead * per_request_s, device.comeback_at + per_request_s)
+        device.comeback_at = due
+        return due - now
+
+    def _should_step_aside(self, entry: PbxEntry, device: _Device, wait_s: float) -> bool:
+        """Whether a new task for the device should step aside rather than queue here: only
+        when enough is queued to keep the device busy, and either this process is short of room
+        for other PBXs' tasks or the task would wait past wait_s (it comes back in time
+        instead of timing out)."""
+        queued = len(device.queue)
+        if queued < ENOUGH_WAITERS_PER_SLOT * entry.max_inflight:
+            return False
+        long_wait = queued * self._per_request_s(entry, device) > wait_s
+        return long_wait or self._total_waiting >= self._max_waiting
 
     async def _try(self, entry: PbxEntry, device: _Device, lease_id: str) -> float | None:
         """Ask Redis for a slot: None when taken, else how long to wait before asking again."""
@@ -174,8 +200,8 @@ class DeviceLimiter:
             if pause is None:
                 return lease_id
             pause_s = pause
-        if device.queue and self._total_waiting >= self._max_waiting:
-            raise SlotUnavailableError(f"{entry.pbx} is saturated", self.backlog_s(entry))
+        if self._should_step_aside(entry, device, wait_s):
+            raise SlotUnavailableError(f"{entry.pbx} is saturated", self.comeback_in_s(entry))
         return await self._wait(entry, device, lease_id, wait_s, pause_s)
 
     async def _wait(
@@ -192,7 +218,7 @@ class DeviceLimiter:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise SlotUnavailableError(
-                        f"{entry.pbx} stayed busy for {wait_s:.1f} s", self.backlog_s(entry)
+                        f"{entry.pbx} stayed busy for {wait_s:.1f} s", self.comeback_in_s(entry)
                     )
                 listening = pause_s != float("inf")  # held elsewhere, or min_interval_ms
                 if listening:
