@@ -149,16 +149,20 @@ class Delivery:
             # Ours if an earlier create of this job may have landed; otherwise it was there before.
             state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
             return await self._finish(item, state, trunk_id=trunk_id)
-        except (PbxError, SlotUnavailableError) as exc:
+        except SlotUnavailableError as exc:
+            # No slot, so nothing was sent: the claim's mark (if any) is taken back in the same
+            # transition that queues the item again.
+            return await self._defer(item, exc.retry_in_s, take_back=marked and not sent)
+        except PbxError as exc:
             if marked and not sent:
-                # The claim counted a create that never left (no slot, no token): take it back.
+                # The claim counted a create that never left (no token): take it back.
                 await self._store.move(
                     Transition(
                         item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0},
                         add_attempts=-1,
                     )
                 )  # fmt: skip
-            elif isinstance(exc, PbxError) and not exc.may_have_applied and not item.maybe_sent:
+            elif not exc.may_have_applied and not item.maybe_sent:
                 await self._store.move(
                     Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0})
                 )
@@ -192,9 +196,16 @@ class Delivery:
         await self._store.move(Transition(item.job_id, item.item_no, State.RETRYING, fields))
         return Outcome(State.RETRYING, delay_s)
 
-    async def _defer(self, item: Item, comeback_in_s: float) -> Outcome:
+    async def _defer(self, item: Item, comeback_in_s: float, *, take_back: bool = False) -> Outcome:
+        """Queue the item again for later; `take_back`: undo the claim's mark and attempt."""
         fields: dict[str, str | int] = {"deferrals": item.deferrals + 1, "updated_at": iso_time()}
-        await self._store.move(Transition(item.job_id, item.item_no, State.QUEUED, fields))
+        if take_back:
+            fields["maybe_sent"] = 0
+        await self._store.move(
+            Transition(
+                item.job_id, item.item_no, State.QUEUED, fields, add_attempts=-1 if take_back else 0
+            )
+        )
         # Back when the PBX's backlog should have drained; well inside the visibility timeout.
         cap_s = self._settings.visibility_timeout_s / 3
         return Outcome(State.QUEUED, defer_s(comeback_in_s, cap_s=cap_s))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from jobs import keys
 from pbxsim import SimSettings, SimulatorThread
 from tests.e2e import Rollout, fleet_rows, register_body, wait_for
 from trunks.schema import parse_request_body
@@ -79,6 +80,26 @@ def test_the_threads_pool_delivers_too(rollout: Rollout, sim3: SimulatorThread) 
     assert status["counts"]["succeeded"] == len(rows)
     assert_each_created_once(sim3, rows)
     assert "(thread)" in rollout.worker_output()  # the banner names the pool in use
+
+
+def test_tasks_of_a_busy_pbx_step_aside_and_come_back(rollout: Rollout) -> None:
+    # One PBX at 50 ms and a short slot wait (the tests' 0.5 s): most of its 24 tasks would wait
+    # longer than that, so they step aside (Celery retries) and come back when it needs them.
+    with SimulatorThread(SimSettings(pbx_count=1, latency_ms=50)) as sim:
+        rollout.start_workers(1)
+        rows = fleet_rows(sim.aliases(), per_pbx=24)
+        result = rollout.submit(sim, rows)
+        status = rollout.wait_final(result.job_id or "")
+        assert status["counts"]["succeeded"] == len(rows)
+        assert_each_created_once(sim, rows)
+        assert sim.counters(sim.aliases()[0])["violations"] == 0
+    records = rollout.records(result.job_id or "")
+    assert all(record["attempts"] == 1 for record in records)  # stepping aside is no attempt
+    deferrals = [
+        int(rollout.client.hget(keys.item(result.job_id or "", n), "deferrals") or 0)
+        for n in range(1, len(rows) + 1)
+    ]
+    assert sum(deferrals) > 0
 
 
 @pytest.mark.parametrize(
