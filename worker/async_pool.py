@@ -3,12 +3,14 @@
 Celery's threads pool parks one thread per task while its PBX answers. With a hundred PBXs in
 flight, those threads wake and sleep around every request and take the GIL from the Celery
 consumer, which then cannot fetch tasks as fast as the PBXs finish them. This pool uses no thread
-per task. It runs a task in two steps on the worker's event loop:
-1. the task's *async part* (registered with `async_part`): a coroutine, awaited beside all the
-   others;
-2. then Celery's own tracer, exactly as any pool runs it. The task body picks up the result of
-   step 1 with `awaited()` and returns, retries or fails as usual. Late acks, retries and
-   failures behave as under any other pool.
+per task. It runs a task in two steps:
+1. the task's *async part* (registered with `async_part`): a coroutine, awaited on the worker's
+   event loop beside all the others;
+2. then Celery's own tracer, exactly as any pool runs it, on one bookkeeping thread (it blocks on
+   the broker, the loop must not). The task body picks up the result of step 1 with `awaited()`
+   and returns, retries or fails as usual. Late acks, retries and failures behave as under any
+   other pool.
+Tasks reach the loop in bursts, with one wake-up per burst.
 A task without an async part (or whose message cannot be read here) runs on a few threads, as the
 threads pool would run it.
 """

@@ -7,8 +7,11 @@ the Redis server's clock.
 Within a process, waiters for a device queue in FIFO order and cost nothing while they wait:
 - a finished request hands its lease straight to the next local waiter (no Redis round trip,
   and no gap between two requests to the device), unless the device has a minimum interval;
-- otherwise the lease goes back to Redis and the head of the queue asks for one; it polls only
-  while slots of the device are held by other processes.
+- otherwise the lease goes back to Redis, announced on a pub/sub channel, and the head of the
+  queue asks for one; while the device's slots are held by other processes, it waits for such an
+  announcement, for the soonest lease to expire, or at most POLL_S.
+A task that would find enough already queued for its device may step aside instead (see
+`_should_step_aside`) and is told when to come back.
 One task per process renews every lease in use, in one pipeline, while requests run.
 """
 
