@@ -42,7 +42,10 @@ class WorkerRuntime:
     async def _start(self) -> Delivery:
         # The PBX closes every connection after its answer, so pooling would only hold dead sockets.
         connector = aiohttp.TCPConnector(limit=0, force_close=True)
-        self._session = aiohttp.ClientSession(connector=connector)
+        # The API takes no cookies: none are kept (nor carried from one request to the next).
+        self._session = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar()
+        )
         # A plain pool (a blocking one costs a timer and a condition per command). Each task
         # awaits one command at a time, so the pool grows with the tasks in progress, no further.
         pool = aioredis.ConnectionPool.from_url(
