@@ -154,18 +154,15 @@ class Delivery:
             # transition that queues the item again.
             return await self._defer(item, exc.retry_in_s, take_back=marked and not sent)
         except PbxError as exc:
-            if marked and not sent:
-                # The claim counted a create that never left (no token): take it back.
+            # The claim counted a create that never left (no token): take it back.
+            take_back = marked and not sent
+            if take_back or (not exc.may_have_applied and not item.maybe_sent):
                 await self._store.move(
                     Transition(
                         item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0},
-                        add_attempts=-1,
+                        add_attempts=-1 if take_back else 0,
                     )
                 )  # fmt: skip
-            elif not exc.may_have_applied and not item.maybe_sent:
-                await self._store.move(
-                    Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0})
-                )
             raise
         return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
 

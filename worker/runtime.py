@@ -89,6 +89,8 @@ _runtime_lock = threading.Lock()
 def runtime(settings: Settings) -> WorkerRuntime:
     """This process's runtime, started on first use (after a fork, never before)."""
     global _runtime  # noqa: PLW0603 - one runtime per process is the point
+    if _runtime is not None:  # every task asks: no lock once it exists
+        return _runtime
     with _runtime_lock:
         if _runtime is None:
             _runtime = WorkerRuntime(settings)

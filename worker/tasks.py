@@ -34,9 +34,8 @@ async def _deliver(job_id: str, item_no: int) -> Outcome:
 @app.task(bind=True, name=DELIVER_TASK, max_retries=None)
 def deliver_trunk(self: Task[[str, int], str | None], job_id: str, item_no: int) -> str | None:
     """Deliver item `item_no` of job `job_id`; reschedules itself while the item is not final."""
-    worker = runtime(settings)
     try:
-        outcome = awaited(lambda: worker.run(worker.delivery.run(job_id, item_no)))
+        outcome = awaited(lambda: runtime(settings).run(_deliver(job_id, item_no)))
     except Exception as exc:
         retries = self.request.retries or 0
         if retries >= MAX_UNEXPECTED_RETRIES:
