@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from bench.delivery import aliases, start_simulator  # noqa: E402
-from jobs.queue import client_app  # noqa: E402
+from jobs.queue import TaskQueue  # noqa: E402
 from jobs.store import JobStore  # noqa: E402
 from producer.submit import Submitter  # noqa: E402
 from tests.e2e import fleet_rows, write_trunks_csv  # noqa: E402
@@ -89,7 +89,7 @@ def main() -> None:
             rows = fleet_rows(aliases(args.pbxs), args.trunks)
             trunks = write_trunks_csv(Path(workdir) / "trunks.csv", rows)
             store = JobStore(redis.Redis.from_url(server.url()), 3600)
-            submitted = Submitter(store, client_app(server.url()), "unused").submit(
+            submitted = Submitter(store, TaskQueue(store.client, "unused")).submit(
                 [trunks], inventory
             )
             runtime = WorkerRuntime(Settings(redis_url=server.url(), worker_concurrency=256))

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
+from celery import Celery  # noqa: E402
 
-from jobs.queue import DELIVER_TASK, client_app, publish  # noqa: E402
+from jobs.queue import DELIVER_TASK, TaskQueue  # noqa: E402
 from jobs.store import JobStore  # noqa: E402
 from producer.submit import Submitter  # noqa: E402
 from tests.e2e import register_body, write_trunks_csv  # noqa: E402
@@ -33,17 +34,23 @@ def peak_rss_mib() -> float:
 
 
 def publish_rates(url: str, count: int) -> None:
-    """Pipelined batch publishing vs one apply_async round trip per task."""
-    app = client_app(url)
+    """trunkctl's queue (messages built here, pipelined) vs Celery's send_task, pipelined with
+    kombu's producer.batch and one round trip per task."""
     started = time.perf_counter()
-    publish(app, "bench-pipelined", (("job", n) for n in range(count)))
-    pipelined = count / (time.perf_counter() - started)
+    TaskQueue(redis.Redis.from_url(url), "bench-ours").publish(("job", n) for n in range(count))
+    ours = count / (time.perf_counter() - started)
+    app = Celery("bench", broker=url, set_as_current=False)
+    started = time.perf_counter()
+    with app.producer_or_acquire() as producer, producer.batch(max_size=1000):
+        for n in range(count):
+            app.send_task(DELIVER_TASK, args=("job", n), queue="bench-batch", producer=producer)
+    batched = count / (time.perf_counter() - started)
     started = time.perf_counter()
     for n in range(count):
         app.send_task(DELIVER_TASK, args=("job", n), queue="bench-loop")
     looped = count / (time.perf_counter() - started)
-    print(f"publish {count} tasks: pipelined {pipelined:.0f}/s, apply_async loop {looped:.0f}/s "
-          f"({pipelined / looped:.1f}x)")  # fmt: skip
+    print(f"publish {count} tasks: trunkctl {ours:.0f}/s, send_task batched {batched:.0f}/s, "
+          f"send_task one by one {looped:.0f}/s")  # fmt: skip
 
 
 def submit_rate(url: str, rows: int, workdir: Path) -> None:
@@ -61,7 +68,7 @@ def submit_rate(url: str, rows: int, workdir: Path) -> None:
     store = JobStore(redis.Redis.from_url(url), 3600)
     before_mib = peak_rss_mib()
     started = time.perf_counter()
-    result = Submitter(store, client_app(url), "bench-submit").submit([trunks], pbxs)
+    result = Submitter(store, TaskQueue(store.client, "bench-submit")).submit([trunks], pbxs)
     elapsed = time.perf_counter() - started
     print(f"submit {rows} rows: {rows / elapsed:.0f} rows/s, queued {result.queued}, "
           f"peak RSS {before_mib:.0f} -> {peak_rss_mib():.0f} MiB")  # fmt: skip

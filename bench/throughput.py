@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from bench.delivery import Rig, aliases  # noqa: E402
-from jobs.queue import NOOP_TASK, client_app, publish  # noqa: E402
+from jobs.queue import NOOP_TASK, TaskQueue  # noqa: E402
 from tests.e2e import fleet_rows  # noqa: E402
 from trunkctl.settings import Settings  # noqa: E402
 
@@ -29,7 +29,7 @@ def noop_rate(url: str, queue: str, count: int) -> float:
     """No-op tasks per second drained by the running worker."""
     client = redis.Redis.from_url(url)
     started = time.perf_counter()
-    publish(client_app(url), queue, (("noop", n) for n in range(count)), NOOP_TASK)
+    TaskQueue(client, queue).publish((("noop", n) for n in range(count)), NOOP_TASK)
     while client.llen(queue) or client.hlen("unacked"):
         time.sleep(0.01)
     return count / (time.perf_counter() - started)

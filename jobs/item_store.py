@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from jobs import keys
 from jobs.locks import UNLOCK_LUA
 from jobs.records import Item, iso_time
-from jobs.script_batch import ScriptBatcher
+from jobs.redis_batch import RedisBatcher
 from jobs.states import State
 from jobs.transitions import TRANSITION_FUNCTION_LUA, TRANSITION_LUA, Transition, applied
 from trunks.pbx import PbxEntry
@@ -69,15 +69,15 @@ class ItemStore:
         self._transition = redis.register_script(TRANSITION_LUA)
         self._unlock = redis.register_script(UNLOCK_LUA)
         self._claim = redis.register_script(CLAIM_LUA)
-        # Claims and transitions of one turn of the loop share a pipeline.
-        self._batch = ScriptBatcher(redis)
+        # Claims, transitions and reads of one turn of the loop share a pipeline.
+        self._batch = RedisBatcher(redis)
 
     async def claim(
         self, job_id: str, item_no: int, owner: str, ttl_ms: int, *, max_attempts: int, now: float
     ) -> Claim | None:
         """Lock the item for this task and read it (marking it when it will plainly be sent);
         None when another task holds it."""
-        result = await self._batch.run(
+        result = await self._batch.script(
             self._claim,
             [
                 keys.item_lock(job_id, item_no), keys.item(job_id, item_no),
@@ -99,17 +99,17 @@ class ItemStore:
 
     async def load(self, job_id: str, item_no: int) -> Item | None:
         """The item, or None when the job is unknown or expired."""
-        raw = await self._redis.hgetall(keys.item(job_id, item_no))
+        raw = await self._batch.command("HGETALL", keys.item(job_id, item_no))
         return Item.from_hash(job_id, item_no, raw) if raw else None
 
     async def move(self, transition: Transition) -> bool:
         """Apply a transition; False when it did not apply (e.g. the item is already final)."""
-        result = await self._batch.run(self._transition, transition.keys(), transition.args())
+        result = await self._batch.script(self._transition, transition.keys(), transition.args())
         return applied(result)
 
     async def unlock(self, job_id: str, item_no: int, owner: str) -> None:
         """Release the claim if this task still holds it."""
-        await self._unlock(keys=[keys.item_lock(job_id, item_no)], args=[owner])
+        await self._batch.script(self._unlock, [keys.item_lock(job_id, item_no)], [owner])
 
     async def open_circuit(self, job_id: str, alias: str, reason: dict[str, Any]) -> None:
         """Mark the PBX's credentials bad for this job (the first reason stays)."""

@@ -1,34 +1,83 @@
-"""Queuing delivery tasks by name, pipelined: the producer never imports the worker."""
+"""Queuing delivery tasks by name, pipelined: the producer imports neither the worker nor Celery.
+
+A task is a Celery task message (protocol 2, docs.celeryq.dev/en/stable/internals/protocol.html)
+in the JSON envelope of kombu's Redis transport, pushed onto the queue's list as Celery's own
+`send_task` would push it (tests/integration/test_queue.py holds the two side by side). Building
+it here costs a few microseconds a task where `send_task` costs a tenth of a millisecond, and the
+CLI does not spend its start-up importing Celery: both count in a rollout's makespan.
+"""
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
+import os
+import socket
+import uuid
 from collections.abc import Iterable
 
-from celery import Celery
+import redis
 
 DELIVER_TASK = "trunkctl.deliver_trunk"
 NOOP_TASK = "trunkctl.noop"
 PUBLISH_BATCH = 1000
 # The first tasks go out in a small batch, so workers start while the rest is being sent.
 FIRST_BATCH = 100
+# What protocol 2 puts in the body after the arguments: no callbacks, no chain, no chord.
+NO_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 
-def client_app(redis_url: str) -> Celery:
-    """A Celery app that only sends tasks (no worker configuration, no task code)."""
-    return Celery("trunkctl-producer", broker=redis_url, set_as_current=False)
+def _origin() -> str:
+    # As Celery names a process that is not a worker (celery.utils.nodenames.anon_nodename).
+    return f"gen{os.getpid()}@{socket.gethostname()}"
 
 
-def publish(
-    app: Celery, queue: str, tasks: Iterable[tuple[str, int]], task_name: str = DELIVER_TASK
-) -> int:
-    """Queue one delivery task per (job id, item number), in order, in pipelined batches."""
-    count = 0
-    pending = iter(tasks)
-    with app.producer_or_acquire() as producer:
-        for size in (FIRST_BATCH, None):
-            with producer.batch(max_size=PUBLISH_BATCH):
-                for job_id, item_no in itertools.islice(pending, size):
-                    app.send_task(task_name, args=(job_id, item_no), queue=queue, producer=producer)
-                    count += 1
-    return count
+def task_message(
+    task_name: str, args: tuple[str, int], queue: str, *, origin: str, reply_to: str
+) -> str:
+    """One task message as kombu's Redis transport stores it, queued for `queue`."""
+    task_id = str(uuid.uuid4())
+    body = json.dumps([list(args), {}, NO_EMBED]).encode()
+    envelope = {
+        "body": base64.b64encode(body).decode(),
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": {
+            "lang": "py", "task": task_name, "id": task_id, "shadow": None, "eta": None,
+            "expires": None, "group": None, "group_index": None, "retries": 0,
+            "timelimit": [None, None], "root_id": task_id, "parent_id": None,
+            "argsrepr": repr(args), "kwargsrepr": "{}", "origin": origin, "ignore_result": None,
+            "replaced_task_nesting": 0, "stamped_headers": None, "stamps": {},
+        },
+        "properties": {
+            "correlation_id": task_id, "reply_to": reply_to, "delivery_mode": 2,
+            "delivery_info": {"exchange": "", "routing_key": queue}, "priority": 0,
+            "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
+        },
+    }  # fmt: skip
+    return json.dumps(envelope)
+
+
+class TaskQueue:
+    """The Celery queue the workers drain, on the Redis broker."""
+
+    def __init__(self, client: redis.Redis, name: str) -> None:
+        self.client = client
+        self.name = name
+        self._origin = _origin()
+        self._reply_to = str(uuid.uuid4())  # Celery's producer id; unused (results are ignored)
+
+    def publish(self, tasks: Iterable[tuple[str, int]], task_name: str = DELIVER_TASK) -> int:
+        """Queue one task per (job id, item number), in order, in pipelined batches."""
+        count, size = 0, FIRST_BATCH
+        pending = iter(tasks)
+        while batch := [
+            task_message(task_name, task, self.name, origin=self._origin, reply_to=self._reply_to)
+            for task in itertools.islice(pending, size)
+        ]:
+            # The worker pops from the right: LPUSH keeps the given order.
+            self.client.lpush(self.name, *batch)
+            count += len(batch)
+            size = PUBLISH_BATCH
+        return count

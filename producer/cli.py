@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from jobs.queue import client_app
 from producer.submit import Submitter
 from producer.validation import ValidationReport, validate_batch
 from trunkctl import context
@@ -59,8 +58,7 @@ def submit(
     as_json: bool,
 ) -> int:  # fmt: skip
     """Validate TRUNK_FILES and queue one delivery task per trunk (all or nothing by default)."""
-    config = context.settings()
-    submitter = Submitter(context.job_store(), client_app(config.redis_url), config.queue)
+    submitter = Submitter(context.job_store(), context.task_queue())
     result = submitter.submit(trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label)
     if result.job_id is None:
         if as_json:

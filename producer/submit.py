@@ -13,9 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from celery import Celery
-
-from jobs.queue import publish
+from jobs.queue import TaskQueue
 from jobs.states import State
 from jobs.store import JobStore, NewItem
 from producer.batch import BatchRow, read_batch
@@ -77,8 +75,7 @@ class Submitter:
     """Submits batches to one job store and queue."""
 
     store: JobStore
-    app: Celery
-    queue: str
+    queue: TaskQueue
 
     def submit(
         self,
@@ -99,7 +96,7 @@ class Submitter:
         used = {alias: entries[alias] for alias in report.used_aliases}
         files = [str(path) for path in trunk_paths]
         job_id, by_pbx, rejected = self._store_items(trunk_paths, files, label, used, set(entries))
-        queued = publish(self.app, self.queue, _round_robin(job_id, by_pbx))
+        queued = self.queue.publish(_round_robin(job_id, by_pbx))
         return SubmitResult(job_id, queued, rejected, report)
 
     def retry(self, job_id: str, pbxs_path: str | Path | None) -> RetryResult:
@@ -110,7 +107,7 @@ class Submitter:
         requeued = self.store.retry(job_id, inventory.entries)
         if requeued is None:
             raise UsageError(f"no job {job_id!r} (unknown, or expired)")
-        count = publish(self.app, self.queue, _round_robin(job_id, requeued))
+        count = self.queue.publish(_round_robin(job_id, requeued))
         return RetryResult(job_id, count, [])
 
     def _store_items(

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import pytest
 import redis
 
-from jobs.queue import client_app
+from jobs.queue import TaskQueue
 from jobs.store import JobStore
 from pbxsim import SimulatorThread
 from pbxsim.inventory import write_inventory
@@ -67,7 +67,7 @@ class Rollout:
     def __post_init__(self) -> None:
         self.client = redis.Redis.from_url(self.redis_url)
         self.store = JobStore(self.client, JOB_TTL_S)
-        self.submitter = Submitter(self.store, client_app(self.redis_url), self.queue)
+        self.submitter = Submitter(self.store, TaskQueue(self.client, self.queue))
 
     def env(self) -> dict[str, str]:
         """The environment a worker (or the CLI) of this rollout runs with."""

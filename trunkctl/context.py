@@ -6,6 +6,7 @@ import functools
 
 import redis
 
+from jobs.queue import TaskQueue
 from jobs.store import JobStore
 from trunkctl.errors import UsageError
 from trunkctl.settings import Settings
@@ -27,3 +28,8 @@ def job_store() -> JobStore:
     except redis.RedisError as exc:
         raise UsageError(f"cannot reach Redis at TRUNKCTL_REDIS_URL: {exc}") from None
     return JobStore(client, config.job_ttl_s)
+
+
+def task_queue() -> TaskQueue:
+    """The queue the workers drain (on the same Redis as the job store)."""
+    return TaskQueue(job_store().client, settings().queue)

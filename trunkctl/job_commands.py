@@ -173,11 +173,9 @@ def report(job_id: str, fmt: str, states: tuple[str, ...], output: Path | None) 
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def retry(job_id: str, pbxs_file: Path | None, as_json: bool) -> int:
     """Re-queue the failed items of a job (one fresh login per PBX with what is stored now)."""
-    from jobs.queue import client_app  # noqa: PLC0415 - Celery loads only for commands that queue
-    from producer.submit import Submitter  # noqa: PLC0415
+    from producer.submit import Submitter  # noqa: PLC0415 - only this command queues
 
-    config = context.settings()
-    submitter = Submitter(context.job_store(), client_app(config.redis_url), config.queue)
+    submitter = Submitter(context.job_store(), context.task_queue())
     result = submitter.retry(job_id, pbxs_file)
     if result.requeued is None:
         for problem in result.problems:

@@ -8,23 +8,35 @@ connections, cached tokens, local waiters) lives as long as the process, not as 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import aiohttp
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
-from jobs.item_store import ItemStore
+from jobs.item_store import CLAIM_LUA, ItemStore
+from jobs.locks import UNLOCK_LUA
+from jobs.transitions import TRANSITION_LUA
 from trunkctl.settings import Settings
 from trunks.pbx import PbxEntry
 from worker.delivery import Delivery
 from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
-from worker.pbx.limiter import DeviceLimiter
-from worker.pbx.tokens import TokenCache
+from worker.pbx.limiter import ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA, DeviceLimiter
+from worker.pbx.tokens import LOCK_AND_READ_LUA, STORE_AND_UNLOCK_LUA, TokenCache
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# The worker's Lua scripts, loaded into Redis at start-up: otherwise each call of the first burst
+# of tasks on a new Redis meets NOSCRIPT and loads its script itself.
+SCRIPTS = (
+    CLAIM_LUA, TRANSITION_LUA, UNLOCK_LUA, ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA, LOCK_AND_READ_LUA,
+    STORE_AND_UNLOCK_LUA,
+)  # fmt: skip
 
 
 class WorkerRuntime:
@@ -55,6 +67,13 @@ class WorkerRuntime:
         # Keep a quarter of the task slots free of waiting, for the tasks of other PBXs.
         self._limiter = DeviceLimiter(self._redis, self.settings.worker_concurrency * 3 // 4)
         self._tokens = TokenCache(self._redis)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for script in SCRIPTS:
+                    pipe.script_load(script)
+                await pipe.execute()
+        except RedisError as exc:  # each call loads its script when it finds it missing
+            log.warning("could not load scripts into Redis: %s", type(exc).__name__)
         return Delivery(ItemStore(self._redis), self._connect, self.settings)
 
     def _connect(self, entry: PbxEntry) -> PbxConnection:
@@ -75,11 +94,13 @@ class WorkerRuntime:
 
         async def _close() -> None:
             await self._session.close()
-            await self._redis.aclose()
+            await self._redis.aclose(close_connection_pool=True)  # the pool is ours
 
         self.run(_close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
 
 _runtime: WorkerRuntime | None = None

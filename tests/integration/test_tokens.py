@@ -104,6 +104,8 @@ async def test_concurrent_callers_in_two_processes_make_one_login(
     assert counters["requests"]["get_token"] == 1
     assert counters["tokens_issued"] == 1
     assert counters["token_cap_hits"] == 0
+    # Storing the token dropped the fetch lock.
+    assert not await redis_client.exists(keys.token_lock(entry.base_url, entry.client_id))
     await _list_trunks(session, entry, tokens[0])  # and the PBX takes it
     # A third process starting later finds the token in Redis.
     assert await TokenCache(redis_client, clock).token(entry, call) == tokens[0]
@@ -186,6 +188,7 @@ async def test_refused_secret_is_tried_once_and_another_secret_is_tried(
         await caches[0].token(bad, _token_call(session, bad))
     assert first.value.errcode == -1
     assert sim.counters(PBX)["logins_failed"] == 1
+    assert not await redis_client.exists(keys.token_lock(bad.base_url, bad.client_id))
     # Again, in this process and in another one, concurrently: the PBX is not asked again.
     results = await asyncio.gather(
         *(caches[n % 2].token(bad, _token_call(session, bad)) for n in range(6)),

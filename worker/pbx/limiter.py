@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from jobs import keys
+from jobs.redis_batch import RedisBatcher
 from trunkctl.errors import TrunkctlError
 from trunks.pbx import PbxEntry
 
@@ -55,6 +56,14 @@ redis.call('ZADD', KEYS[1], now + lease_ms, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
 if interval > 0 then redis.call('SET', KEYS[2], now + interval, 'PX', interval + 1000) end
 return {1, 0, interval, 0}
+"""
+
+# KEYS: leases. ARGV: lease id, channel, device id. Gives a lease back and says so to the waiters
+# of other processes.
+RELEASE_LUA = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
 """
 
 # KEYS: leases. ARGV: lease id, lease ms. Pushes a live lease's expiry forward, and the key's
@@ -123,6 +132,9 @@ class DeviceLimiter:
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE_LUA)
         self._renew = redis.register_script(RENEW_LUA)
+        self._release = redis.register_script(RELEASE_LUA)
+        # Acquires and releases of one loop turn (a burst of tasks starting) share a pipeline.
+        self._batch = RedisBatcher(redis)
         self._devices: dict[str, _Device] = {}
         # Waiting is cheap while the process has threads to spare; past max_waiting, a task whose
         # PBX already has a waiter steps aside, so a busy PBX cannot hold every thread.
@@ -175,13 +187,14 @@ class DeviceLimiter:
 
     async def _try(self, entry: PbxEntry, device: _Device, lease_id: str) -> float | None:
         """Ask Redis for a slot: None when taken, else how long to wait before asking again."""
-        taken, wait_ms, interval_ms, expires_ms = await self._acquire(
-            keys=[
+        taken, wait_ms, interval_ms, expires_ms = await self._batch.script(
+            self._acquire,
+            [
                 keys.device_leases(entry.base_url),
                 keys.device_next_start(entry.base_url),
                 keys.device_limits(entry.base_url),
             ],
-            args=[lease_id, int(LEASE_S * 1000), entry.max_inflight, entry.min_interval_ms],
+            [lease_id, int(LEASE_S * 1000), entry.max_inflight, entry.min_interval_ms],
         )
         device.interval_ms = int(interval_ms)
         if int(taken):
@@ -278,10 +291,11 @@ class DeviceLimiter:
             self._renewal.cancel()
             self._renewal = None
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.zrem(keys.device_leases(entry.base_url), lease_id)
-                pipe.publish(keys.SLOT_RELEASED, device.device_id)
-                await pipe.execute()
+            await self._batch.script(
+                self._release,
+                [keys.device_leases(entry.base_url)],
+                [lease_id, keys.SLOT_RELEASED, device.device_id],
+            )
         finally:
             # Even if Redis failed us: the lease expires there, and local waiters must move on.
             device.held -= 1

@@ -1,7 +1,9 @@
 """One access token per PBX API client, shared by every worker process through Redis.
 
 A token is fetched single-flight: one asyncio lock per client in this process, one Redis lock
-across processes, and a second look at Redis once the lock is held (double-checked). A token is
+across processes, and a second look at Redis once the lock is held (double-checked). Taking the
+lock reads everything a fetch needs, and storing the new token drops the lock, so a first fetch
+costs two Redis round trips besides the first look. A token is
 refreshed with its refresh token before it expires; on `10004` the caller invalidates exactly the
 token that failed and asks again, so N tasks seeing the same expiry cause one refresh.
 """
@@ -21,6 +23,7 @@ import redis.asyncio as aioredis
 
 from jobs import keys
 from jobs.locks import UNLOCK_LUA
+from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
 from worker.pbx.errors import (
     PbxAuthError,
@@ -36,6 +39,24 @@ LOCK_MIN_TTL_MS = 60_000
 LOCK_POLL_S = 0.05
 # After a 60002 on get_token, no worker asks that PBX for a token again for this long.
 TOKEN_CAP_PAUSE_MS = 60_000
+
+# KEYS: token, fetch lock, refused secrets, token-cap pause. ARGV: owner, lock ms, fingerprint of
+# the secret. Takes the lock and reads what a fetch needs: false when another holds the lock, else
+# {the stored pair's fields, this secret's refusal or '', the token-cap pause (1/0)}.
+LOCK_AND_READ_LUA = """
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return {redis.call('HGETALL', KEYS[1]), redis.call('HGET', KEYS[3], ARGV[3]) or '',
+        redis.call('EXISTS', KEYS[4])}
+"""
+# KEYS: token, fetch lock. ARGV: owner, ttl ms, then the pair's fields and values. Replaces the
+# stored pair and drops the lock if this owner still holds it.
+STORE_AND_UNLOCK_LUA = """
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
 
 # Sends one token request (get_token / refresh_token) and returns the answer.
 TokenCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -102,7 +123,11 @@ class TokenCache:
         self._clock = clock
         self._local: dict[str, TokenPair] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # Token calls of one loop turn (a burst of first tasks, one per PBX) share a pipeline.
+        self._batch = RedisBatcher(redis)
         self._unlock = redis.register_script(UNLOCK_LUA)
+        self._lock_and_read = redis.register_script(LOCK_AND_READ_LUA)
+        self._store_and_unlock = redis.register_script(STORE_AND_UNLOCK_LUA)
 
     async def token(self, entry: PbxEntry, call: TokenCall) -> str:
         """A usable access token for the entry's API client, fetched at most once at a time."""
@@ -129,33 +154,57 @@ class TokenCache:
             await self._redis.hset(key, "access_expires_at", "0")
 
     async def _stored(self, key: str) -> TokenPair | None:
-        return TokenPair.from_hash(await self._redis.hgetall(key))
+        return TokenPair.from_hash(await self._batch.command("HGETALL", key))
 
     async def _renew_under_lock(self, entry: PbxEntry, key: str, call: TokenCall) -> TokenPair:
         lock_key = keys.token_lock(entry.base_url, entry.client_id)
         owner = uuid.uuid4().hex
         lock_ms = max(LOCK_MIN_TTL_MS, int(entry.timeout_s * 2_000) + 5_000)
-        while not await self._redis.set(lock_key, owner, nx=True, px=lock_ms):
+        secret = entry.client_secret.get_secret_value()
+        lock_keys = [
+            key, lock_key, keys.token_refused(entry.base_url, entry.client_id),
+            keys.token_capped(entry.base_url, entry.client_id),
+        ]  # fmt: skip
+        while not (
+            taken := await self._batch.script(
+                self._lock_and_read, lock_keys, [owner, lock_ms, _fingerprint(secret)]
+            )
+        ):
             await asyncio.sleep(LOCK_POLL_S)
             pair = await self._stored(key)
             if pair and pair.usable(self._clock()):
                 return pair
+        stored_fields, refusal, capped = taken
+        unlocked = False
         try:
-            pair = await self._stored(key)
+            pair = TokenPair.from_hash(
+                dict(zip(stored_fields[::2], stored_fields[1::2], strict=True))
+            )
             if pair and pair.usable(self._clock()):
                 return pair
-            pair = await self._fetch(entry, pair, call)
+            pair = await self._fetch(entry, pair, call, refusal=refusal, capped=bool(capped))
             ttl_ms = max(1000, int((pair.refresh_expires_at - self._clock()) * 1000))
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(key)
-                pipe.hset(key, mapping=pair.as_hash())
-                pipe.pexpire(key, ttl_ms)
-                await pipe.execute()
+            fields = [part for item in pair.as_hash().items() for part in item]
+            await self._batch.script(
+                self._store_and_unlock, [key, lock_key], [owner, ttl_ms, *fields]
+            )
+            unlocked = True
             return pair
         finally:
-            await self._unlock(keys=[lock_key], args=[owner])
+            if not unlocked:
+                await self._batch.script(self._unlock, [lock_key], [owner])
 
-    async def _fetch(self, entry: PbxEntry, old: TokenPair | None, call: TokenCall) -> TokenPair:
+    async def _fetch(
+        self,
+        entry: PbxEntry,
+        old: TokenPair | None,
+        call: TokenCall,
+        *,
+        refusal: bytes,
+        capped: bool,
+    ) -> TokenPair:
+        """A new pair: refreshed if `old` can be, else a login, unless these credentials were
+        refused before (`refusal`) or the PBX's token cap is being waited out (`capped`)."""
         now = self._clock()
         if old and old.refreshable(now):
             try:
@@ -165,16 +214,13 @@ class TokenCache:
             else:
                 return TokenPair.from_answer(answer, now)
         secret = entry.client_secret.get_secret_value()
-        refused_key = keys.token_refused(entry.base_url, entry.client_id)
-        refusal = await self._redis.hget(refused_key, _fingerprint(secret))
-        if refusal is not None:
+        if refusal:
             # These credentials failed once: another try would spend a strike toward the IP block.
             reason = json.loads(refusal)
             raise PbxAuthError(
                 reason["message"], errcode=reason["errcode"], errmsg=reason["errmsg"]
             )
-        capped_key = keys.token_capped(entry.base_url, entry.client_id)
-        if await self._redis.exists(capped_key):
+        if capped:
             # The PBX said 8 tokens are out: wait for one to expire instead of asking again.
             raise PbxTokenCapError(
                 "get_token: MAX LIMITATION EXCEEDED (errcode 60002)", errcode=60002
@@ -182,10 +228,12 @@ class TokenCache:
         try:
             answer = await call("get_token", {"username": entry.client_id, "password": secret})
         except PbxTokenCapError:
+            capped_key = keys.token_capped(entry.base_url, entry.client_id)
             await self._redis.set(capped_key, "1", px=TOKEN_CAP_PAUSE_MS)
             raise
         except PbxAuthError as exc:
             reason = {"message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg}
+            refused_key = keys.token_refused(entry.base_url, entry.client_id)
             await self._redis.hset(refused_key, _fingerprint(secret), json.dumps(reason))
             raise
         return TokenPair.from_answer(answer, self._clock())
