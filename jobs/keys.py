@@ -18,6 +18,12 @@ def job_counts(job_id: str) -> str:
     return f"{PREFIX}job:{job_id}:counts"
 
 
+def job_final_channel(job_id: str) -> str:
+    """Pub/sub channel: "final" once the job's last open item reaches a final state. (The name of
+    the counts key, which the transition that decides it holds.)"""
+    return job_counts(job_id)
+
+
 def job_pbx_counts(job_id: str) -> str:
     """Hash: "<pbx>|<state>" -> number of that PBX's items in that state."""
     return f"{PREFIX}job:{job_id}:pbx-counts"

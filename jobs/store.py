@@ -11,7 +11,8 @@ import json
 import secrets
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,6 +198,17 @@ class JobStore:
             "counts": counts,
             "pbxs": dict(sorted(pbxs.items())),
         }
+
+    @contextmanager
+    def final_announcement(self, job_id: str) -> Iterator[Callable[[float], None]]:
+        """Listen for the job being announced final; yields `wait(timeout_s)`, which returns at
+        the announcement or after timeout_s (whichever is first; read the status after)."""
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        try:
+            pubsub.subscribe(keys.job_final_channel(job_id))
+            yield lambda timeout_s: pubsub.get_message(timeout=timeout_s) and None
+        finally:
+            pubsub.close()
 
     def items(self, job_id: str) -> Iterator[dict[str, Any]]:
         """The report record of every item, in input order, read in pipelined batches."""

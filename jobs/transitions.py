@@ -16,8 +16,10 @@ from jobs.states import FINAL_STATES, State
 # mode "advance": applies unless the item is final; "requeue": applies only to a failed item.
 # `fields` is a flat list: field, value, field, value...
 # Reaching a final state also drops the item's lock: nothing is left to guard, and the task
-# saves the round trip of unlocking.
+# saves the round trip of unlocking. The item that makes its whole job final says so on the job's
+# channel (keys.job_final_channel), so `status --wait` returns at once.
 _FINAL_TABLE = ", ".join(f"{state.value}=true" for state in FINAL_STATES)
+_OPEN_STATES = ", ".join(f"'{state.value}'" for state in State if state not in FINAL_STATES)
 TRANSITION_FUNCTION_LUA = """
 local function transition(item, counts, pbx_counts, lock, mode, new, add_attempts, fields)
     local old = redis.call('HGET', item, 'state')
@@ -34,10 +36,19 @@ local function transition(item, counts, pbx_counts, lock, mode, new, add_attempt
         redis.call('HINCRBY', pbx_counts, pbx .. '|' .. old, -1)
         redis.call('HINCRBY', pbx_counts, pbx .. '|' .. new, 1)
     end
-    if final[new] then redis.call('DEL', lock) end
+    if final[new] then
+        redis.call('DEL', lock)
+        if old ~= new then
+            local open = 0
+            for _, n in ipairs(redis.call('HMGET', counts, __OPEN__)) do
+                open = open + math.max(tonumber(n) or 0, 0)
+            end
+            if open == 0 then redis.call('PUBLISH', counts, 'final') end
+        end
+    end
     return {1, old}
 end
-""".replace("__FINAL__", _FINAL_TABLE)
+""".replace("__FINAL__", _FINAL_TABLE).replace("__OPEN__", _OPEN_STATES)
 
 # KEYS: item, job counts, job pbx-counts, item lock
 # ARGV: mode, new state, attempts increment, field, value, field, value...

@@ -18,7 +18,10 @@ from trunkctl import context
 from trunkctl.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from trunkctl.output import print_json
 
+# `status --wait` reads the job again this often while it draws progress; otherwise it waits for
+# the job's "final" announcement, reading the job at least every POLL_QUIET_S in case it missed it.
 POLL_S = 0.1
+POLL_QUIET_S = 1.0
 # Erases what a longer previous progress line left on the terminal.
 CLEAR_TO_END = "\x1b[K"
 
@@ -92,16 +95,20 @@ def _print_status(status: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> int:
     """Counts per state of a job; exit 0 all delivered, 1 some failed, 3 timeout."""
-    current = _status_or_fail(job_id)
     live = wait and not as_json and sys.stderr.isatty()
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    while wait and not current["final"]:
-        if deadline is not None and time.monotonic() >= deadline:
-            break
-        if live:
-            click.echo("\r" + _progress_line(current) + CLEAR_TO_END, nl=False, err=True)
-        time.sleep(POLL_S)
-        current = _status_or_fail(job_id)
+    with context.job_store().final_announcement(job_id) as wait_final:
+        current = _status_or_fail(job_id)  # after subscribing: no announcement is missed
+        while wait and not current["final"]:
+            pause_s = POLL_S if live else POLL_QUIET_S
+            if deadline is not None:
+                if (left_s := deadline - time.monotonic()) <= 0:
+                    break
+                pause_s = min(pause_s, left_s)
+            if live:
+                click.echo("\r" + _progress_line(current) + CLEAR_TO_END, nl=False, err=True)
+            wait_final(pause_s)
+            current = _status_or_fail(job_id)
     if live:
         click.echo("\r" + _progress_line(current) + CLEAR_TO_END, err=True)
     if as_json:

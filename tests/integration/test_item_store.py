@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -293,3 +294,54 @@ async def test_concurrent_final_moves_count_once_and_the_job_ends(
     assert status["counts"]["rejected"] == 1
     per_pbx = sum(n for states in status["pbxs"].values() for n in states.values())
     assert per_pbx == 5
+
+
+def _announcements(pubsub: redis.client.PubSub) -> list[bytes]:
+    """What the job's channel carried so far (everything before the answer to a PING)."""
+    pubsub.ping()
+    heard = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=1)  # None: a subscribe confirmation, skipped
+        if message is not None and message["type"] == "pong":
+            return heard
+        if message is not None:
+            heard.append(message["data"])
+    raise AssertionError("Redis did not answer the PING")
+
+
+async def test_the_item_that_ends_the_job_announces_it(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    pubsub = job_store.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+    pubsub.subscribe(keys.job_final_channel(job_id))
+    try:
+        await store.move(final_transition(job_id, 1, State.SUCCEEDED, trunk_id=1))
+        await store.move(final_transition(job_id, 2, State.FAILED, errcode=-1))
+        await store.move(_move(job_id, 3, State.RUNNING))
+        await store.move(final_transition(job_id, 4, State.EXISTS, trunk_id=4))
+        assert _announcements(pubsub) == []  # item 3 is still open
+        await store.move(final_transition(job_id, 3, State.SUCCEEDED, trunk_id=3))
+        assert _announcements(pubsub) == [b"final"]
+        await store.move(final_transition(job_id, 3, State.FAILED, errcode=-1))  # already final
+        assert _announcements(pubsub) == []
+        # A retry opens the job again; its end is announced again.
+        await store.move(Transition(job_id, 2, State.QUEUED, {}, requeue=True))
+        assert _announcements(pubsub) == []
+        await store.move(final_transition(job_id, 2, State.SUCCEEDED, trunk_id=2))
+        assert _announcements(pubsub) == [b"final"]
+    finally:
+        pubsub.close()
+
+
+async def test_waiting_for_the_announcement_returns_when_the_job_ends(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    with job_store.final_announcement(job_id) as wait_final:
+        for item_no in (1, 2, 3, 4):
+            await store.move(final_transition(job_id, item_no, State.SUCCEEDED, trunk_id=item_no))
+        started = time.monotonic()
+        wait_final(60)  # the subscribe confirmation may come first: it returns at once too
+        wait_final(60)
+        assert time.monotonic() - started < 30  # at the announcement, not at the timeout
+    assert _status(job_store, job_id)["final"]
