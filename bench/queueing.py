@@ -54,7 +54,8 @@ def publish_rates(url: str, count: int) -> None:
 
 
 def submit_rate(url: str, rows: int, workdir: Path) -> None:
-    """A whole submit: two streaming passes over the CSV, items stored, tasks queued."""
+    """A whole submit: validation pass, items stored, tasks queued (over KEEP_ROWS rows, the
+    CSV is read twice so that memory stays flat)."""
     pbxs = workdir / "pbxs.csv"
     aliases = [f"pbx-{n:03d}" for n in range(1, 101)]
     pbxs.write_text(

@@ -73,7 +73,12 @@ class NewItem:
 
 @dataclass
 class JobWriter:
-    """Writes one new job's items in pipelined batches and keeps its counts."""
+    """Writes one new job's items in pipelined batches and keeps its counts.
+
+    Streaming: `add` each item (numbered in order), then `finish`. Known in advance: `tally` every
+    item, `finish` (the counts are written before any task is queued), then `put` items by
+    number and `flush`, a chunk at a time.
+    """
 
     client: redis.Redis
     job_id: str
@@ -87,20 +92,32 @@ class JobWriter:
         self._now = iso_time()
 
     def add(self, item: NewItem) -> int:
-        """Store an item; its number (1-based, in input order)."""
+        """Count and store an item; its number (1-based, in input order)."""
+        self.tally(item)
+        self.put(self.count, item)
+        return self.count
+
+    def tally(self, item: NewItem) -> None:
+        """Count an item (the next number) without storing it yet."""
         self.count += 1
-        key = keys.item(self.job_id, self.count)
-        self._pipe.hset(key, mapping=item.as_hash(self._now))
-        self._pipe.expire(key, self.ttl_s)
         self.counts[item.state.value] = self.counts.get(item.state.value, 0) + 1
         pbx_state = f"{item.pbx}|{item.state.value}"
         self.pbx_counts[pbx_state] = self.pbx_counts.get(pbx_state, 0) + 1
+
+    def put(self, item_no: int, item: NewItem) -> None:
+        """Store an item under its number (buffered: see flush)."""
+        key = keys.item(self.job_id, item_no)
+        self._pipe.hset(key, mapping=item.as_hash(self._now))
+        self._pipe.expire(key, self.ttl_s)
         if len(self._pipe) >= WRITE_BATCH * 2:
             self._pipe.execute()
-        return self.count
+
+    def flush(self) -> None:
+        """Write what is buffered."""
+        self._pipe.execute()
 
     def finish(self) -> None:
-        """Write what is buffered and the job's counts (before any task is queued)."""
+        """Write what is buffered, the job's counts and its total (before any task is queued)."""
         for key, mapping in (
             (keys.job_counts(self.job_id), self.counts),
             (keys.job_pbx_counts(self.job_id), self.pbx_counts),

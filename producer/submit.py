@@ -1,8 +1,13 @@
 """`trunkctl submit`: validate the whole batch, store it as a job, queue one task per trunk.
 
-Two streaming passes over the files: the first validates everything (nothing is stored if the
-batch is refused), the second stores items in pipelined batches. Tasks are queued round-robin
-across PBXs, so the first tasks a worker reserves spread over every PBX instead of one.
+The first pass over the files validates everything: nothing is stored if the batch is refused.
+Tasks are queued round-robin across PBXs, so the first tasks a worker reserves spread over every
+PBX instead of one. Then:
+- a batch of at most KEEP_ROWS rows was kept in memory by that pass: its items are stored a chunk
+  at a time in that round-robin order, each chunk's tasks queued as soon as it is stored, so the
+  workers start while the rest is being stored;
+- a larger batch is read a second time, its items stored in pipelined batches, then its tasks
+  queued (memory stays flat, however many rows).
 """
 
 from __future__ import annotations
@@ -13,15 +18,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.queue import TaskQueue
+from jobs.queue import FIRST_BATCH, PUBLISH_BATCH, TaskQueue
 from jobs.states import State
-from jobs.store import JobStore, NewItem
+from jobs.store import JobStore, JobWriter, NewItem
 from producer.batch import BatchRow, read_batch
 from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem
 from producer.validation import ValidationReport, check_batch
 from trunkctl.errors import UsageError
-from trunks.pbx import PbxEntry
 
 
 @dataclass
@@ -51,6 +55,10 @@ class RetryResult:
         return {"job_id": self.job_id, "requeued": self.requeued or 0}
 
 
+# Rows of a batch this small are kept from the validation pass (about 1 KiB each).
+KEEP_ROWS = 10_000
+
+
 def _rejected_item(row: BatchRow) -> NewItem:
     return NewItem(
         file=row.file, line=row.line, pbx=row.pbx, name=row.name, type=row.type,
@@ -61,6 +69,32 @@ def _rejected_item(row: BatchRow) -> NewItem:
 
 def _problem_text(problem: Problem) -> str:
     return f"{problem.column}: {problem.message}" if problem.column else problem.message
+
+
+def _new_item(row: BatchRow) -> NewItem:
+    if row.request is None:
+        return _rejected_item(row)
+    return NewItem(
+        file=row.file, line=row.line, pbx=row.pbx, name=row.name, type=row.type,
+        state=State.QUEUED, body=row.request.request_body(),
+    )  # fmt: skip
+
+
+class _KeptItems:
+    """The batch's items, kept as the validation pass reads them, while there are few enough and
+    the batch can still be accepted (`items` is None otherwise)."""
+
+    def __init__(self, skip_invalid: bool) -> None:
+        self.items: list[NewItem] | None = []
+        self._skip_invalid = skip_invalid
+
+    def keep(self, row: BatchRow) -> None:
+        if self.items is None:
+            return
+        if len(self.items) >= KEEP_ROWS or (row.problems and not self._skip_invalid):
+            self.items = None  # too many to keep, or the batch will be refused
+            return
+        self.items.append(_new_item(row))
 
 
 def _round_robin(job_id: str, by_pbx: Mapping[str, array[int]]) -> Iterator[tuple[str, int]]:
@@ -88,16 +122,22 @@ class Submitter:
         """Validate, then (unless refused) store the job and queue its tasks."""
         inventory = read_inventory(pbxs_path) if pbxs_path else Inventory()
         stored = self.store.stored_entries()
-        report = check_batch(trunk_paths, inventory, stored)
+        kept = _KeptItems(skip_invalid)
+        report = check_batch(trunk_paths, inventory, stored, on_row=kept.keep)
         if report.batch_unusable or (report.invalid and not skip_invalid) or not report.valid:
             return SubmitResult(None, 0, 0, report)
         entries = {**stored, **inventory.entries}
         self.store.store_entries(inventory.entries.values())
-        used = {alias: entries[alias] for alias in report.used_aliases}
-        files = [str(path) for path in trunk_paths]
-        job_id, by_pbx, rejected = self._store_items(trunk_paths, files, label, used, set(entries))
-        queued = self.queue.publish(_round_robin(job_id, by_pbx))
-        return SubmitResult(job_id, queued, rejected, report)
+        writer = self.store.create_job(
+            label, [str(path) for path in trunk_paths],
+            {alias: entries[alias] for alias in report.used_aliases},
+        )  # fmt: skip
+        if kept.items is not None:
+            queued = self._store_and_queue(writer, kept.items)
+        else:
+            by_pbx = self._store_items(writer, trunk_paths, set(entries))
+            queued = self.queue.publish(_round_robin(writer.job_id, by_pbx))
+        return SubmitResult(writer.job_id, queued, report.invalid, report)
 
     def retry(self, job_id: str, pbxs_path: str | Path | None) -> RetryResult:
         """Re-queue a job's failed items, with a corrected inventory when one is given."""
@@ -110,28 +150,36 @@ class Submitter:
         count = self.queue.publish(_round_robin(job_id, requeued))
         return RetryResult(job_id, count, [])
 
-    def _store_items(
-        self,
-        trunk_paths: Sequence[str | Path],
-        files: list[str],
-        label: str,
-        used: dict[str, PbxEntry],
-        aliases: set[str],
-    ) -> tuple[str, dict[str, array[int]], int]:
-        writer = self.store.create_job(label, files, used)
+    def _store_and_queue(self, writer: JobWriter, items: list[NewItem]) -> int:
+        """Store kept items and queue their tasks, a chunk at a time; the tasks queued."""
         by_pbx: dict[str, array[int]] = {}
-        rejected = 0
+        for item_no, item in enumerate(items, start=1):
+            writer.tally(item)
+            if item.state is State.QUEUED:
+                by_pbx.setdefault(item.pbx, array("L")).append(item_no)
+            else:
+                writer.put(item_no, item)  # rejected: stored, never queued
+        writer.finish()  # the counts, before any task
+        order = _round_robin(writer.job_id, by_pbx)
+        queued, size = 0, FIRST_BATCH
+        while chunk := list(itertools.islice(order, size)):
+            for _job_id, item_no in chunk:
+                writer.put(item_no, items[item_no - 1])
+            writer.flush()
+            queued += self.queue.publish(chunk)
+            size = PUBLISH_BATCH
+        return queued
+
+    def _store_items(
+        self, writer: JobWriter, trunk_paths: Sequence[str | Path], aliases: set[str]
+    ) -> dict[str, array[int]]:
+        """Read the batch again and store its items; the item numbers to queue, per PBX."""
+        by_pbx: dict[str, array[int]] = {}
         for row in read_batch(trunk_paths, aliases):
             if not isinstance(row, BatchRow):
                 continue  # header problems were refused by the first pass
-            if row.request is None:
-                writer.add(_rejected_item(row))
-                rejected += 1
-                continue
-            item = NewItem(
-                file=row.file, line=row.line, pbx=row.pbx, name=row.name, type=row.type,
-                state=State.QUEUED, body=row.request.request_body(),
-            )  # fmt: skip
-            by_pbx.setdefault(row.pbx, array("L")).append(writer.add(item))
+            item_no = writer.add(_new_item(row))
+            if row.request is not None:
+                by_pbx.setdefault(row.pbx, array("L")).append(item_no)
         writer.finish()
-        return writer.job_id, by_pbx, rejected
+        return by_pbx

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from producer.batch import FileProblem, read_batch
+from producer.batch import BatchRow, FileProblem, read_batch
 from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem
 
@@ -38,9 +38,13 @@ class ValidationReport:
 
 
 def check_batch(
-    trunk_paths: Sequence[str | Path], inventory: Inventory, stored_aliases: Collection[str] = ()
+    trunk_paths: Sequence[str | Path],
+    inventory: Inventory,
+    stored_aliases: Collection[str] = (),
+    on_row: Callable[[BatchRow], None] | None = None,
 ) -> ValidationReport:
-    """Validate every trunk row against the inventory (and aliases stored by earlier submits)."""
+    """Validate every trunk row against the inventory (and aliases stored by earlier submits);
+    `on_row` sees each row as it is read."""
     report = ValidationReport(problems=list(inventory.problems))
     report.batch_unusable = bool(inventory.problems)
     # Aliases of invalid inventory rows still count as known: their rows are not the problem.
@@ -49,7 +53,10 @@ def check_batch(
         if isinstance(item, FileProblem):
             report.problems.append(item.problem)
             report.batch_unusable = True
-        elif item.problems:
+            continue
+        if on_row is not None:
+            on_row(item)
+        if item.problems:
             report.invalid += 1
             report.problems.extend(item.problems)
         else:
