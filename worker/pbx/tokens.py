@@ -1,9 +1,9 @@
 """One access token per PBX API client, shared by every worker process through Redis.
 
 A token is fetched single-flight: one asyncio lock per client in this process, one Redis lock
-across processes, and a second look at Redis once the lock is held (double-checked). Taking the
-lock reads everything a fetch needs, and storing the new token drops the lock, so a first fetch
-costs two Redis round trips besides the first look. A token is
+across processes, and a look at Redis in the same step as taking the lock (double-checked). That
+step also reads everything a fetch needs, and storing the new token drops the lock: a token found
+in Redis costs one round trip, a first fetch two besides the request. A token is
 refreshed with its refresh token before it expires; on `10004` the caller invalidates exactly the
 token that failed and asks again, so N tasks seeing the same expiry cause one refresh.
 """
@@ -41,13 +41,20 @@ LOCK_POLL_S = 0.05
 TOKEN_CAP_PAUSE_MS = 60_000
 
 # KEYS: token, fetch lock, refused secrets, token-cap pause. ARGV: owner, lock ms, fingerprint of
-# the secret. Takes the lock and reads what a fetch needs: false when another holds the lock, else
-# {the stored pair's fields, this secret's refusal or '', the token-cap pause (1/0)}.
-LOCK_AND_READ_LUA = """
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-return {redis.call('HGETALL', KEYS[1]), redis.call('HGET', KEYS[3], ARGV[3]) or '',
-        redis.call('EXISTS', KEYS[4])}
+# the secret, the expiry a usable access token must be past (epoch s). Returns {status, the
+# stored pair's fields, this secret's refusal or '', the token-cap pause (1/0)}: status 1 when the
+# stored pair is usable (no lock taken), 2 when the fetch lock is now ours, 0 when another holds it.
+READ_OR_LOCK_LUA = """
+local pair = redis.call('HGETALL', KEYS[1])
+for i = 1, #pair, 2 do
+    if pair[i] == 'access_expires_at' and tonumber(pair[i + 1]) > tonumber(ARGV[4]) then
+        return {1, pair, '', 0}
+    end
+end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0, pair, '', 0} end
+return {2, pair, redis.call('HGET', KEYS[3], ARGV[3]) or '', redis.call('EXISTS', KEYS[4])}
 """
+USABLE, LOCKED = 1, 2
 # KEYS: token, fetch lock. ARGV: owner, ttl ms, then the pair's fields and values. Replaces the
 # stored pair and drops the lock if this owner still holds it.
 STORE_AND_UNLOCK_LUA = """
@@ -126,7 +133,7 @@ class TokenCache:
         # Token calls of one loop turn (a burst of first tasks, one per PBX) share a pipeline.
         self._batch = RedisBatcher(redis)
         self._unlock = redis.register_script(UNLOCK_LUA)
-        self._lock_and_read = redis.register_script(LOCK_AND_READ_LUA)
+        self._read_or_lock = redis.register_script(READ_OR_LOCK_LUA)
         self._store_and_unlock = redis.register_script(STORE_AND_UNLOCK_LUA)
 
     async def token(self, entry: PbxEntry, call: TokenCall) -> str:
@@ -136,9 +143,7 @@ class TokenCache:
         if pair and pair.usable(self._clock()):
             return pair.access_token
         async with self._locks.setdefault(key, asyncio.Lock()):
-            pair = await self._stored(key)
-            if pair is None or not pair.usable(self._clock()):
-                pair = await self._renew_under_lock(entry, key, call)
+            pair = await self._stored_or_renewed(entry, key, call)
             self._local[key] = pair
             return pair.access_token
 
@@ -156,7 +161,9 @@ class TokenCache:
     async def _stored(self, key: str) -> TokenPair | None:
         return TokenPair.from_hash(await self._batch.command("HGETALL", key))
 
-    async def _renew_under_lock(self, entry: PbxEntry, key: str, call: TokenCall) -> TokenPair:
+    async def _stored_or_renewed(self, entry: PbxEntry, key: str, call: TokenCall) -> TokenPair:
+        """The pair in Redis if usable, else a new one fetched under the Redis lock (or the one
+        another process fetched meanwhile)."""
         lock_key = keys.token_lock(entry.base_url, entry.client_id)
         owner = uuid.uuid4().hex
         lock_ms = max(LOCK_MIN_TTL_MS, int(entry.timeout_s * 2_000) + 5_000)
@@ -165,23 +172,21 @@ class TokenCache:
             key, lock_key, keys.token_refused(entry.base_url, entry.client_id),
             keys.token_capped(entry.base_url, entry.client_id),
         ]  # fmt: skip
-        while not (
-            taken := await self._batch.script(
-                self._lock_and_read, lock_keys, [owner, lock_ms, _fingerprint(secret)]
+        while True:
+            usable_after = repr(self._clock() + REFRESH_MARGIN_S)
+            status, stored_fields, refusal, capped = await self._batch.script(
+                self._read_or_lock, lock_keys, [owner, lock_ms, _fingerprint(secret), usable_after]
             )
-        ):
-            await asyncio.sleep(LOCK_POLL_S)
-            pair = await self._stored(key)
-            if pair and pair.usable(self._clock()):
-                return pair
-        stored_fields, refusal, capped = taken
-        unlocked = False
-        try:
             pair = TokenPair.from_hash(
                 dict(zip(stored_fields[::2], stored_fields[1::2], strict=True))
             )
-            if pair and pair.usable(self._clock()):
+            if status == USABLE and pair is not None:
                 return pair
+            if status == LOCKED:
+                break
+            await asyncio.sleep(LOCK_POLL_S)  # another process is fetching it
+        unlocked = False
+        try:
             pair = await self._fetch(entry, pair, call, refusal=refusal, capped=bool(capped))
             ttl_ms = max(1000, int((pair.refresh_expires_at - self._clock()) * 1000))
             fields = [part for item in pair.as_hash().items() for part in item]
