@@ -4,6 +4,8 @@ Measured as product.md says: from the start of `trunkctl submit` to the return o
 `trunkctl status --wait`. Scenarios:
   uniform  N PBXs x M trunks, latency L ms, max_inflight 1: makespan vs the busiest PBX's bound
   skewed   one PBX with 200 trunks and 100 PBXs with 2: when the small ones are done vs the big one
+  behind   a job of 300 trunks for one PBX, then a job of 2 trunks for each of 100 other PBXs:
+           how long the second job takes (its tasks are queued behind the first job's)
 
     python bench/delivery.py uniform --pbxs 100 --trunks 30 --latency-ms 200
     python bench/delivery.py skewed
@@ -195,11 +197,43 @@ def skewed(args: argparse.Namespace, workdir: Path) -> None:
         rig.close()
 
 
+def behind(args: argparse.Namespace, workdir: Path) -> None:
+    """A busy PBX's job queued first must not hold up a second job for other PBXs."""
+    rig = Rig(101, args.latency_ms, workdir, args.concurrency, args.workers)
+    try:
+        busy, *others = aliases(101)
+        first = write_trunks_csv(
+            workdir / "first.csv", [(busy, register_body(f"busy-{i}", i)) for i in range(300)]
+        )
+        second_rows = [
+            (alias, register_body(f"other-{i}", 1000 + n))
+            for n, alias in enumerate(others)
+            for i in range(2)
+        ]
+        second = write_trunks_csv(workdir / "second.csv", second_rows)
+        first_id = trunkctl(rig.env, "submit", str(first), "--pbxs", str(rig.inventory)).strip()
+        started = time.perf_counter()
+        second_id = trunkctl(rig.env, "submit", str(second), "--pbxs", str(rig.inventory)).strip()
+        trunkctl(rig.env, "status", second_id, "--wait")
+        second_s = time.perf_counter() - started
+        first_status = rig.store.status(first_id) or {}
+        print(f"behind: 1 PBX x 300, then 100 PBXs x 2, {args.latency_ms:.0f} ms, max_inflight 1")
+        print(
+            f"  second job: {second_s:.2f} s from its submit to the end of its wait "
+            f"(bound {3 * args.latency_ms / 1000:.1f} s); first job by then: "
+            f"{first_status.get('counts', {}).get('succeeded')} of 300 succeeded"
+        )
+        print(f"  tasks of the first job that stepped aside: {rig.deferrals(first_id, 300)}")
+        trunkctl(rig.env, "status", first_id, "--wait")
+    finally:
+        rig.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("scenario", choices=["uniform", "skewed"])
+    parser.add_argument("scenario", choices=["uniform", "skewed", "behind"])
     parser.add_argument("--pbxs", type=int, default=100)
     parser.add_argument("--trunks", type=int, default=30)
     parser.add_argument("--latency-ms", type=float, default=200)
@@ -209,7 +243,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="trunkctl-bench-") as workdir:
-        {"uniform": uniform, "skewed": skewed}[args.scenario](args, Path(workdir))
+        {"uniform": uniform, "skewed": skewed, "behind": behind}[args.scenario](args, Path(workdir))
 
 
 if __name__ == "__main__":

@@ -189,6 +189,48 @@ async def test_saturated_process_steps_aside_at_once_and_in_turn(
         await limiter.release(entry, await waiter)
 
 
+async def test_stepping_aside_for_room_stops_while_only_busy_pbxs_tasks_arrive(
+    redis_client: aioredis.Redis,
+) -> None:
+    entry = _entry(max_inflight=1)
+    enough = limiter_module.ENOUGH_WAITERS_PER_SLOT
+    limiter = DeviceLimiter(redis_client, max_waiting=1)  # always short of room
+    waiters: list[asyncio.Task[str]] = []
+
+    async def arrive() -> bool:
+        """A new task for the busy PBX: True if it stepped aside, False if it waits."""
+        task = asyncio.create_task(limiter.acquire(entry, wait_s=60))
+        await _wait_for(
+            "an answer", lambda: task.done() or limiter.waiting(BASE_URL) > len(waiters)
+        )
+        if task.done():
+            with pytest.raises(SlotUnavailableError):
+                task.result()
+            return True
+        waiters.append(task)
+        return False
+
+    async with limiter.slot(entry, wait_s=1):  # a PBX this process was not working on: new
+        for _ in range(enough):
+            assert not await arrive()  # not enough queued yet
+        # Right after a new PBX's task, tasks beyond enough step aside to make room...
+        assert await arrive()
+        # ...but after a run of arrivals all for the PBX at work here, stepping aside would only
+        # make room for more of the same: they wait.
+        stepped = [await arrive() for _ in range(30)]
+        assert stepped[0]
+        assert not stepped[-1]
+        # A task for another PBX arrives: there is more in the broker than this PBX's tasks.
+        other = PbxEntry(
+            pbx="branch", base_url="http://10.0.0.8:8088", client_id="c", client_secret="s"
+        )
+        async with limiter.slot(other, wait_s=1):
+            pass
+        assert await arrive()
+    for waiter in waiters:
+        await limiter.release(entry, await waiter)
+
+
 async def test_a_pbx_with_few_waiters_keeps_its_tasks_under_pressure(
     redis_client: aioredis.Redis,
 ) -> None:

@@ -91,6 +91,14 @@ DEFAULT_HOLD_S = 0.2
 # A device with this many local waiters per slot has enough queued to stay busy: under pressure,
 # further tasks for it step aside (see DeviceLimiter.acquire).
 ENOUGH_WAITERS_PER_SLOT = 4
+# Stepping aside for room only helps if other PBXs' tasks are waiting in the broker. A sign of
+# them: recent arrivals for PBXs this process was not working on. When (nearly) every task that
+# arrives is for a PBX already at work here, the broker holds more of the same, and stepping aside
+# would only churn: tasks wait here instead (the long-wait rule still holds). The share of such
+# new arrivals is an average over recent ones, each weighing NEW_SHARE_WEIGHT: one new arrival
+# alone lifts it over ROOM_FOR_NEW_SHARE, and about 20 arrivals without another let it fall back.
+NEW_SHARE_WEIGHT = 0.05
+ROOM_FOR_NEW_SHARE = 0.02
 
 
 def _text(data: bytes | str) -> str:
@@ -140,6 +148,7 @@ class DeviceLimiter:
         # PBX already has a waiter steps aside, so a busy PBX cannot hold every thread.
         self._max_waiting = max_waiting
         self._total_waiting = 0
+        self._new_share = 0.0  # of recent arrivals, those for a device not at work here
         self._in_use: dict[str, str] = {}  # lease id -> its device's leases key
         self._renewal: asyncio.Task[None] | None = None
         self._by_id: dict[str, _Device] = {}
@@ -176,14 +185,16 @@ class DeviceLimiter:
 
     def _should_step_aside(self, entry: PbxEntry, device: _Device, wait_s: float) -> bool:
         """Whether a new task for the device should step aside rather than queue here: only
-        when enough is queued to keep the device busy, and either this process is short of room
-        for other PBXs' tasks or the task would wait past wait_s (it comes back in time
-        instead of timing out)."""
+        when enough is queued to keep the device busy, and either the task would wait past
+        wait_s (it comes back in time instead of timing out) or this process is short of room
+        for other PBXs' tasks and some seem to be waiting (see ROOM_FOR_NEW_SHARE)."""
         queued = len(device.queue)
         if queued < ENOUGH_WAITERS_PER_SLOT * entry.max_inflight:
             return False
-        long_wait = queued * self._per_request_s(entry, device) > wait_s
-        return long_wait or self._total_waiting >= self._max_waiting
+        if queued * self._per_request_s(entry, device) > wait_s:
+            return True
+        short_of_room = self._total_waiting >= self._max_waiting
+        return short_of_room and self._new_share > ROOM_FOR_NEW_SHARE
 
     async def _try(self, entry: PbxEntry, device: _Device, lease_id: str) -> float | None:
         """Ask Redis for a slot: None when taken, else how long to wait before asking again."""
@@ -209,6 +220,8 @@ class DeviceLimiter:
     async def acquire(self, entry: PbxEntry, wait_s: float) -> str:
         """Take a slot of the entry's device, waiting at most wait_s; the lease id."""
         device = self._device(entry.base_url)
+        new = not device.queue and not device.held
+        self._new_share += NEW_SHARE_WEIGHT * (new - self._new_share)
         lease_id = uuid.uuid4().hex
         pause_s = float("inf")  # until a local release wakes us
         if not device.queue and device.held < entry.max_inflight:
