@@ -221,9 +221,22 @@ class JobStore:
         """Listen for the job being announced final; yields `wait(timeout_s)`, which returns at
         the announcement or after timeout_s (whichever is first; read the status after)."""
         pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        listening = True
+
+        def wait(timeout_s: float) -> None:
+            nonlocal listening
+            if listening:
+                try:
+                    pubsub.get_message(timeout=timeout_s)
+                except redis.ResponseError:  # a Redis ACL without channels (NOPERM): poll
+                    listening = False
+                else:
+                    return
+            time.sleep(timeout_s)
+
         try:
             pubsub.subscribe(keys.job_final_channel(job_id))
-            yield lambda timeout_s: pubsub.get_message(timeout=timeout_s) and None
+            yield wait
         finally:
             pubsub.close()
 

@@ -17,7 +17,8 @@ from jobs.states import FINAL_STATES, State
 # `fields` is a flat list: field, value, field, value...
 # Reaching a final state also drops the item's lock: nothing is left to guard, and the task
 # saves the round trip of unlocking. The item that makes its whole job final says so on the job's
-# channel (keys.job_final_channel), so `status --wait` returns at once.
+# channel (keys.job_final_channel), so `status --wait` returns at once (if it may: a Redis ACL can
+# forbid channels, and `status --wait` polls too).
 _FINAL_TABLE = ", ".join(f"{state.value}=true" for state in FINAL_STATES)
 _OPEN_STATES = ", ".join(f"'{state.value}'" for state in State if state not in FINAL_STATES)
 TRANSITION_FUNCTION_LUA = """
@@ -43,7 +44,7 @@ local function transition(item, counts, pbx_counts, lock, mode, new, add_attempt
             for _, n in ipairs(redis.call('HMGET', counts, __OPEN__)) do
                 open = open + math.max(tonumber(n) or 0, 0)
             end
-            if open == 0 then redis.call('PUBLISH', counts, 'final') end
+            if open == 0 then redis.pcall('PUBLISH', counts, 'final') end
         end
     end
     return {1, old}

@@ -10,7 +10,7 @@ import redis
 from tests.e2e import rollout
 from tests.redis_server import RedisServer
 
-__all__ = ["redis_server", "redis_url", "rollout"]
+__all__ = ["no_channels_url", "redis_server", "redis_url", "rollout"]
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +30,16 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     yield url
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def no_channels_url(redis_url: str) -> Iterator[str]:
+    """The test database as a Redis ACL user that may use every key but no pub/sub channel."""
+    admin = redis.Redis.from_url(redis_url)
+    admin.acl_setuser(
+        "nochannels", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all"],
+        reset_channels=True,
+    )  # fmt: skip
+    yield redis_url.replace("redis://", "redis://nochannels:pw@", 1)
+    admin.acl_deluser("nochannels")
+    admin.close()

@@ -345,3 +345,20 @@ async def test_waiting_for_the_announcement_returns_when_the_job_ends(
         wait_final(60)
         assert time.monotonic() - started < 30  # at the announcement, not at the timeout
     assert _status(job_store, job_id)["final"]
+
+
+async def test_without_channel_permissions_transitions_apply_and_waiting_polls(
+    no_channels_url: str, job_id: str
+) -> None:
+    client = aioredis.Redis.from_url(no_channels_url)
+    try:
+        store = ItemStore(client)
+        for item_no in (1, 2, 3, 4):  # the last one would announce the end: it may not
+            assert await store.move(final_transition(job_id, item_no, State.SUCCEEDED))
+    finally:
+        await client.aclose()
+    restricted = JobStore(redis.Redis.from_url(no_channels_url), TTL_S)
+    with restricted.final_announcement(job_id) as wait_final:
+        wait_final(0.01)  # a pause, not an error
+    assert _status(restricted, job_id)["final"]
+    restricted.client.close()

@@ -350,3 +350,16 @@ async def test_a_release_in_one_process_wakes_a_waiter_in_another(
     other_lease = await asyncio.wait_for(waiting, timeout=5)
     await other.release(entry, other_lease)
     assert await redis_client.zcard(keys.device_leases(BASE_URL)) == 0
+
+
+async def test_slots_work_for_a_redis_user_without_channel_permissions(
+    no_channels_url: str,
+) -> None:
+    client = aioredis.Redis.from_url(no_channels_url)
+    try:
+        limiter = DeviceLimiter(client, max_waiting=10)
+        for _ in range(3):  # each release gives the lease back; its announcement may not be made
+            async with limiter.slot(_entry(min_interval_ms=1), wait_s=5):
+                pass
+    finally:
+        await client.aclose()

@@ -59,10 +59,10 @@ return {1, 0, interval, 0}
 """
 
 # KEYS: leases. ARGV: lease id, channel, device id. Gives a lease back and says so to the waiters
-# of other processes.
+# of other processes, if it may (a Redis ACL can forbid channels; the waiters poll too).
 RELEASE_LUA = """
 redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.pcall('PUBLISH', ARGV[2], ARGV[3])
 return 1
 """
 
