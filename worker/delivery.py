@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from jobs.item_store import ItemStore, final_transition, outcome_fields
+from jobs.locks import owner_token
 from jobs.records import Item, iso_time
 from jobs.states import FINAL_STATES, State
 from jobs.transitions import Transition
@@ -60,7 +60,7 @@ class Delivery:
 
     async def run(self, job_id: str, item_no: int) -> Outcome:
         """One run of one item's task."""
-        owner = uuid.uuid4().hex
+        owner = owner_token()
         lock_ms = self._settings.visibility_timeout_s * 1000
         now = self._clock()
         claim = await self._store.claim(

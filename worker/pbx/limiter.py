@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from jobs import keys
+from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from trunkctl.errors import TrunkctlError
 from trunks.pbx import PbxEntry
@@ -222,7 +222,7 @@ class DeviceLimiter:
         device = self._device(entry.base_url)
         new = not device.queue and not device.held
         self._new_share += NEW_SHARE_WEIGHT * (new - self._new_share)
-        lease_id = uuid.uuid4().hex
+        lease_id = owner_token()
         pause_s = float("inf")  # until a local release wakes us
         if not device.queue and device.held < entry.max_inflight:
             pause = await self._try(entry, device, lease_id)

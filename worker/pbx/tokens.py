@@ -14,7 +14,6 @@ import asyncio
 import hashlib
 import json
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from jobs import keys
-from jobs.locks import UNLOCK_LUA
+from jobs.locks import UNLOCK_LUA, owner_token
 from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
 from worker.pbx.errors import (
@@ -165,7 +164,7 @@ class TokenCache:
         """The pair in Redis if usable, else a new one fetched under the Redis lock (or the one
         another process fetched meanwhile)."""
         lock_key = keys.token_lock(entry.base_url, entry.client_id)
-        owner = uuid.uuid4().hex
+        owner = owner_token()
         lock_ms = max(LOCK_MIN_TTL_MS, int(entry.timeout_s * 2_000) + 5_000)
         secret = entry.client_secret.get_secret_value()
         lock_keys = [
