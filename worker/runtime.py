@@ -27,6 +27,7 @@ from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
 from worker.pbx.limiter import ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA, DeviceLimiter
 from worker.pbx.tokens import READ_OR_LOCK_LUA, STORE_AND_UNLOCK_LUA, TokenCache
+from worker.redis_pool import connection_pool
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -58,9 +59,10 @@ class WorkerRuntime:
         self._session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar()
         )
-        # A plain pool (a blocking one costs a timer and a condition per command). Each task
-        # awaits one command at a time, so the pool grows with the tasks in progress, no further.
-        pool = aioredis.ConnectionPool.from_url(
+        # A plain pool (a blocking one costs a timer and a condition per command), whose
+        # connections pack commands in C. Calls share a pipeline per loop turn, so the pool
+        # stays small; it could grow with the tasks in progress, no further.
+        pool = connection_pool(
             self.settings.redis_url, max_connections=2 * self.settings.worker_concurrency + 16
         )
         self._redis = aioredis.Redis(connection_pool=pool)
