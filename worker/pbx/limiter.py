@@ -144,8 +144,8 @@ class DeviceLimiter:
         # Acquires and releases of one loop turn (a burst of tasks starting) share a pipeline.
         self._batch = RedisBatcher(redis)
         self._devices: dict[str, _Device] = {}
-        # Waiting is cheap while the process has threads to spare; past max_waiting, a task whose
-        # PBX already has a waiter steps aside, so a busy PBX cannot hold every thread.
+        # Waiting costs nothing, but a waiting task holds one of the process's places for tasks:
+        # past max_waiting waiters the process is short of room (see _should_step_aside).
         self._max_waiting = max_waiting
         self._total_waiting = 0
         self._new_share = 0.0  # of recent arrivals, those for a device not at work here
