@@ -9,6 +9,9 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# Bytecode ahead of time: with PYTHONDONTWRITEBYTECODE set, every CLI run would otherwise
+	@# compile the project's modules again (30 ms of each submit). Python recompiles stale ones.
+	$(PY) -m compileall -q trunks producer jobs trunkctl worker pbxsim
 	touch $@
 
 install: $(VENV)/.installed
