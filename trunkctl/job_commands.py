@@ -82,6 +82,26 @@ def _print_status(status: dict[str, Any]) -> None:
             click.echo(f"  {pbx:<20} " + ", ".join(f"{s} {n}" for s, n in counts.items()))
 
 
+def _wait_until_final(job_id: str, timeout_s: float | None, live: bool) -> dict[str, Any]:
+    """The job's status once final (or at the timeout), with a progress line if `live`."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    with context.job_store().final_announcement(job_id) as wait_final:
+        current = _status_or_fail(job_id)  # after subscribing: no announcement is missed
+        while not current["final"]:
+            pause_s = POLL_S if live else POLL_QUIET_S
+            if deadline is not None:
+                if (left_s := deadline - time.monotonic()) <= 0:
+                    break
+                pause_s = min(pause_s, left_s)
+            if live:
+                click.echo("\r" + _progress_line(current) + CLEAR_TO_END, nl=False, err=True)
+            wait_final(pause_s)
+            current = _status_or_fail(job_id)
+    if live:
+        click.echo("\r" + _progress_line(current) + CLEAR_TO_END, err=True)
+    return current
+
+
 @click.command()
 @click.argument("job_id")
 @click.option("--wait", is_flag=True, help="Block until every item is final.")
@@ -96,21 +116,7 @@ def _print_status(status: dict[str, Any]) -> None:
 def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> int:
     """Counts per state of a job; exit 0 all delivered, 1 some failed, 3 timeout."""
     live = wait and not as_json and sys.stderr.isatty()
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    with context.job_store().final_announcement(job_id) as wait_final:
-        current = _status_or_fail(job_id)  # after subscribing: no announcement is missed
-        while wait and not current["final"]:
-            pause_s = POLL_S if live else POLL_QUIET_S
-            if deadline is not None:
-                if (left_s := deadline - time.monotonic()) <= 0:
-                    break
-                pause_s = min(pause_s, left_s)
-            if live:
-                click.echo("\r" + _progress_line(current) + CLEAR_TO_END, nl=False, err=True)
-            wait_final(pause_s)
-            current = _status_or_fail(job_id)
-    if live:
-        click.echo("\r" + _progress_line(current) + CLEAR_TO_END, err=True)
+    current = _wait_until_final(job_id, timeout_s, live) if wait else _status_or_fail(job_id)
     if as_json:
         print_json(current)
     else:

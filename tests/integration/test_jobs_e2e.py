@@ -124,3 +124,15 @@ def test_submit_fail_report_retry_succeed_resubmit(
     ]  # fmt: skip
     for text in outputs:
         assert not [secret for secret in secrets if secret in text]
+
+
+def test_status_wait_times_out_with_exit_3_while_nothing_delivers(
+    rollout: Rollout, sim: SimulatorThread
+) -> None:
+    result = rollout.submit(sim, fleet_rows(sim.aliases(), per_pbx=1))  # and no worker running
+    job_id = result.job_id or ""
+    waited = run(rollout, "status", job_id, "--wait", "--timeout", "0.5", "--json")
+    assert waited.returncode == 3, waited.stderr
+    status = json.loads(waited.stdout)
+    assert not status["final"]
+    assert status["counts"]["queued"] == 3
