@@ -24,6 +24,7 @@ from jobs.store import JobStore, JobWriter, NewItem
 from producer.batch import BatchRow, read_batch
 from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem
+from producer.uninterrupted import InterruptedAfterCommitError, signals_held
 from producer.validation import ValidationReport, check_batch
 from trunkctl.errors import UsageError
 
@@ -127,16 +128,21 @@ class Submitter:
         if report.batch_unusable or (report.invalid and not skip_invalid) or not report.valid:
             return SubmitResult(None, 0, 0, report)
         entries = {**stored, **inventory.entries}
-        self.store.store_entries(inventory.entries.values())
-        writer = self.store.create_job(
-            label, [str(path) for path in trunk_paths],
-            {alias: entries[alias] for alias in report.used_aliases},
-        )  # fmt: skip
-        if kept.items is not None:
-            queued = self._store_and_queue(writer, kept.items)
-        else:
-            by_pbx = self._store_items(writer, trunk_paths, set(entries))
-            queued = self.queue.publish(_round_robin(writer.job_id, by_pbx))
+        with signals_held() as interrupted:  # a job stored or queued half way would never end
+            self.store.store_entries(inventory.entries.values())
+            writer = self.store.create_job(
+                label, [str(path) for path in trunk_paths],
+                {alias: entries[alias] for alias in report.used_aliases},
+            )  # fmt: skip
+            if kept.items is not None:
+                queued = self._store_and_queue(writer, kept.items)
+            else:
+                by_pbx = self._store_items(writer, trunk_paths, set(entries))
+                queued = self.queue.publish(_round_robin(writer.job_id, by_pbx))
+        if interrupted:
+            raise InterruptedAfterCommitError(
+                f"interrupted, after job {writer.job_id} was stored and its {queued} tasks queued"
+            )
         return SubmitResult(writer.job_id, queued, report.invalid, report)
 
     def retry(self, job_id: str, pbxs_path: str | Path | None) -> RetryResult:
@@ -144,10 +150,15 @@ class Submitter:
         inventory = read_inventory(pbxs_path) if pbxs_path else Inventory()
         if inventory.problems:
             return RetryResult(job_id, None, inventory.problems)
-        requeued = self.store.retry(job_id, inventory.entries)
-        if requeued is None:
+        with signals_held() as interrupted:  # items moved back to queued must all get a task
+            requeued = self.store.retry(job_id, inventory.entries)
+            count = None if requeued is None else self.queue.publish(_round_robin(job_id, requeued))
+        if count is None:
             raise UsageError(f"no job {job_id!r} (unknown, or expired)")
-        count = self.queue.publish(_round_robin(job_id, requeued))
+        if interrupted:
+            raise InterruptedAfterCommitError(
+                f"interrupted, after {count} items of {job_id} were re-queued"
+            )
         return RetryResult(job_id, count, [])
 
     def _store_and_queue(self, writer: JobWriter, items: list[NewItem]) -> int:

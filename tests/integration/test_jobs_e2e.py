@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from jobs import keys
 from pbxsim import SimSettings, SimulatorThread
 from pbxsim.inventory import write_inventory
-from tests.e2e import Rollout, fleet_rows, write_trunks_csv
+from tests.e2e import Rollout, fleet_rows, wait_for, write_trunks_csv
 
 pytestmark = pytest.mark.e2e
 TRUNKCTL = str(Path(sys.executable).parent / "trunkctl")
@@ -136,3 +138,39 @@ def test_status_wait_times_out_with_exit_3_while_nothing_delivers(
     status = json.loads(waited.stdout)
     assert not status["final"]
     assert status["counts"]["queued"] == 3
+
+
+def test_ctrl_c_while_a_job_is_stored_lets_it_finish_queuing(
+    rollout: Rollout, tmp_path: Path
+) -> None:
+    aliases = [f"pbx-{n}" for n in range(1, 41)]
+    write_inventory(
+        [
+            {
+                "pbx": a,
+                "base_url": f"https://{a}.example.net",
+                "client_id": "c",
+                "client_secret": "s",
+            }
+            for a in aliases
+        ],
+        tmp_path / "pbxs.csv",
+    )
+    rows = fleet_rows(aliases, per_pbx=300)  # 12,000: read twice, so storing takes a while
+    trunks = write_trunks_csv(tmp_path / "trunks.csv", rows)
+    submit = subprocess.Popen(
+        [TRUNKCTL, "submit", str(trunks), "--pbxs", str(tmp_path / "pbxs.csv")],
+        env={**os.environ, **rollout.env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    # The job is listed once storing has begun: from then on, Ctrl-C must not cut it short.
+    wait_for(lambda: rollout.client.zcard(keys.JOBS_INDEX) or None, 60, "the job to be created")
+    submit.send_signal(signal.SIGINT)
+    _out, err = submit.communicate(timeout=120)
+    assert submit.returncode == 1
+    [job_id] = [raw.decode() for raw in rollout.client.zrange(keys.JOBS_INDEX, 0, -1)]
+    assert f"interrupted, after job {job_id} was stored and its {len(rows)} tasks queued" in err
+    assert rollout.client.llen(rollout.queue) == len(rows)
+    status = rollout.store.status(job_id)
+    assert status is not None
+    assert status["total"] == status["counts"]["queued"] == len(rows)
