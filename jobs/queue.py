@@ -15,9 +15,12 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import redis
+
+T = TypeVar("T")
 
 DELIVER_TASK = "trunkctl.deliver_trunk"
 NOOP_TASK = "trunkctl.noop"
@@ -26,6 +29,15 @@ PUBLISH_BATCH = 1000
 FIRST_BATCH = 100
 # What protocol 2 puts in the body after the arguments: no callbacks, no chain, no chord.
 NO_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+
+
+def batches(items: Iterable[T]) -> Iterator[list[T]]:
+    """`items` in lists: FIRST_BATCH of them first, so workers start while the rest is sent, then
+    PUBLISH_BATCH at a time."""
+    pending, size = iter(items), FIRST_BATCH
+    while batch := list(itertools.islice(pending, size)):
+        yield batch
+        size = PUBLISH_BATCH
 
 
 def _origin() -> str:
@@ -69,15 +81,15 @@ class TaskQueue:
         self._reply_to = str(uuid.uuid4())  # Celery's producer id; unused (results are ignored)
 
     def publish(self, tasks: Iterable[tuple[str, int]], task_name: str = DELIVER_TASK) -> int:
-        """Queue one task per (job id, item number), in order, in pipelined batches."""
-        count, size = 0, FIRST_BATCH
-        pending = iter(tasks)
-        while batch := [
+        """Queue one task per (job id, item number), in order, in batches (see `batches`)."""
+        return sum(self.push(batch, task_name) for batch in batches(tasks))
+
+    def push(self, tasks: list[tuple[str, int]], task_name: str = DELIVER_TASK) -> int:
+        """Queue these tasks, in order, in one command; how many."""
+        messages = [
             task_message(task_name, task, self.name, origin=self._origin, reply_to=self._reply_to)
-            for task in itertools.islice(pending, size)
-        ]:
-            # The worker pops from the right: LPUSH keeps the given order.
-            self.client.lpush(self.name, *batch)
-            count += len(batch)
-            size = PUBLISH_BATCH
-        return count
+            for task in tasks
+        ]
+        if messages:
+            self.client.lpush(self.name, *messages)  # the worker pops from the right: in order
+        return len(messages)

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.queue import FIRST_BATCH, PUBLISH_BATCH, TaskQueue
+from jobs.queue import TaskQueue, batches
 from jobs.states import State
 from jobs.store import JobStore, JobWriter, NewItem
 from producer.batch import BatchRow, read_batch
@@ -171,14 +171,12 @@ class Submitter:
             else:
                 writer.put(item_no, item)  # rejected: stored, never queued
         writer.finish()  # the counts, before any task
-        order = _round_robin(writer.job_id, by_pbx)
-        queued, size = 0, FIRST_BATCH
-        while chunk := list(itertools.islice(order, size)):
+        queued = 0
+        for chunk in batches(_round_robin(writer.job_id, by_pbx)):
             for _job_id, item_no in chunk:
                 writer.put(item_no, items[item_no - 1])
             writer.flush()
-            queued += self.queue.publish(chunk)
-            size = PUBLISH_BATCH
+            queued += self.queue.push(chunk)
         return queued
 
     def _store_items(
