@@ -79,7 +79,9 @@ def main() -> None:
         try:
             with inventory.open(encoding="utf-8") as handle:
                 rows = list(csv.DictReader(handle))
+            cpu_before = time.process_time()
             makespan_s, times = asyncio.run(_drive(rows, args.trunks))
+            cpu_s = time.process_time() - cpu_before
         finally:
             simulator.terminate()
             simulator.wait(timeout=10)
@@ -89,6 +91,7 @@ def main() -> None:
     ratio = makespan_s / bound_s
     print(f"  makespan {makespan_s:.2f} s  lower bound {bound_s:.2f} s  ratio {ratio:.3f}")
     print(f"  request median {median_ms:.1f} ms, mean {sum(times) / len(times) * 1000:.1f} ms")
+    print(f"  client CPU {cpu_s:.2f} s, {cpu_s / len(times) * 1000:.2f} ms per request")
 
 
 if __name__ == "__main__":
