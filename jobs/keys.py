@@ -14,7 +14,7 @@ def job(job_id: str) -> str:
 
 
 def job_counts(job_id: str) -> str:
-    """Hash: state -> number of items in it."""
+    """Hash: state -> number of items in it; "submitting": 1 until the job's submit is done."""
     return f"{PREFIX}job:{job_id}:counts"
 
 
@@ -22,6 +22,11 @@ def job_final_channel(job_id: str) -> str:
     """Pub/sub channel: "final" once the job's last open item reaches a final state. (The name of
     the counts key, which the transition that decides it holds.)"""
     return job_counts(job_id)
+
+
+def job_submitter(job_id: str) -> str:
+    """String, expiring: present while a submit is storing and queuing the job (its lease)."""
+    return f"{PREFIX}job:{job_id}:submitter"
 
 
 def job_pbx_counts(job_id: str) -> str:
@@ -41,7 +46,12 @@ def job_circuit(job_id: str) -> str:
 
 def item(job_id: str, item_no: int) -> str:
     """Hash: one trunk of the job (state, attempts, outcome, the request body)."""
-    return f"{PREFIX}job:{job_id}:item:{item_no}"
+    return f"{item_prefix(job_id)}{item_no}"
+
+
+def item_prefix(job_id: str) -> str:
+    """What the key of each item of the job starts with (its number follows)."""
+    return f"{PREFIX}job:{job_id}:item:"
 
 
 def item_lock(job_id: str, item_no: int) -> str:

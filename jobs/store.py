@@ -3,6 +3,10 @@
 A job is a hash, its items one hash each, counts per state (and per PBX and state) in two more
 hashes that only `jobs.transitions` moves once the job is queued. Every key of a job expires
 `job_ttl_s` after it was created or last retried.
+
+A job is final only once its submit is done (a "submitting" count, see jobs.transitions). The
+submit holds a lease on the job while it stores and queues; a job still submitting without one
+was cut short, and `retry` makes it whole with what was stored.
 """
 
 from __future__ import annotations
@@ -21,13 +25,65 @@ import redis
 from jobs import keys
 from jobs.records import BODY_FIELD, iso_time, report_record
 from jobs.states import State, is_final, outcome
-from jobs.transitions import TRANSITION_LUA, Transition, applied
+from jobs.transitions import (
+    NOTHING_OPEN_FUNCTION_LUA,
+    SUBMITTING,
+    TRANSITION_LUA,
+    Transition,
+    applied,
+)
 
 if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts 70 ms sooner
     from trunks.pbx import PbxEntry
 
 WRITE_BATCH = 1000
-JOB_SUMMARY_FIELDS = ("job_id", "label", "created_at", "final", "outcome", "counts")
+JOB_SUMMARY_FIELDS = ("job_id", "label", "created_at", "final", "outcome", "counts", "submit")
+# A submit renews its lease on the job with every batch it writes; a job whose submit holds no
+# lease any more, and never said it was done, was cut short (killed, or its Redis connection lost).
+SUBMIT_LEASE_MS = 60_000
+SUBMIT_DONE, SUBMIT_RUNNING, SUBMIT_CUT_SHORT = "done", "in progress", "cut short"
+
+# KEYS: job counts, submitter lease. Ends a job's submit; says "final" if nothing is left to do.
+SUBMIT_DONE_LUA = (
+    NOTHING_OPEN_FUNCTION_LUA
+    + """
+redis.call('HDEL', KEYS[1], 'submitting')
+redis.call('DEL', KEYS[2])
+if nothing_open(KEYS[1]) then redis.pcall('PUBLISH', KEYS[1], 'final') end
+return 1
+"""
+)
+
+# KEYS: job counts, job pbx-counts, job, submitter lease. ARGV: item key prefix, highest item
+# number. Makes a cut-short job whole: counts it again from the items that were stored (the
+# others never were), ends its submit, and returns the queued ones as {number, pbx, ...} (some
+# may have no task). One script, so that no transition of a worker slips between read and write.
+RECOUNT_LUA = (
+    NOTHING_OPEN_FUNCTION_LUA
+    + """
+if redis.call('HEXISTS', KEYS[1], 'submitting') == 0 then return false end
+local counts, pbx_counts, stored, queued = {}, {}, 0, {}
+for n = 1, tonumber(ARGV[2]) do
+    local f = redis.call('HMGET', ARGV[1] .. n, 'state', 'pbx')
+    if f[1] then
+        stored = stored + 1
+        counts[f[1]] = (counts[f[1]] or 0) + 1
+        local key = f[2] .. '|' .. f[1]
+        pbx_counts[key] = (pbx_counts[key] or 0) + 1
+        if f[1] == 'queued' then
+            queued[#queued + 1] = n
+            queued[#queued + 1] = f[2]
+        end
+    end
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+for state, n in pairs(counts) do redis.call('HSET', KEYS[1], state, n) end
+for key, n in pairs(pbx_counts) do redis.call('HSET', KEYS[2], key, n) end
+redis.call('HSET', KEYS[3], 'total', stored)
+if nothing_open(KEYS[1]) then redis.pcall('PUBLISH', KEYS[1], 'final') end
+return queued
+"""
+)
 # What a retried item starts again without: its last outcome and its retry clock. `maybe_sent`
 # stays: a create of an earlier run may have landed, so the name is looked up before a re-send.
 RETRY_RESET: dict[str, str | int] = {
@@ -112,10 +168,13 @@ class JobWriter:
         self._pipe.hset(key, mapping=item.as_hash(self._now))
         self._pipe.expire(key, self.ttl_s)
         if len(self._pipe) >= WRITE_BATCH * 2:
-            self._pipe.execute()
+            self.flush()
 
     def flush(self) -> None:
-        """Write what is buffered."""
+        """Write what is buffered (renewing the submit's lease on the job)."""
+        # The highest number so far: a job cut short is counted again up to it (JobStore.retry).
+        self._pipe.hset(keys.job(self.job_id), "numbered", self.count)
+        self._pipe.pexpire(keys.job_submitter(self.job_id), SUBMIT_LEASE_MS)
         self._pipe.execute()
 
     def finish(self) -> None:
@@ -128,11 +187,23 @@ class JobWriter:
                 self._pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
             self._pipe.expire(key, self.ttl_s)
         self._pipe.hset(keys.job(self.job_id), "total", self.count)
-        self._pipe.execute()
+        self.flush()
+
+    def done(self) -> None:
+        """Say the submit is done: every item is stored and every task queued."""
+        done = self.client.register_script(SUBMIT_DONE_LUA)
+        done(keys=[keys.job_counts(self.job_id), keys.job_submitter(self.job_id)])
 
 
 def _decoded(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _numbered(job: Mapping[str, str] | None) -> int:
+    """The highest item number of a job (beyond its total when a cut-short submit left gaps)."""
+    if job is None:
+        return 0
+    return max(int(job.get("total", 0)), int(job.get("numbered", 0)))
 
 
 class JobStore:
@@ -182,8 +253,11 @@ class JobStore:
                     keys.job_pbxs(job_id),
                     mapping={alias: entry.stored_json() for alias, entry in entries.items()},
                 )
-            for key in (keys.job(job_id), keys.job_pbxs(job_id)):
+            # Not final, whatever its items do, until the submit is done (JobWriter.done).
+            pipe.hset(keys.job_counts(job_id), SUBMITTING, 1)
+            for key in (keys.job(job_id), keys.job_pbxs(job_id), keys.job_counts(job_id)):
                 pipe.expire(key, self.ttl_s)
+            pipe.set(keys.job_submitter(job_id), 1, px=SUBMIT_LEASE_MS)
             pipe.zadd(keys.JOBS_INDEX, {job_id: now})
             pipe.execute()
         return JobWriter(self.client, job_id, self.ttl_s)
@@ -201,9 +275,15 @@ class JobStore:
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hgetall(keys.job_counts(job_id))
             pipe.hgetall(keys.job_pbx_counts(job_id))
-            raw_counts, raw_pbx_counts = pipe.execute()
+            pipe.exists(keys.job_submitter(job_id))
+            raw_counts, raw_pbx_counts, leased = pipe.execute()
+        submitting = int(raw_counts.pop(SUBMITTING.encode(), 0))
+        submit = SUBMIT_DONE
+        if submitting:
+            submit = SUBMIT_RUNNING if leased else SUBMIT_CUT_SHORT
         counts = {state.value: 0 for state in State}
         counts.update({_decoded(k): int(v) for k, v in raw_counts.items()})
+        final = is_final(counts) and not submitting
         pbxs: dict[str, dict[str, int]] = {}
         for key, value in raw_pbx_counts.items():
             pbx, _, state = _decoded(key).rpartition("|")
@@ -213,11 +293,13 @@ class JobStore:
             "job_id": job_id,
             "label": job.get("label", ""),
             "created_at": job.get("created_at"),
-            "final": is_final(counts),
-            "outcome": outcome(counts),
+            "final": final,
+            "outcome": outcome(counts) if final else None,
             "total": int(job.get("total", 0)),
             "counts": counts,
             "pbxs": dict(sorted(pbxs.items())),
+            # "cut short": the submit stopped before it had stored and queued every item.
+            "submit": submit,
         }
 
     @contextmanager
@@ -246,7 +328,7 @@ class JobStore:
 
     def items(self, job_id: str) -> Iterator[dict[str, Any]]:
         """The report record of every item, in input order, read in pipelined batches."""
-        total = int(self.client.hget(keys.job(job_id), "total") or 0)
+        total = _numbered(self.job(job_id))
         for start in range(1, total + 1, WRITE_BATCH):
             with self.client.pipeline(transaction=False) as pipe:
                 for item_no in range(start, min(start + WRITE_BATCH, total + 1)):
@@ -272,6 +354,8 @@ class JobStore:
         self, job_id: str, new_entries: Mapping[str, PbxEntry] | None = None
     ) -> dict[str, array[int]] | None:
         """Move the job's failed items back to queued; their numbers by PBX (None: no such job).
+        A job whose submit was cut short is first made whole (see RECOUNT_LUA): its queued items
+        are among those returned, to be queued again.
 
         New inventory entries replace the stored ones (globally and in the job); every retried
         PBX's credential circuit is closed again, so one login is tried with what is stored now.
@@ -289,11 +373,11 @@ class JobStore:
             }
             if replaced:
                 self.client.hset(keys.job_pbxs(job_id), mapping=replaced)  # type: ignore[arg-type]
-        failed = self._failed_items(job_id, int(job.get("total", 0)))
+        requeued: dict[str, array[int]] = self._recount(job_id, _numbered(job))
+        failed = self._failed_items(job_id, _numbered(job))
         self._close_circuits(job_id, set(failed))
         script = self.client.register_script(TRANSITION_LUA)
         now = iso_time()
-        requeued: dict[str, array[int]] = {}
         for pbx, items in failed.items():
             with self.client.pipeline(transaction=False) as pipe:
                 for item_no, attempts in items:
@@ -307,8 +391,27 @@ class JobStore:
             for (item_no, _), result in zip(items, results, strict=True):
                 if applied(result):
                     requeued.setdefault(pbx, array("L")).append(item_no)
-        self._extend(job_id, int(job.get("total", 0)))
+        self._extend(job_id, _numbered(job))
         return requeued
+
+    def _recount(self, job_id: str, numbered: int) -> dict[str, array[int]]:
+        """If the job's submit was cut short: the job made whole (see RECOUNT_LUA) and its
+        queued items, by PBX, to queue again; otherwise nothing."""
+        status = self.status(job_id)
+        if status is None or status["submit"] != SUBMIT_CUT_SHORT:
+            return {}
+        recount = self.client.register_script(RECOUNT_LUA)
+        found = recount(
+            keys=[
+                keys.job_counts(job_id), keys.job_pbx_counts(job_id), keys.job(job_id),
+                keys.job_submitter(job_id),
+            ],
+            args=[keys.item_prefix(job_id), numbered],
+        )  # fmt: skip
+        queued: dict[str, array[int]] = {}
+        for item_no, pbx in zip(found[::2], found[1::2], strict=True) if found else ():
+            queued.setdefault(_decoded(pbx), array("L")).append(int(item_no))
+        return queued
 
     def _failed_items(self, job_id: str, total: int) -> dict[str, list[tuple[int, int]]]:
         """(item number, attempts so far) of the failed items, by PBX."""

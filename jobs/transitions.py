@@ -20,8 +20,23 @@ from jobs.states import FINAL_STATES, State
 # channel (keys.job_final_channel), so `status --wait` returns at once (if it may: a Redis ACL can
 # forbid channels, and `status --wait` polls too).
 _FINAL_TABLE = ", ".join(f"{state.value}=true" for state in FINAL_STATES)
-_OPEN_STATES = ", ".join(f"'{state.value}'" for state in State if state not in FINAL_STATES)
-TRANSITION_FUNCTION_LUA = """
+# A counts field that is not a state: 1 while the job's submit is storing and queuing its items,
+# so that no job is final before all of it is queued.
+SUBMITTING = "submitting"
+_OPEN = [state.value for state in State if state not in FINAL_STATES] + [SUBMITTING]
+OPEN_COUNTS_LUA = ", ".join(f"'{name}'" for name in _OPEN)
+# The Lua function that says whether a job's counts hash holds nothing open.
+NOTHING_OPEN_FUNCTION_LUA = """
+local function nothing_open(counts)
+    for _, n in ipairs(redis.call('HMGET', counts, __OPEN__)) do
+        if (tonumber(n) or 0) > 0 then return false end
+    end
+    return true
+end
+""".replace("__OPEN__", OPEN_COUNTS_LUA)
+TRANSITION_FUNCTION_LUA = (
+    NOTHING_OPEN_FUNCTION_LUA
+    + """
 local function transition(item, counts, pbx_counts, lock, mode, new, add_attempts, fields)
     local old = redis.call('HGET', item, 'state')
     if not old then return {0, ''} end
@@ -39,17 +54,12 @@ local function transition(item, counts, pbx_counts, lock, mode, new, add_attempt
     end
     if final[new] then
         redis.call('DEL', lock)
-        if old ~= new then
-            local open = 0
-            for _, n in ipairs(redis.call('HMGET', counts, __OPEN__)) do
-                open = open + math.max(tonumber(n) or 0, 0)
-            end
-            if open == 0 then redis.pcall('PUBLISH', counts, 'final') end
-        end
+        if old ~= new and nothing_open(counts) then redis.pcall('PUBLISH', counts, 'final') end
     end
     return {1, old}
 end
-""".replace("__FINAL__", _FINAL_TABLE).replace("__OPEN__", _OPEN_STATES)
+""".replace("__FINAL__", _FINAL_TABLE)
+)
 
 # KEYS: item, job counts, job pbx-counts, item lock
 # ARGV: mode, new state, attempts increment, field, value, field, value...

@@ -139,6 +139,7 @@ class Submitter:
             else:
                 by_pbx = self._store_items(writer, trunk_paths, set(entries))
                 queued = self.queue.publish(_round_robin(writer.job_id, by_pbx))
+            writer.done()
         if interrupted:
             raise InterruptedAfterCommitError(
                 f"interrupted, after job {writer.job_id} was stored and its {queued} tasks queued"
@@ -146,7 +147,8 @@ class Submitter:
         return SubmitResult(writer.job_id, queued, report.invalid, report)
 
     def retry(self, job_id: str, pbxs_path: str | Path | None) -> RetryResult:
-        """Re-queue a job's failed items, with a corrected inventory when one is given."""
+        """Re-queue a job's failed items, with a corrected inventory when one is given (and the
+        stored items of a job whose submit was cut short)."""
         inventory = read_inventory(pbxs_path) if pbxs_path else Inventory()
         if inventory.problems:
             return RetryResult(job_id, None, inventory.problems)

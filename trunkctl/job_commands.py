@@ -14,6 +14,7 @@ import click
 
 from jobs.records import REPORT_FIELDS
 from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES
+from jobs.store import SUBMIT_CUT_SHORT
 from trunkctl import context
 from trunkctl.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from trunkctl.output import print_json
@@ -33,8 +34,27 @@ def _status_or_fail(job_id: str) -> dict[str, Any]:
     return status
 
 
+def cut_short_text(job_id: str) -> str:
+    """What to do about a job whose submit was cut short."""
+    return (
+        f"the submit of {job_id} was cut short (killed, or its Redis connection lost) before it "
+        f"had stored and queued every trunk: 'trunkctl retry {job_id}' makes the job whole with "
+        "the trunks it stored and queues them; submit the batch again for the others (trunks "
+        "already created show as 'exists')"
+    )
+
+
+def _outcome_word(status: dict[str, Any]) -> str:
+    if status["final"]:
+        return str(status["outcome"])
+    return SUBMIT_CUT_SHORT if status.get("submit") == SUBMIT_CUT_SHORT else "in progress"
+
+
 def status_exit_code(status: dict[str, Any]) -> int:
-    """0 when every item is succeeded or exists, 1 when any failed or was rejected."""
+    """0 when every item is succeeded or exists, 1 when any failed or was rejected, or when the
+    job's submit was cut short."""
+    if status.get("submit") == SUBMIT_CUT_SHORT:
+        return EXIT_FAILED
     counts = status["counts"]
     bad = sum(n for state, n in counts.items() if state in FINAL_STATES - GOOD_STATES)
     return EXIT_FAILED if bad else EXIT_OK
@@ -64,9 +84,9 @@ def styled(state: str, width: int = 0) -> str:
 def _print_status(status: dict[str, Any]) -> None:
     click.echo(f"job      {status['job_id']}  {status['label']}".rstrip())
     click.echo(f"created  {status['created_at']}")
-    outcome = status["outcome"] if status["final"] else "in progress"
-    colour = {"success": "green", "failed": "red", "partial": "yellow"}.get(outcome)
-    click.echo(f"outcome  {click.style(outcome, fg=colour)}")
+    outcome = _outcome_word(status)
+    colour = {"success": "green", "failed": "red", "partial": "yellow", SUBMIT_CUT_SHORT: "red"}
+    click.echo(f"outcome  {click.style(outcome, fg=colour.get(outcome))}")
     click.echo(f"total    {status['total']}")
     for name in ALL_STATES:
         if status["counts"].get(name):
@@ -87,7 +107,7 @@ def _wait_until_final(job_id: str, timeout_s: float | None, live: bool) -> dict[
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     with context.job_store().final_announcement(job_id) as wait_final:
         current = _status_or_fail(job_id)  # after subscribing: no announcement is missed
-        while not current["final"]:
+        while not current["final"] and current["submit"] != SUBMIT_CUT_SHORT:
             pause_s = POLL_S if live else POLL_QUIET_S
             if deadline is not None:
                 if (left_s := deadline - time.monotonic()) <= 0:
@@ -121,7 +141,9 @@ def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> i
         print_json(current)
     else:
         _print_status(current)
-    if wait and not current["final"]:
+    if current["submit"] == SUBMIT_CUT_SHORT:
+        click.echo(cut_short_text(job_id), err=True)
+    elif wait and not current["final"]:
         return EXIT_TIMEOUT
     return status_exit_code(current)
 
@@ -188,6 +210,7 @@ def retry(job_id: str, pbxs_file: Path | None, as_json: bool) -> int:
     """Re-queue the failed items of a job (one fresh login per PBX with what is stored now)."""
     from producer.submit import Submitter  # noqa: PLC0415 - only this command queues
 
+    cut_short = _status_or_fail(job_id)["submit"] == SUBMIT_CUT_SHORT
     submitter = Submitter(context.job_store(), context.task_queue())
     result = submitter.retry(job_id, pbxs_file)
     if result.requeued is None:
@@ -197,6 +220,13 @@ def retry(job_id: str, pbxs_file: Path | None, as_json: bool) -> int:
         return EXIT_FAILED
     if as_json:
         print_json(result.as_json())
+    elif cut_short:
+        total = _status_or_fail(job_id)["total"]
+        click.echo(
+            f"{job_id} was cut short while it was submitted: it now holds the {total} trunks "
+            f"that were stored (submit the batch again for the others); re-queued "
+            f"{result.requeued} items"
+        )
     else:
         click.echo(f"re-queued {result.requeued} failed items of {job_id}")
     return EXIT_OK
@@ -213,7 +243,7 @@ def jobs(limit: int, as_json: bool) -> int:
         return EXIT_OK
     click.echo(f"{'JOB':<22} {'CREATED':<21} {'OUTCOME':<12} {'COUNTS':<40} LABEL")
     for job in listed:
-        outcome = job["outcome"] if job["final"] else "in progress"
+        outcome = _outcome_word(job)
         counts = ", ".join(f"{state} {n}" for state, n in job["counts"].items() if n)
         click.echo(
             f"{job['job_id']:<22} {job['created_at']:<21} {outcome:<12} {counts:<40} {job['label']}"

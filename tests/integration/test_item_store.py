@@ -75,6 +75,7 @@ def job_id(job_store: JobStore) -> str:
             )
         )
     writer.finish()
+    writer.done()
     return writer.job_id
 
 

@@ -140,32 +140,37 @@ def test_status_wait_times_out_with_exit_3_while_nothing_delivers(
     assert status["counts"]["queued"] == 3
 
 
-def test_ctrl_c_while_a_job_is_stored_lets_it_finish_queuing(
+def _start_big_submit(
     rollout: Rollout, tmp_path: Path
-) -> None:
+) -> tuple[subprocess.Popen[str], list[tuple[str, dict[str, Any]]]]:
+    """A `trunkctl submit` of 12,000 rows (read twice, so storing takes a while), once its job
+    exists; and its rows."""
     aliases = [f"pbx-{n}" for n in range(1, 41)]
     write_inventory(
         [
-            {
-                "pbx": a,
-                "base_url": f"https://{a}.example.net",
-                "client_id": "c",
-                "client_secret": "s",
-            }
+            {"pbx": a, "base_url": f"https://{a}.example.net", "client_id": "c",
+             "client_secret": "s"}
             for a in aliases
         ],
         tmp_path / "pbxs.csv",
-    )
-    rows = fleet_rows(aliases, per_pbx=300)  # 12,000: read twice, so storing takes a while
+    )  # fmt: skip
+    rows = fleet_rows(aliases, per_pbx=300)
     trunks = write_trunks_csv(tmp_path / "trunks.csv", rows)
     submit = subprocess.Popen(
         [TRUNKCTL, "submit", str(trunks), "--pbxs", str(tmp_path / "pbxs.csv")],
         env={**os.environ, **rollout.env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    # The job is listed once storing has begun: from then on, Ctrl-C must not cut it short.
+    # The job is listed once storing has begun.
     wait_for(lambda: rollout.client.zcard(keys.JOBS_INDEX) or None, 60, "the job to be created")
-    submit.send_signal(signal.SIGINT)
+    return submit, rows
+
+
+def test_ctrl_c_while_a_job_is_stored_lets_it_finish_queuing(
+    rollout: Rollout, tmp_path: Path
+) -> None:
+    submit, rows = _start_big_submit(rollout, tmp_path)
+    submit.send_signal(signal.SIGINT)  # from now on, Ctrl-C must not cut the job short
     _out, err = submit.communicate(timeout=120)
     assert submit.returncode == 1
     [job_id] = [raw.decode() for raw in rollout.client.zrange(keys.JOBS_INDEX, 0, -1)]
@@ -174,3 +179,40 @@ def test_ctrl_c_while_a_job_is_stored_lets_it_finish_queuing(
     status = rollout.store.status(job_id)
     assert status is not None
     assert status["total"] == status["counts"]["queued"] == len(rows)
+    assert status["submit"] == "done"
+
+
+def test_a_submit_killed_while_storing_is_seen_cut_short_and_retry_mends_the_job(
+    rollout: Rollout, tmp_path: Path
+) -> None:
+    submit, rows = _start_big_submit(rollout, tmp_path)
+    [job_id] = [raw.decode() for raw in rollout.client.zrange(keys.JOBS_INDEX, 0, -1)]
+    wait_for(lambda: rollout.client.hget(keys.job(job_id), "numbered"), 60, "items to be stored")
+    submit.kill()  # SIGKILL: nothing of the submit's own runs any more
+    submit.communicate(timeout=60)
+    assert json.loads(run(rollout, "status", job_id, "--json").stdout)["submit"] == "in progress"
+    rollout.client.delete(keys.job_submitter(job_id))  # as when its lease runs out
+
+    waited = run(rollout, "status", job_id, "--wait", "--timeout", "60")
+    assert waited.returncode == 1  # at once: waiting would never end
+    assert "outcome  cut short" in waited.stdout
+    assert f"the submit of {job_id} was cut short" in waited.stderr
+    assert f"'trunkctl retry {job_id}'" in waited.stderr
+    listed = json.loads(run(rollout, "jobs", "--json").stdout)["jobs"]
+    assert [(job["job_id"], job["submit"]) for job in listed] == [(job_id, "cut short")]
+
+    retried = run(rollout, "retry", job_id, "--json")
+    assert retried.returncode == 0, retried.stderr
+    requeued = json.loads(retried.stdout)["requeued"]
+    status = json.loads(run(rollout, "status", job_id, "--json").stdout)
+    assert status["submit"] == "done"
+    assert 0 < status["total"] < len(rows)
+    assert (
+        status["total"]
+        == status["counts"]["queued"]
+        == requeued
+        == sum(sum(counts.values()) for counts in status["pbxs"].values())
+    )
+    records = report_json(rollout, job_id)
+    assert len(records) == status["total"]
+    assert rollout.client.llen(rollout.queue) >= requeued  # every item has a task (some two)
