@@ -79,6 +79,13 @@ def ready_line(server: RunningServer) -> str:
     help="Write the inventory CSV (with client secrets) before serving.",
 )
 @click.option(
+    "--inventory-url",
+    metavar="URL",
+    help="Root URL of the base URLs written by --write-inventory, when workers reach the "
+    "simulator by another name than --host (e.g. http://simulator:8090 in docker compose). "
+    "Default: where it serves.",
+)
+@click.option(
     "--token-ttl-s",
     type=click.FloatRange(min=1),
     default=DEFAULT_ACCESS_TTL_S,
@@ -110,6 +117,7 @@ def simulate(
     max_inflight: int,
     faults: str,
     inventory_path: Path | None,
+    inventory_url: str | None,
     token_ttl_s: float,
     refresh_ttl_s: float,
     trunk_quota: int | None,
@@ -133,7 +141,8 @@ def simulate(
 
     def on_ready(server: RunningServer) -> None:
         if inventory_path is not None:
-            write_inventory(server.fleet.inventory_rows(server.root_url), inventory_path)
+            root_url = (inventory_url or server.root_url).rstrip("/")
+            write_inventory(server.fleet.inventory_rows(root_url), inventory_path)
         click.echo(ready_line(server))
 
     if access_log:

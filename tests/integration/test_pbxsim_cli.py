@@ -79,3 +79,21 @@ def test_bad_options_are_usage_errors() -> None:
     assert result.exit_code == 2
     assert "LO-HI" in result.output
     assert runner.invoke(simulate, ["--faults", "nope"]).exit_code == 2
+
+
+async def test_the_inventory_can_name_the_simulator_as_workers_reach_it(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.csv"
+    process = await _start(
+        "--host", "0.0.0.0", "--write-inventory", str(inventory),  # noqa: S104 - all interfaces
+        "--inventory-url", "http://simulator:8090/",
+    )  # fmt: skip
+    try:
+        assert "pbxsim: serving 3 PBXs" in await _ready_line(process)
+        with inventory.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), START_TIMEOUT_S)
+    assert [row["base_url"] for row in rows] == [
+        f"http://simulator:8090/pbx-00{n}" for n in (1, 2, 3)
+    ]
