@@ -14,7 +14,7 @@ import click
 
 from jobs.records import REPORT_FIELDS
 from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES
-from jobs.store import SUBMIT_CUT_SHORT
+from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_RUNNING
 from trunkctl import context
 from trunkctl.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from trunkctl.output import print_json
@@ -88,6 +88,8 @@ def _print_status(status: dict[str, Any]) -> None:
     colour = {"success": "green", "failed": "red", "partial": "yellow", SUBMIT_CUT_SHORT: "red"}
     click.echo(f"outcome  {click.style(outcome, fg=colour.get(outcome))}")
     click.echo(f"total    {status['total']}")
+    if status["submit"] == SUBMIT_RUNNING:
+        click.echo("         (its submit is still storing and queuing trunks)")
     for name in ALL_STATES:
         if status["counts"].get(name):
             click.echo(f"  {styled(name, 10)} {status['counts'][name]}")

@@ -191,6 +191,7 @@ def test_a_submit_killed_while_storing_is_seen_cut_short_and_retry_mends_the_job
     submit.kill()  # SIGKILL: nothing of the submit's own runs any more
     submit.communicate(timeout=60)
     assert json.loads(run(rollout, "status", job_id, "--json").stdout)["submit"] == "in progress"
+    assert "its submit is still storing" in run(rollout, "status", job_id).stdout
     rollout.client.delete(keys.job_submitter(job_id))  # as when its lease runs out
 
     waited = run(rollout, "status", job_id, "--wait", "--timeout", "60")
