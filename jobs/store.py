@@ -32,6 +32,7 @@ from jobs.transitions import (
     Transition,
     applied,
 )
+from trunkctl.errors import TrunkctlError
 
 if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts 70 ms sooner
     from trunks.pbx import PbxEntry
@@ -90,6 +91,10 @@ RETRY_RESET: dict[str, str | int] = {
     "errcode": "", "errmsg": "", "detail": "", "finished_at": "", "tries": 0, "first_try_at": "",
     "deferrals": 0,
 }  # fmt: skip
+
+
+class SubmitLeaseLostError(TrunkctlError):
+    """Raised when a submit finds its lease on the job run out: it must not write any more."""
 
 
 def new_job_id(now: float | None = None) -> str:
@@ -171,10 +176,17 @@ class JobWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Write what is buffered (renewing the submit's lease on the job)."""
+        """Write what is buffered, once the submit's lease on the job is renewed."""
+        if not self.client.pexpire(keys.job_submitter(self.job_id), SUBMIT_LEASE_MS):
+            # Stalled past its lease (a laptop asleep, Redis out of reach): the job counts as cut
+            # short, and `retry` may be mending it already. Writing more would undo that.
+            raise SubmitLeaseLostError(
+                f"the submit of {self.job_id} stalled for over {SUBMIT_LEASE_MS // 1000} s and "
+                f"stopped, its job cut short: 'trunkctl retry {self.job_id}' makes the job whole "
+                "with the trunks stored so far; submit the batch again for the others"
+            )
         # The highest number so far: a job cut short is counted again up to it (JobStore.retry).
         self._pipe.hset(keys.job(self.job_id), "numbered", self.count)
-        self._pipe.pexpire(keys.job_submitter(self.job_id), SUBMIT_LEASE_MS)
         self._pipe.execute()
 
     def finish(self) -> None:

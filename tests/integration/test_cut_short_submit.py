@@ -14,7 +14,15 @@ import redis
 
 from jobs import keys
 from jobs.states import State
-from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_DONE, SUBMIT_RUNNING, JobStore, JobWriter, NewItem
+from jobs.store import (
+    SUBMIT_CUT_SHORT,
+    SUBMIT_DONE,
+    SUBMIT_RUNNING,
+    JobStore,
+    JobWriter,
+    NewItem,
+    SubmitLeaseLostError,
+)
 from jobs.transitions import TRANSITION_LUA, Transition
 from trunks.pbx import PbxEntry
 
@@ -191,3 +199,16 @@ def test_retry_leaves_a_running_submit_alone(job_store: JobStore) -> None:
     assert (status["submit"], status["total"], status["counts"]["queued"]) == (
         SUBMIT_RUNNING, 1, 1,
     )  # fmt: skip
+
+
+def test_a_submit_that_finds_its_lease_run_out_stops_writing(job_store: JobStore) -> None:
+    writer = _new_job(job_store)
+    writer.add(_item(1))
+    writer.flush()
+    _lease_runs_out(job_store, writer.job_id)  # stalled: a laptop asleep, Redis out of reach
+    writer.add(_item(2))
+    with pytest.raises(SubmitLeaseLostError, match=f"'trunkctl retry {writer.job_id}'"):
+        writer.flush()
+    assert job_store.client.exists(keys.item(writer.job_id, 1))
+    assert not job_store.client.exists(keys.item(writer.job_id, 2))
+    assert _status(job_store, writer.job_id)["submit"] == SUBMIT_CUT_SHORT
