@@ -15,7 +15,10 @@ with redis-py 8, building the client costs more than the round trip. This transp
 - after each BRPOP, takes up to READ_MORE further messages that are already queued (within the
   prefetch window) in one Lua script that pops them and records them as unacked atomically:
   one round trip for many messages, instead of two per message, and no moment at which a
-  message is neither in the queue nor in the unacked hash.
+  message is neither in the queue nor in the unacked hash;
+- reads again once REFILL_AT_LEAST places of a full prefetch window are free, not as soon as
+  one is: otherwise, in a steady rollout, every task that ends costs a BRPOP cycle of its own
+  (measured: 5% of the worker's CPU at 200 ms per request, 13% at 100 ms).
 Measured with py-spy on `bench/delivery.py uniform`, kombu's bookkeeping was about a fifth of the
 worker's CPU per trunk before this transport.
 
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 ACK_BATCH = 64
 ACK_FLUSH_S = 0.05
 READ_MORE = 32
+REFILL_AT_LEAST = 32
 
 # KEYS: queue, unacked index, unacked hash. ARGV: how many at most, now (epoch seconds).
 # Pops messages and records each as kombu's QoS.append would: index scored by time, hash value
@@ -97,6 +101,16 @@ class QoS(kombu_redis.QoS):
             virtual.QoS.append(self, message, delivery_tag)
         else:
             super().append(message, delivery_tag)
+
+    def can_consume(self) -> bool:
+        """Whether to read more: once REFILL_AT_LEAST places of the prefetch window are free (at
+        most a quarter of the window), so that one BRPOP and one bulk read fetch many messages,
+        not one each time a task ends."""
+        if not self.prefetch_count:
+            return True
+        in_hand = len(self._delivered or ()) - len(self._dirty or ())
+        refill_at = max(1, min(REFILL_AT_LEAST, self.prefetch_count // 4))
+        return self.prefetch_count - in_hand >= refill_at
 
     def room(self) -> int:
         """How many more messages the prefetch window takes (READ_MORE when unlimited)."""

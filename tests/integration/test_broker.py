@@ -127,6 +127,53 @@ def test_one_brpop_brings_more_queued_messages_within_the_prefetch_window(
     assert client.llen("broker-test") == 6
 
 
+def _drain(connection: Connection) -> None:
+    """Let the consumer take what it will, until nothing more comes."""
+    while True:
+        try:
+            connection.drain_events(timeout=0.3)
+        except TimeoutError:
+            return
+
+
+def test_the_window_refills_in_batches_not_a_message_per_ack(
+    redis_url: str, client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(broker, "REFILL_AT_LEAST", 4)
+    _publish(redis_url, 30)
+    received: list[Any] = []
+    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+        connection.default_channel.basic_qos(prefetch_count=16)
+        with connection.Consumer([QUEUE], callbacks=[lambda _body, m: received.append(m)]):
+            _drain(connection)
+            assert len(received) == 16
+            for message in received[:3]:
+                message.ack()
+            _drain(connection)
+            assert len(received) == 16  # three free places: not yet
+            client.config_resetstat()
+            received[3].ack()
+            _drain(connection)
+            assert [message.payload["n"] for message in received[16:]] == [16, 17, 18, 19]
+            assert client.info("commandstats")["cmdstat_brpop"]["calls"] == 1  # for all four
+
+
+def test_a_small_window_refills_at_a_quarter(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(broker, "REFILL_AT_LEAST", 32)
+    _publish(redis_url, 10)
+    received: list[Any] = []
+    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+        connection.default_channel.basic_qos(prefetch_count=4)
+        with connection.Consumer([QUEUE], callbacks=[lambda _body, m: received.append(m)]):
+            _drain(connection)
+            assert len(received) == 4
+            received[0].ack()  # a quarter of 4: one free place is enough
+            _drain(connection)
+            assert len(received) == 5
+
+
 def test_messages_read_in_bulk_are_restored_intact(redis_url: str, client: redis.Redis) -> None:
     _publish(redis_url, 5)
     with Connection(redis_url, transport="worker.broker:Transport") as connection:
