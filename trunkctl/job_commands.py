@@ -34,7 +34,7 @@ def _status_or_fail(job_id: str) -> dict[str, Any]:
     return status
 
 
-def cut_short_text(job_id: str) -> str:
+def _cut_short_text(job_id: str) -> str:
     """What to do about a job whose submit was cut short."""
     return (
         f"the submit of {job_id} was cut short (killed, or its Redis connection lost) before it "
@@ -144,7 +144,7 @@ def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> i
     else:
         _print_status(current)
     if current["submit"] == SUBMIT_CUT_SHORT:
-        click.echo(cut_short_text(job_id), err=True)
+        click.echo(_cut_short_text(job_id), err=True)
     elif wait and not current["final"]:
         return EXIT_TIMEOUT
     return status_exit_code(current)
