@@ -56,13 +56,15 @@ return 1
 )
 
 # KEYS: job counts, job pbx-counts, job, submitter lease. ARGV: item key prefix, highest item
-# number. Makes a cut-short job whole: counts it again from the items that were stored (the
-# others never were), ends its submit, and returns the queued ones as {number, pbx, ...} (some
-# may have no task). One script, so that no transition of a worker slips between read and write.
+# number. If the job's submit was cut short (not done, and its lease gone), makes the job whole:
+# counts it again from the items that were stored (the others never were), ends its submit, and
+# returns the queued ones as {number, pbx, ...} (some may have no task); else false. One script,
+# so that no transition of a worker (nor the submit) slips between check, read and write.
 RECOUNT_LUA = (
     NOTHING_OPEN_FUNCTION_LUA
     + """
 if redis.call('HEXISTS', KEYS[1], 'submitting') == 0 then return false end
+if redis.call('EXISTS', KEYS[4]) == 1 then return false end
 local counts, pbx_counts, stored, queued = {}, {}, 0, {}
 for n = 1, tonumber(ARGV[2]) do
     local f = redis.call('HMGET', ARGV[1] .. n, 'state', 'pbx')
@@ -409,9 +411,6 @@ class JobStore:
     def _recount(self, job_id: str, numbered: int) -> dict[str, array[int]]:
         """If the job's submit was cut short: the job made whole (see RECOUNT_LUA) and its
         queued items, by PBX, to queue again; otherwise nothing."""
-        status = self.status(job_id)
-        if status is None or status["submit"] != SUBMIT_CUT_SHORT:
-            return {}
         recount = self.client.register_script(RECOUNT_LUA)
         found = recount(
             keys=[

@@ -47,13 +47,13 @@ def _cut_short_text(job_id: str) -> str:
 def _outcome_word(status: dict[str, Any]) -> str:
     if status["final"]:
         return str(status["outcome"])
-    return SUBMIT_CUT_SHORT if status.get("submit") == SUBMIT_CUT_SHORT else "in progress"
+    return SUBMIT_CUT_SHORT if status["submit"] == SUBMIT_CUT_SHORT else "in progress"
 
 
 def status_exit_code(status: dict[str, Any]) -> int:
     """0 when every item is succeeded or exists, 1 when any failed or was rejected, or when the
     job's submit was cut short."""
-    if status.get("submit") == SUBMIT_CUT_SHORT:
+    if status["submit"] == SUBMIT_CUT_SHORT:
         return EXIT_FAILED
     counts = status["counts"]
     bad = sum(n for state, n in counts.items() if state in FINAL_STATES - GOOD_STATES)

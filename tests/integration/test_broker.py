@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -95,18 +96,29 @@ def test_closing_records_pending_acks_before_restoring(
     assert client.llen("broker-test") == 1
 
 
-def _consume(connection: Connection, prefetch: int) -> list[Any]:
-    """Consume as a worker does (BRPOP, then the bulk read), until nothing more comes."""
+@contextmanager
+def _consuming(connection: Connection, prefetch: int) -> Iterator[list[Any]]:
+    """A consumer as a worker has one (BRPOP, then the bulk read); the messages received."""
     received: list[Any] = []
-    channel = connection.default_channel
-    channel.basic_qos(prefetch_count=prefetch)
-    consumer = connection.Consumer([QUEUE], callbacks=[lambda _body, m: received.append(m)])
-    with consumer:
-        while True:
-            try:
-                connection.drain_events(timeout=0.3)
-            except TimeoutError:
-                return received
+    connection.default_channel.basic_qos(prefetch_count=prefetch)
+    with connection.Consumer([QUEUE], callbacks=[lambda _body, m: received.append(m)]):
+        yield received
+
+
+def _drain(connection: Connection) -> None:
+    """Let the consumer take what it will, until nothing more comes."""
+    while True:
+        try:
+            connection.drain_events(timeout=0.3)
+        except TimeoutError:
+            return
+
+
+def _consume(connection: Connection, prefetch: int) -> list[Any]:
+    """Consume as a worker does, until nothing more comes."""
+    with _consuming(connection, prefetch) as received:
+        _drain(connection)
+    return received
 
 
 def test_one_brpop_brings_more_queued_messages_within_the_prefetch_window(
@@ -127,35 +139,26 @@ def test_one_brpop_brings_more_queued_messages_within_the_prefetch_window(
     assert client.llen("broker-test") == 6
 
 
-def _drain(connection: Connection) -> None:
-    """Let the consumer take what it will, until nothing more comes."""
-    while True:
-        try:
-            connection.drain_events(timeout=0.3)
-        except TimeoutError:
-            return
-
-
 def test_the_window_refills_in_batches_not_a_message_per_ack(
     redis_url: str, client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(broker, "REFILL_AT_LEAST", 4)
     _publish(redis_url, 30)
-    received: list[Any] = []
-    with Connection(redis_url, transport="worker.broker:Transport") as connection:
-        connection.default_channel.basic_qos(prefetch_count=16)
-        with connection.Consumer([QUEUE], callbacks=[lambda _body, m: received.append(m)]):
-            _drain(connection)
-            assert len(received) == 16
-            for message in received[:3]:
-                message.ack()
-            _drain(connection)
-            assert len(received) == 16  # three free places: not yet
-            client.config_resetstat()
-            received[3].ack()
-            _drain(connection)
-            assert [message.payload["n"] for message in received[16:]] == [16, 17, 18, 19]
-            assert client.info("commandstats")["cmdstat_brpop"]["calls"] == 1  # for all four
+    with (
+        Connection(redis_url, transport="worker.broker:Transport") as connection,
+        _consuming(connection, prefetch=16) as received,
+    ):
+        _drain(connection)
+        assert len(received) == 16
+        for message in received[:3]:
+            message.ack()
+        _drain(connection)
+        assert len(received) == 16  # three free places: not yet
+        client.config_resetstat()
+        received[3].ack()
+        _drain(connection)
+        assert [message.payload["n"] for message in received[16:]] == [16, 17, 18, 19]
+        assert client.info("commandstats")["cmdstat_brpop"]["calls"] == 1  # for all four
 
 
 def test_a_small_window_refills_at_a_quarter(
@@ -163,15 +166,15 @@ def test_a_small_window_refills_at_a_quarter(
 ) -> None:
     monkeypatch.setattr(broker, "REFILL_AT_LEAST", 32)
     _publish(redis_url, 10)
-    received: list[Any] = []
-    with Connection(redis_url, transport="worker.broker:Transport") as connection:
-        connection.default_channel.basic_qos(prefetch_count=4)
-        with connection.Consumer([QUEUE], callbacks=[lambda _body, m: received.append(m)]):
-            _drain(connection)
-            assert len(received) == 4
-            received[0].ack()  # a quarter of 4: one free place is enough
-            _drain(connection)
-            assert len(received) == 5
+    with (
+        Connection(redis_url, transport="worker.broker:Transport") as connection,
+        _consuming(connection, prefetch=4) as received,
+    ):
+        _drain(connection)
+        assert len(received) == 4
+        received[0].ack()  # a quarter of 4: one free place is enough
+        _drain(connection)
+        assert len(received) == 5
 
 
 def test_messages_read_in_bulk_are_restored_intact(redis_url: str, client: redis.Redis) -> None:
