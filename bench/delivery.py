@@ -114,17 +114,32 @@ class Rig:
         return {name: process_cpu_s(pid) for name, pid in processes.items()}
 
     def run(self, rows: list[tuple[str, dict[str, object]]]) -> tuple[str, float]:
-        """Submit and wait; the job id and the makespan in seconds. Prints CPU per process."""
+        """Submit and wait; the job id and the makespan in seconds. Prints CPU per process,
+        and when the run's phases ended, in seconds from the start of the submit."""
         trunks = write_trunks_csv(self.workdir / "trunks.csv", rows)
         before, cli_before = self.cpu_s(), children_cpu_s()
-        started = time.perf_counter()
+        started, started_epoch = time.perf_counter(), time.time()
         job_id = trunkctl(self.env, "submit", str(trunks), "--pbxs", str(self.inventory)).strip()
+        submitted_s = time.perf_counter() - started
         trunkctl(self.env, "status", job_id, "--wait")
         makespan_s = time.perf_counter() - started
         used = {name: cpu - before[name] for name, cpu in self.cpu_s().items()}
         used["cli"] = children_cpu_s() - cli_before
         print("  CPU s: " + ", ".join(f"{name} {cpu:.2f}" for name, cpu in used.items()))
+        tries = sorted(at - started_epoch for at in self.first_tries(job_id, len(rows)))
+        print(
+            f"  phases, s from the start: submit exited {submitted_s:.2f}, "
+            f"first item taken up {tries[0]:.2f}, last {tries[-1]:.2f}, "
+            f"wait returned {makespan_s:.2f}"
+        )
         return job_id, makespan_s
+
+    def first_tries(self, job_id: str, total: int) -> list[float]:
+        """When a worker first took up each item (epoch seconds; its first try), where it did."""
+        with self.store.client.pipeline(transaction=False) as pipe:
+            for item_no in range(1, total + 1):
+                pipe.hget(keys.item(job_id, item_no), "first_try_at")
+            return [float(value) for value in pipe.execute() if value]
 
     def deferrals(self, job_id: str, total: int) -> int:
         """How many times tasks stepped aside because their PBX was saturated."""
