@@ -90,12 +90,17 @@ class ItemStore:
             return None
         fields, entry, circuit, marked = result
         raw = dict(zip(fields[::2], fields[1::2], strict=True))
-        return Claim(
-            item=Item.from_hash(job_id, item_no, raw) if raw else None,
-            entry=PbxEntry.from_stored(entry) if entry else None,
-            circuit=json.loads(circuit) if circuit else None,
-            marked=bool(int(marked)),
-        )
+        try:
+            return Claim(
+                item=Item.from_hash(job_id, item_no, raw) if raw else None,
+                entry=PbxEntry.from_stored(entry) if entry else None,
+                circuit=json.loads(circuit) if circuit else None,
+                marked=bool(int(marked)),
+            )
+        except Exception:
+            # Unreadable (a damaged item or entry): the task's next run may try again at once.
+            await self.unlock(job_id, item_no, owner)
+            raise
 
     async def load(self, job_id: str, item_no: int) -> Item | None:
         """The item, or None when the job is unknown or expired."""

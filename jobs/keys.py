@@ -102,7 +102,8 @@ def token_lock(base_url: str, client_id: str) -> str:
 
 
 def token_refused(base_url: str, client_id: str) -> str:
-    """Hash: SHA-256 of a client secret the PBX refused -> why; cleared by `retry`."""
+    """Hash: "job id|SHA-256 of a client secret" the PBX refused in that job -> why; the job's
+    fields are cleared by its `retry`."""
     return f"{PREFIX}token:{_digest(base_url, client_id)}:refused"
 
 

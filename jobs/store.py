@@ -18,7 +18,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 
@@ -447,7 +447,11 @@ class JobStore:
                 raw = entries.get(alias.encode())
                 if raw:
                     entry = PbxEntry.from_stored(raw)
-                    pipe.delete(keys.token_refused(entry.base_url, entry.client_id))
+                    refused = keys.token_refused(entry.base_url, entry.client_id)
+                    fields = cast(list[bytes], self.client.hkeys(refused))
+                    mine = [field for field in fields if field.startswith(f"{job_id}|".encode())]
+                    if mine:
+                        pipe.hdel(refused, *mine)
             pipe.execute()
 
     def _extend(self, job_id: str, total: int) -> None:

@@ -58,7 +58,10 @@ def check_header(names: Sequence[str], known: Sequence[str]) -> list[HeaderProbl
             problems.append(HeaderProblem(None, f"column {position} has no name"))
         elif name not in known:
             guess = closest_match(name, known)
-            hint = f"; did you mean {guess!r}?" if guess else ""
+            if guess:
+                hint = f"; did you mean {guess!r}?"
+            else:  # nothing alike: still name the nearest, as the message promises one
+                hint = f"; the closest valid column is {closest_match(name, known, cutoff=0.0)!r}"
             problems.append(HeaderProblem(name, f"unknown column {name!r}{hint}"))
         elif name in seen:
             problems.append(HeaderProblem(name, f"column {name!r} appears more than once"))

@@ -7,7 +7,6 @@ before anything is sent again, so a trunk is never created twice; transient faul
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from worker.backoff import backoff_s, defer_s
 from worker.pbx.connection import PbxConnection
 from worker.pbx.errors import PbxAuthError, PbxDuplicateError, PbxError
 from worker.pbx.limiter import SlotUnavailableError
-from worker.pbx.redaction import redact
+from worker.pbx.redaction import redact, redact_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +34,18 @@ class Outcome:
     run_again_in_s: float | None = None
 
 
+def _pbx_errmsg(error: PbxError, item: Item) -> str:
+    """The PBX's own errmsg when it answered with an errcode, else the local reason."""
+    if error.errcode is None:
+        return str(error)
+    return redact(error.errmsg, [str((item.body or {}).get("password", ""))])
+
+
 def _safe_detail(detail: Any, item: Item) -> Any:
     """The PBX's detail (e.g. invalid_param_list) with the trunk password scrubbed out."""
     if detail is None:
         return None
-    password = str((item.body or {}).get("password", ""))
-    return json.loads(redact(json.dumps(detail, ensure_ascii=False), [password]))
+    return redact_values(detail, [str((item.body or {}).get("password", ""))])
 
 
 class Delivery:
@@ -49,7 +54,7 @@ class Delivery:
     def __init__(
         self,
         store: ItemStore,
-        connect: Callable[[PbxEntry], PbxConnection],
+        connect: Callable[[PbxEntry, str], PbxConnection],  # (entry, job id)
         settings: Settings,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -85,6 +90,11 @@ class Delivery:
             if outcome.state not in FINAL_STATES:  # a final transition has dropped the lock
                 await self._store.unlock(job_id, item_no, owner)
 
+    async def give_up(self, job_id: str, item_no: int, reason: str) -> None:
+        """End an item its task could not run (unexpected errors, again and again): failed, with
+        the reason, unless it is final already. `retry` queues it again like any failed item."""
+        await self._store.move(final_transition(job_id, item_no, State.FAILED, errmsg=reason))
+
     async def _finish(self, item: Item, state: State, **outcome: Any) -> Outcome:
         await self._store.move(final_transition(item.job_id, item.item_no, state, **outcome))
         return Outcome(state)
@@ -93,16 +103,16 @@ class Delivery:
         if isinstance(error, str):
             return await self._finish(item, State.FAILED, errmsg=error)
         return await self._finish(
-            item, State.FAILED, errcode=error.errcode, errmsg=str(error),
+            item, State.FAILED, errcode=error.errcode, errmsg=_pbx_errmsg(error, item),
             detail=_safe_detail(error.detail, item),
         )  # fmt: skip
 
     async def _attempt(self, item: Item, entry: PbxEntry, marked: bool, now: float) -> Outcome:
         first_try_at = item.first_try_at or now
         try:
-            return await self._create(item, self._connect(entry), first_try_at, marked)
+            return await self._create(item, self._connect(entry, item.job_id), first_try_at, marked)
         except PbxAuthError as exc:
-            reason = {"errcode": exc.errcode, "errmsg": str(exc)}
+            reason = {"errcode": exc.errcode, "errmsg": _pbx_errmsg(exc, item)}
             await self._store.open_circuit(item.job_id, item.pbx, reason)
             return await self._finish(item, State.FAILED, **reason)
         except SlotUnavailableError as exc:
@@ -132,8 +142,10 @@ class Delivery:
 
         async def count_attempt() -> None:
             # Recorded before the request leaves: if the worker dies now, the item is looked up.
+            # The claim has counted the first request when it marked the item; a replay after
+            # 10004 is one more.
             nonlocal sent
-            if not marked:
+            if sent or not marked:
                 fields: dict[str, str | int] = {**running, "maybe_sent": 1}
                 await self._store.move(
                     Transition(item.job_id, item.item_no, State.RUNNING, fields, add_attempts=1)
@@ -188,7 +200,8 @@ class Delivery:
                 item, State.FAILED, errcode=exc.errcode,
                 errmsg=f"gave up after {elapsed_s:.0f} s of retries: {exc}",
             )  # fmt: skip
-        fields = {**outcome_fields(errcode=exc.errcode, errmsg=str(exc)), "tries": tries}
+        errmsg = _pbx_errmsg(exc, item)
+        fields = {**outcome_fields(errcode=exc.errcode, errmsg=errmsg), "tries": tries}
         fields.update(updated_at=iso_time(), first_try_at=repr(first_try_at))
         await self._store.move(Transition(item.job_id, item.item_no, State.RETRYING, fields))
         return Outcome(State.RETRYING, delay_s)

@@ -78,9 +78,11 @@ class WorkerRuntime:
             log.warning("could not load scripts into Redis: %s", type(exc).__name__)
         return Delivery(ItemStore(self._redis), self._connect, self.settings)
 
-    def _connect(self, entry: PbxEntry) -> PbxConnection:
+    def _connect(self, entry: PbxEntry, job_id: str) -> PbxConnection:
         client = PbxClient(self._session, entry, self.settings.user_agent)
-        return PbxConnection(entry, client, self._limiter, self._tokens, self.settings.slot_wait_s)
+        return PbxConnection(
+            entry, client, self._limiter, self._tokens, self.settings.slot_wait_s, job_id=job_id
+        )
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:

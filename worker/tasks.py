@@ -11,6 +11,7 @@ import logging
 from celery import Task
 
 from jobs.queue import DELIVER_TASK, NOOP_TASK
+from jobs.states import State
 from worker.async_pool import async_part, awaited, use_loop
 from worker.backoff import backoff_s
 from worker.celery_app import app, settings
@@ -27,29 +28,45 @@ use_loop(lambda: runtime(settings).loop)
 
 
 @async_part(DELIVER_TASK)
-async def _deliver(job_id: str, item_no: int) -> Outcome:
+async def _deliver(job_id: str, item_no: int, errors: int = 0) -> Outcome:  # noqa: ARG001
+    # `errors` is the task body's count (the pool passes every argument of the task).
     return await runtime(settings).delivery.run(job_id, item_no)
 
 
 @app.task(bind=True, name=DELIVER_TASK, max_retries=None)
-def deliver_trunk(self: Task[[str, int], str | None], job_id: str, item_no: int) -> str | None:
-    """Deliver item `item_no` of job `job_id`; reschedules itself while the item is not final."""
+def deliver_trunk(
+    self: Task[[str, int, int], str | None], job_id: str, item_no: int, errors: int = 0
+) -> str | None:
+    """Deliver item `item_no` of job `job_id`; reschedules itself while the item is not final.
+
+    `errors`: the unexpected failures of its runs so far (not PBX faults, not stepping aside).
+    """
     try:
         outcome = awaited(lambda: runtime(settings).run(_deliver(job_id, item_no)))
-    except Exception as exc:
-        retries = self.request.retries or 0
-        if retries >= MAX_UNEXPECTED_RETRIES:
-            raise
+    except Exception as exc:  # noqa: BLE001 - retried, then recorded as the item's failure
+        errors += 1
         # Type and redacted message only: a traceback's text is not ours to vouch for.
         reason = redact(f"{type(exc).__name__}: {exc}")
+        if errors > MAX_UNEXPECTED_RETRIES:
+            return _give_up(job_id, item_no, f"gave up after {errors} errors: {reason}")
         log.warning("job %s item %s: %s; retrying", job_id, item_no, reason)
-        delay_s = backoff_s(
-            retries + 1, base_s=settings.backoff_base_s, cap_s=settings.backoff_max_s
-        )
-        raise self.retry(countdown=delay_s) from None
+        delay_s = backoff_s(errors, base_s=settings.backoff_base_s, cap_s=settings.backoff_max_s)
+        raise self.retry(countdown=delay_s, kwargs={"errors": errors}) from None
     if outcome.run_again_in_s is not None:
         raise self.retry(countdown=outcome.run_again_in_s)
     return outcome.state.value if outcome.state else None
+
+
+def _give_up(job_id: str, item_no: int, reason: str) -> str | None:
+    """Record the item as failed, so that its job can end (and `retry` can queue it again)."""
+    log.error("job %s item %s: %s", job_id, item_no, reason)
+    try:
+        runtime(settings).run(runtime(settings).delivery.give_up(job_id, item_no, reason))
+    except Exception as exc:  # noqa: BLE001 - Redis is out of reach: the item stays as it is
+        failure = redact(f"{type(exc).__name__}: {exc}")
+        log.error("job %s item %s: could not record the failure: %s", job_id, item_no, failure)  # noqa: TRY400
+        return None
+    return State.FAILED.value
 
 
 @async_part(NOOP_TASK)

@@ -135,6 +135,9 @@ def test_faults_end_succeeded_without_duplicates(
     failed = [r for r in rollout.records(result.job_id or "") if r["state"] != "succeeded"]
     assert status["counts"]["succeeded"] == len(rows), [(r["state"], r["errmsg"]) for r in failed]
     assert_each_created_once(sim3, rows)
+    # `attempts` counts every create request sent, replays after 10004 and re-sends included.
+    sent = sum(sim3.counters(alias)["requests"].get("trunk/create", 0) for alias in sim3.aliases())
+    assert sum(r["attempts"] for r in rollout.records(result.job_id or "")) == sent
     assert_no_secret_in(rollout.worker_output(), secrets_of(sim3, rows))
 
 
@@ -156,11 +159,39 @@ def test_wrong_secret_fails_one_pbx_after_one_login(
         if record["pbx"] == bad:
             assert record["state"] == "failed"
             assert record["errcode"] == -1
+            assert record["errmsg"] == "FAILURE"  # the PBX's own errmsg, as it answered
             assert record["attempts"] == 0
         else:
             assert record["state"] == "succeeded"
     for alias in good:
         assert len(sim3.trunks(alias)) == 8
+    # The admin puts the secret back on the PBX: `retry`, with the same inventory, logs in again.
+    original = next(row["client_secret"] for row in inventory if row["pbx"] == bad)
+    sim3.set_secret(bad, original)
+    assert rollout.submitter.retry(result.job_id or "", None).requeued == 8
+    assert rollout.wait_final(result.job_id or "")["outcome"] == "success"
+    assert sim3.counters(bad)["logins_failed"] == 1
+    assert len(sim3.trunks(bad)) == 8
+    assert_no_secret_in(rollout.worker_output(), secrets_of(sim3, rows))
+
+
+def test_an_item_that_keeps_failing_unexpectedly_ends_failed(
+    rollout: Rollout, sim3: SimulatorThread
+) -> None:
+    # A stored item the worker cannot read (no PBX answer involved): its task retries, then gives
+    # up, and the item ends `failed` with the reason, so that the job ends.
+    rows = fleet_rows(sim3.aliases()[:1], per_pbx=2)
+    result = rollout.submit(sim3, rows)  # queued; no worker runs yet
+    job_id = result.job_id or ""
+    rollout.client.hset(keys.item(job_id, 2), "body", "{not json")
+    rollout.start_workers(1)
+    status = rollout.wait_final(job_id)
+    assert status["counts"]["succeeded"] == 1
+    assert status["counts"]["failed"] == 1
+    broken = rollout.records(job_id)[1]
+    assert broken["state"] == "failed"
+    assert broken["errmsg"].startswith("gave up after 21 errors: JSONDecodeError")
+    assert "Traceback" not in rollout.worker_output()
     assert_no_secret_in(rollout.worker_output(), secrets_of(sim3, rows))
 
 

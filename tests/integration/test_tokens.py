@@ -25,7 +25,7 @@ from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
 from worker.pbx.errors import PbxAuthError, PbxTokenCapError, PbxTokenExpiredError
 from worker.pbx.limiter import DeviceLimiter
-from worker.pbx.tokens import REFRESH_MARGIN_S, TokenCache, TokenCall
+from worker.pbx.tokens import REFRESH_MARGIN_S, TokenCache, TokenCall, TokenPair
 
 PBX = "pbx-001"
 USER_AGENT = "trunkctl-tests/1.0"
@@ -134,6 +134,37 @@ async def test_token_is_refreshed_with_the_refresh_token_before_expiry(
     assert await TokenCache(redis_client, clock).token(entry, call) == second
 
 
+async def test_short_lived_tokens_are_used_for_most_of_their_life(
+    redis_client: aioredis.Redis, session: aiohttp.ClientSession, clock: ManualClock
+) -> None:
+    # A PBX set to 60 s tokens: the fixed margin (120 s) would refresh before every request.
+    settings = SimSettings(pbx_count=1, max_inflight=4, clock=clock, access_ttl_s=60)
+    async with AsyncSimulator(settings) as short_sim:
+        entry = _entry(short_sim)
+        call = _token_call(session, entry)
+        cache = TokenCache(redis_client, clock)
+        first = await cache.token(entry, call)
+        for _ in range(5):
+            assert await cache.token(entry, call) == first
+        clock.advance(44)  # a quarter of the lifetime (15 s) is left: still used
+        assert await TokenCache(redis_client, clock).token(entry, call) == first
+        clock.advance(2)
+        second = await cache.token(entry, call)
+        assert second != first
+        assert _requests(short_sim, "get_token") == 1
+        assert _requests(short_sim, "refresh_token") == 1
+        await _list_trunks(session, entry, second)
+
+
+def test_a_pair_without_a_refresh_lifetime_is_kept_while_its_access_token_lives(
+    clock: ManualClock,
+) -> None:
+    answer = {"access_token": "a", "access_token_expire_time": 1800, "refresh_token": "r"}
+    pair = TokenPair.from_answer(answer, clock())
+    assert pair.keep_ms(clock()) == 1_800_000
+    assert not pair.refreshable(clock())
+
+
 async def test_expired_refresh_token_falls_back_to_a_login(
     sim: AsyncSimulator,
     redis_client: aioredis.Redis,
@@ -207,6 +238,25 @@ async def test_refused_secret_is_tried_once_and_another_secret_is_tried(
     token = await caches[1].token(good, _token_call(session, good))
     assert token
     assert sim.counters(PBX)["logins_ok"] == 1
+
+
+async def test_a_refused_login_ends_tries_for_its_job_only(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    # product.md: the credentials are bad "for the job"; another job (say, after an admin fixed
+    # the allow-list) may spend its own one login.
+    bad = _entry(sim, client_secret="wrong-secret-123")
+    cache = TokenCache(redis_client, clock)
+    for job_id in ("job-a", "job-a", "job-b", "job-b", "job-a"):
+        with pytest.raises(PbxAuthError):
+            await cache.token(bad, _token_call(session, bad), job_id)
+    assert sim.counters(PBX)["logins_failed"] == 2
+    refused = await redis_client.hgetall(keys.token_refused(bad.base_url, bad.client_id))
+    assert sorted(field.split(b"|")[0] for field in refused) == [b"job-a", b"job-b"]
+    assert await redis_client.pttl(keys.token_refused(bad.base_url, bad.client_id)) > 0
 
 
 # --- PbxConnection ------------------------------------------------------------------------------

@@ -116,7 +116,10 @@ def unknown(column: str, guess: str) -> HeaderProblem:
         ("pbx,codecs", [unknown("codecs", "codec_sel")]),
         ("pbx,passwd", [unknown("passwd", "password")]),
         ("pbx,dids", [unknown("dids", "did_list")]),
-        ("pbx,zzz", [HeaderProblem("zzz", "unknown column 'zzz'")]),
+        # Nothing alike: the nearest is still named.
+        ("pbx,trunk", [HeaderProblem(
+            "trunk", "unknown column 'trunk'; the closest valid column is 'transport'"
+        )]),
         ("pbx,name,NAME", [HeaderProblem("name", "column 'name' appears more than once")]),
         ("pbx,,name", [HeaderProblem(None, "column 2 has no name")]),
         ("pbx,nmae,pbx", [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from worker.pbx.redaction import REDACTED, redact
+from worker.pbx.redaction import REDACTED, redact, redact_values
 
 
 @pytest.mark.parametrize(
@@ -57,3 +59,25 @@ def test_secrets_and_parameters_together() -> None:
     assert redact(text, ["tok-1", "cs-9"]) == (
         "Cannot connect: http://h/x?access_token=*** (client secret ***)"
     )
+
+
+@pytest.mark.parametrize(
+    "password", ['aB1"cdefghij', "aB1\\cdefghij", "aB1cdéfghij", "aB1cdefghij"]
+)
+def test_parsed_values_are_redacted_whatever_json_would_escape(password: str) -> None:
+    # A PBX's invalid_param_list may echo the password; as JSON text, a quote or a backslash in it
+    # is escaped, so only a walk over the parsed values finds it.
+    detail = [{"field": "password", "value": password, "note": f"rejected {password}"}, 7, None]
+    scrubbed = redact_values(detail, [password])
+    assert scrubbed == [
+        {"field": "password", "value": REDACTED, "note": f"rejected {REDACTED}"},
+        7,
+        None,
+    ]
+    assert password not in json.dumps(scrubbed, ensure_ascii=False)
+
+
+def test_keys_and_nested_values_are_redacted() -> None:
+    assert redact_values({"s3cr3t": {"list": ["x s3cr3t"]}}, ["s3cr3t"]) == {
+        REDACTED: {"list": [f"x {REDACTED}"]}
+    }

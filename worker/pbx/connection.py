@@ -25,8 +25,11 @@ class PbxConnection:
         limiter: DeviceLimiter,
         tokens: TokenCache,
         slot_wait_s: float,
+        *,
+        job_id: str = "",
     ) -> None:
         self.entry = entry
+        self._job_id = job_id  # whose run a refused login ends (see TokenCache.token)
         self._client = client
         self._limiter = limiter
         self._tokens = tokens
@@ -57,7 +60,7 @@ class PbxConnection:
         `before_send` runs each time the request is about to go out (its slot held).
         """
         for replay in (False, True):
-            token = await self._tokens.token(self.entry, self._token_call)
+            token = await self._tokens.token(self.entry, self._token_call, self._job_id)
             try:
                 return await self._send(
                     method, endpoint, before_send, token=token, params=params, body=body

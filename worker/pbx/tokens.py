@@ -31,22 +31,27 @@ from worker.pbx.errors import (
     PbxTokenExpiredError,
 )
 
-# Refresh this long before the access token expires, so no request carries a dying token.
+# Refresh this long before the access token expires, so no request carries a dying token; a
+# quarter of its lifetime when that is shorter (a PBX set to short-lived tokens).
 REFRESH_MARGIN_S = 120.0
+# When an answer gives no lifetime, the documented ones (seconds).
+DEFAULT_ACCESS_LIFETIME_S = 1800.0
 # The lock outlives the slowest token fetch (a refresh, then a login) by a margin.
 LOCK_MIN_TTL_MS = 60_000
 LOCK_POLL_S = 0.05
 # After a 60002 on get_token, no worker asks that PBX for a token again for this long.
 TOKEN_CAP_PAUSE_MS = 60_000
+# A refused login is remembered (per job) this long after the last one: as long as a job lives.
+REFUSAL_KEEP_MS = 31 * 24 * 3600 * 1000
 
 # KEYS: token, fetch lock, refused secrets, token-cap pause. ARGV: owner, lock ms, fingerprint of
-# the secret, the expiry a usable access token must be past (epoch s). Returns {status, the
+# the secret, now (epoch s): a pair is usable until its refresh_at. Returns {status, the
 # stored pair's fields, this secret's refusal or '', the token-cap pause (1/0)}: status 1 when the
 # stored pair is usable (no lock taken), 2 when the fetch lock is now ours, 0 when another holds it.
 READ_OR_LOCK_LUA = """
 local pair = redis.call('HGETALL', KEYS[1])
 for i = 1, #pair, 2 do
-    if pair[i] == 'access_expires_at' and tonumber(pair[i + 1]) > tonumber(ARGV[4]) then
+    if pair[i] == 'refresh_at' and tonumber(pair[i + 1]) > tonumber(ARGV[4]) then
         return {1, pair, '', 0}
     end
 end
@@ -70,16 +75,18 @@ TokenCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True, slots=True)
 class TokenPair:
-    """An access/refresh token pair with their expiry times (epoch seconds)."""
+    """An access/refresh token pair with their expiry times, and the time from which the access
+    token is renewed rather than used (epoch seconds)."""
 
     access_token: str
     access_expires_at: float
     refresh_token: str
     refresh_expires_at: float
+    refresh_at: float
 
     def usable(self, now: float) -> bool:
         """Whether the access token still has more than the refresh margin to live."""
-        return now < self.access_expires_at - REFRESH_MARGIN_S
+        return now < self.refresh_at
 
     def refreshable(self, now: float) -> bool:
         """Whether the refresh token can still be used."""
@@ -88,12 +95,18 @@ class TokenPair:
     @classmethod
     def from_answer(cls, answer: dict[str, Any], now: float) -> TokenPair:
         """The pair from a get_token/refresh_token answer (expire times are durations)."""
+        lifetime_s = float(answer.get("access_token_expire_time", DEFAULT_ACCESS_LIFETIME_S))
         return cls(
             access_token=str(answer["access_token"]),
-            access_expires_at=now + float(answer.get("access_token_expire_time", 1800)),
+            access_expires_at=now + lifetime_s,
             refresh_token=str(answer.get("refresh_token", "")),
             refresh_expires_at=now + float(answer.get("refresh_token_expire_time", 0)),
+            refresh_at=now + lifetime_s - min(REFRESH_MARGIN_S, lifetime_s / 4),
         )
+
+    def keep_ms(self, now: float) -> int:
+        """How long Redis keeps the pair: while either token can still serve."""
+        return max(1000, int((max(self.access_expires_at, self.refresh_expires_at) - now) * 1000))
 
     def as_hash(self) -> dict[Any, str]:
         """The Redis hash of the pair."""
@@ -102,6 +115,7 @@ class TokenPair:
             "access_expires_at": repr(self.access_expires_at),
             "refresh_token": self.refresh_token,
             "refresh_expires_at": repr(self.refresh_expires_at),
+            "refresh_at": repr(self.refresh_at),
         }
 
     @classmethod
@@ -114,6 +128,7 @@ class TokenPair:
             access_expires_at=float(raw[b"access_expires_at"]),
             refresh_token=raw[b"refresh_token"].decode(),
             refresh_expires_at=float(raw[b"refresh_expires_at"]),
+            refresh_at=float(raw.get(b"refresh_at", 0)),  # absent: stored by an older version
         )
 
 
@@ -135,14 +150,17 @@ class TokenCache:
         self._read_or_lock = redis.register_script(READ_OR_LOCK_LUA)
         self._store_and_unlock = redis.register_script(STORE_AND_UNLOCK_LUA)
 
-    async def token(self, entry: PbxEntry, call: TokenCall) -> str:
-        """A usable access token for the entry's API client, fetched at most once at a time."""
+    async def token(self, entry: PbxEntry, call: TokenCall, job_id: str = "") -> str:
+        """A usable access token for the entry's API client, fetched at most once at a time.
+
+        A login the PBX refused is not tried again for the same job (`job_id`) and secret: each
+        job run spends at most one strike toward the PBX's IP block."""
         key = keys.token(entry.base_url, entry.client_id)
         pair = self._local.get(key)
         if pair and pair.usable(self._clock()):
             return pair.access_token
         async with self._locks.setdefault(key, asyncio.Lock()):
-            pair = await self._stored_or_renewed(entry, key, call)
+            pair = await self._stored_or_renewed(entry, key, call, job_id)
             self._local[key] = pair
             return pair.access_token
 
@@ -155,26 +173,29 @@ class TokenCache:
         stored = await self._stored(key)
         if stored and stored.access_token == failed_token:
             # Keep the refresh token: the next fetch refreshes instead of logging in again.
-            await self._redis.hset(key, "access_expires_at", "0")
+            await self._redis.hset(key, "refresh_at", "0")
 
     async def _stored(self, key: str) -> TokenPair | None:
         return TokenPair.from_hash(await self._batch.command("HGETALL", key))
 
-    async def _stored_or_renewed(self, entry: PbxEntry, key: str, call: TokenCall) -> TokenPair:
+    async def _stored_or_renewed(
+        self, entry: PbxEntry, key: str, call: TokenCall, job_id: str
+    ) -> TokenPair:
         """The pair in Redis if usable, else a new one fetched under the Redis lock (or the one
         another process fetched meanwhile)."""
         lock_key = keys.token_lock(entry.base_url, entry.client_id)
         owner = owner_token()
         lock_ms = max(LOCK_MIN_TTL_MS, int(entry.timeout_s * 2_000) + 5_000)
-        secret = entry.client_secret.get_secret_value()
+        refusal_field = f"{job_id}|{_fingerprint(entry.client_secret.get_secret_value())}"
         lock_keys = [
             key, lock_key, keys.token_refused(entry.base_url, entry.client_id),
             keys.token_capped(entry.base_url, entry.client_id),
         ]  # fmt: skip
         while True:
-            usable_after = repr(self._clock() + REFRESH_MARGIN_S)
             status, stored_fields, refusal, capped = await self._batch.script(
-                self._read_or_lock, lock_keys, [owner, lock_ms, _fingerprint(secret), usable_after]
+                self._read_or_lock,
+                lock_keys,
+                [owner, lock_ms, refusal_field, repr(self._clock())],
             )
             pair = TokenPair.from_hash(
                 dict(zip(stored_fields[::2], stored_fields[1::2], strict=True))
@@ -186,8 +207,10 @@ class TokenCache:
             await asyncio.sleep(LOCK_POLL_S)  # another process is fetching it
         unlocked = False
         try:
-            pair = await self._fetch(entry, pair, call, refusal=refusal, capped=bool(capped))
-            ttl_ms = max(1000, int((pair.refresh_expires_at - self._clock()) * 1000))
+            pair = await self._fetch(
+                entry, pair, call, refusal=refusal, capped=bool(capped), refusal_field=refusal_field
+            )
+            ttl_ms = pair.keep_ms(self._clock())
             fields = [part for item in pair.as_hash().items() for part in item]
             await self._batch.script(
                 self._store_and_unlock, [key, lock_key], [owner, ttl_ms, *fields]
@@ -206,6 +229,7 @@ class TokenCache:
         *,
         refusal: bytes,
         capped: bool,
+        refusal_field: str,
     ) -> TokenPair:
         """A new pair: refreshed if `old` can be, else a login, unless these credentials were
         refused before (`refusal`) or the PBX's token cap is being waited out (`capped`)."""
@@ -238,6 +262,9 @@ class TokenCache:
         except PbxAuthError as exc:
             reason = {"message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg}
             refused_key = keys.token_refused(entry.base_url, entry.client_id)
-            await self._redis.hset(refused_key, _fingerprint(secret), json.dumps(reason))
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hset(refused_key, refusal_field, json.dumps(reason))
+                pipe.pexpire(refused_key, REFUSAL_KEEP_MS)
+                await pipe.execute()
             raise
         return TokenPair.from_answer(answer, self._clock())
