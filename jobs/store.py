@@ -18,7 +18,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -447,11 +447,7 @@ class JobStore:
                 raw = entries.get(alias.encode())
                 if raw:
                     entry = PbxEntry.from_stored(raw)
-                    refused = keys.token_refused(entry.base_url, entry.client_id)
-                    fields = cast(list[bytes], self.client.hkeys(refused))
-                    mine = [field for field in fields if field.startswith(f"{job_id}|".encode())]
-                    if mine:
-                        pipe.hdel(refused, *mine)
+                    pipe.hdel(keys.token_refused(entry.base_url, entry.client_id), job_id)
             pipe.execute()
 
     def _extend(self, job_id: str, total: int) -> None:

@@ -34,18 +34,22 @@ class Outcome:
     run_again_in_s: float | None = None
 
 
+def _password(item: Item) -> str:
+    return str((item.body or {}).get("password", ""))
+
+
 def _pbx_errmsg(error: PbxError, item: Item) -> str:
     """The PBX's own errmsg when it answered with an errcode, else the local reason."""
     if error.errcode is None:
         return str(error)
-    return redact(error.errmsg, [str((item.body or {}).get("password", ""))])
+    return redact(error.errmsg, [_password(item)])
 
 
 def _safe_detail(detail: Any, item: Item) -> Any:
     """The PBX's detail (e.g. invalid_param_list) with the trunk password scrubbed out."""
     if detail is None:
         return None
-    return redact_values(detail, [str((item.body or {}).get("password", ""))])
+    return redact_values(detail, [_password(item)])
 
 
 class Delivery:

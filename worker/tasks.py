@@ -61,7 +61,8 @@ def _give_up(job_id: str, item_no: int, reason: str) -> str | None:
     """Record the item as failed, so that its job can end (and `retry` can queue it again)."""
     log.error("job %s item %s: %s", job_id, item_no, reason)
     try:
-        runtime(settings).run(runtime(settings).delivery.give_up(job_id, item_no, reason))
+        process = runtime(settings)
+        process.run(process.delivery.give_up(job_id, item_no, reason))
     except Exception as exc:  # noqa: BLE001 - Redis is out of reach: the item stays as it is
         failure = redact(f"{type(exc).__name__}: {exc}")
         log.error("job %s item %s: could not record the failure: %s", job_id, item_no, failure)  # noqa: TRY400

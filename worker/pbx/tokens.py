@@ -44,9 +44,9 @@ TOKEN_CAP_PAUSE_MS = 60_000
 # A refused login is remembered (per job) this long after the last one: as long as a job lives.
 REFUSAL_KEEP_MS = 31 * 24 * 3600 * 1000
 
-# KEYS: token, fetch lock, refused secrets, token-cap pause. ARGV: owner, lock ms, fingerprint of
-# the secret, now (epoch s): a pair is usable until its refresh_at. Returns {status, the
-# stored pair's fields, this secret's refusal or '', the token-cap pause (1/0)}: status 1 when the
+# KEYS: token, fetch lock, refused logins, token-cap pause. ARGV: owner, lock ms, job id, now
+# (epoch s): a pair is usable until its refresh_at. Returns {status, the stored pair's fields,
+# the job's refused login or '', the token-cap pause (1/0)}: status 1 when the
 # stored pair is usable (no lock taken), 2 when the fetch lock is now ours, 0 when another holds it.
 READ_OR_LOCK_LUA = """
 local pair = redis.call('HGETALL', KEYS[1])
@@ -186,7 +186,6 @@ class TokenCache:
         lock_key = keys.token_lock(entry.base_url, entry.client_id)
         owner = owner_token()
         lock_ms = max(LOCK_MIN_TTL_MS, int(entry.timeout_s * 2_000) + 5_000)
-        refusal_field = f"{job_id}|{_fingerprint(entry.client_secret.get_secret_value())}"
         lock_keys = [
             key, lock_key, keys.token_refused(entry.base_url, entry.client_id),
             keys.token_capped(entry.base_url, entry.client_id),
@@ -195,7 +194,7 @@ class TokenCache:
             status, stored_fields, refusal, capped = await self._batch.script(
                 self._read_or_lock,
                 lock_keys,
-                [owner, lock_ms, refusal_field, repr(self._clock())],
+                [owner, lock_ms, job_id, repr(self._clock())],
             )
             pair = TokenPair.from_hash(
                 dict(zip(stored_fields[::2], stored_fields[1::2], strict=True))
@@ -208,7 +207,7 @@ class TokenCache:
         unlocked = False
         try:
             pair = await self._fetch(
-                entry, pair, call, refusal=refusal, capped=bool(capped), refusal_field=refusal_field
+                entry, pair, call, job_id, refusal=refusal, capped=bool(capped)
             )
             ttl_ms = pair.keep_ms(self._clock())
             fields = [part for item in pair.as_hash().items() for part in item]
@@ -226,13 +225,14 @@ class TokenCache:
         entry: PbxEntry,
         old: TokenPair | None,
         call: TokenCall,
+        job_id: str,
         *,
         refusal: bytes,
         capped: bool,
-        refusal_field: str,
     ) -> TokenPair:
         """A new pair: refreshed if `old` can be, else a login, unless these credentials were
-        refused before (`refusal`) or the PBX's token cap is being waited out (`capped`)."""
+        refused before in this job (`refusal`) or the PBX's token cap is being waited out
+        (`capped`)."""
         now = self._clock()
         if old and old.refreshable(now):
             try:
@@ -242,9 +242,9 @@ class TokenCache:
             else:
                 return TokenPair.from_answer(answer, now)
         secret = entry.client_secret.get_secret_value()
-        if refusal:
+        reason = json.loads(refusal) if refusal else {}
+        if reason.get("secret") == _fingerprint(secret):
             # These credentials failed once: another try would spend a strike toward the IP block.
-            reason = json.loads(refusal)
             raise PbxAuthError(
                 reason["message"], errcode=reason["errcode"], errmsg=reason["errmsg"]
             )
@@ -260,10 +260,13 @@ class TokenCache:
             await self._redis.set(capped_key, "1", px=TOKEN_CAP_PAUSE_MS)
             raise
         except PbxAuthError as exc:
-            reason = {"message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg}
+            reason = {
+                "message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg,
+                "secret": _fingerprint(secret),  # a corrected secret is tried again
+            }  # fmt: skip
             refused_key = keys.token_refused(entry.base_url, entry.client_id)
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hset(refused_key, refusal_field, json.dumps(reason))
+                pipe.hset(refused_key, job_id, json.dumps(reason))
                 pipe.pexpire(refused_key, REFUSAL_KEEP_MS)
                 await pipe.execute()
             raise
