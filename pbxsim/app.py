@@ -12,6 +12,7 @@ from pbxsim.errcodes import (
     ACCOUNT_IP_BLOCKED,
     INTERFACE_NOT_EXISTED,
     INTERNAL_SERVER_ERROR,
+    OPERATION_FAILED,
     OVERLOAD_TASK_RUNNING,
     PARAMETER_ERROR,
     TOKEN_EXPIRED,
@@ -95,6 +96,9 @@ async def _fault_before_handling(
         return _json(fleet, answer(INTERNAL_SERVER_ERROR))
     if fault.kind == "token_expired":
         return _json(fleet, answer(TOKEN_EXPIRED))
+    if fault.kind == "access_denied":
+        # What a cloud PBX answers on trunk/create when the API client lacks the permission.
+        return _json(fleet, answer(OPERATION_FAILED))
     if fault.kind == "http503":
         # What a proxy in front of a struggling PBX answers: not JSON.
         return web.Response(status=503, text="503 Service Unavailable", content_type="text/html")

@@ -8,7 +8,9 @@ from typing import Any, Literal, cast, get_args
 
 from pbxsim.errors import SimInputError
 
-FaultKind = Literal["errcode-2", "http503", "token_expired", "drop_before", "drop_after", "slow"]
+FaultKind = Literal[
+    "errcode-2", "http503", "token_expired", "access_denied", "drop_before", "drop_after", "slow"
+]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 ANY = "*"
 _RULE_KEYS = frozenset({"pbx", "endpoint", "kind", "nth", "every", "slow_ms"})

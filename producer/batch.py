@@ -37,17 +37,35 @@ class FileProblem:
     problem: Problem
 
 
-def _alias_problem(alias: str, aliases: Collection[str], file: str, line: int) -> Problem | None:
+def _alias_problem(
+    alias: str, aliases: Collection[str] | None, file: str, line: int
+) -> Problem | None:
     if not alias:
         return Problem(file, line, PBX_COLUMN, "required: the inventory alias of the target PBX")
-    if alias in aliases:
+    if aliases is None or alias in aliases:
         return None
     guess = closest_match(alias, aliases, cutoff=0.6)
     hint = f"; did you mean {guess!r}?" if guess else ""
     return Problem(file, line, PBX_COLUMN, f"{alias!r} is not in the PBX inventory{hint}")
 
 
-def _batch_row(file: str, row: CsvRow, aliases: Collection[str], names: NameIndex) -> BatchRow:
+def _where(files: Sequence[str], earlier: tuple[int, int], file_no: int) -> str:
+    """Where the first occurrence of a name is, as seen from a row of file `file_no`."""
+    earlier_no, earlier_line = earlier
+    if earlier_no == file_no:
+        return f"line {earlier_line}"
+    again = " (the file is given more than once)" if files[earlier_no] == files[file_no] else ""
+    return f"{files[earlier_no]} line {earlier_line}{again}"
+
+
+def _batch_row(
+    files: Sequence[str],
+    file_no: int,
+    row: CsvRow,
+    aliases: Collection[str] | None,
+    names: NameIndex,
+) -> BatchRow:
+    file = files[file_no]
     result = validate_row(row.cells)
     problems = [Problem(file, row.line, e.column, e.message) for e in result.errors]
     if row.extra_cells:
@@ -58,17 +76,11 @@ def _batch_row(file: str, row: CsvRow, aliases: Collection[str], names: NameInde
         problems.append(alias_problem)
     name = row.cells.get("name", "").strip()
     if name:
-        earlier = names.first_seen(alias, name, file, row.line)
+        earlier = names.first_seen(alias, name, file_no, row.line)
         if earlier:
-            earlier_file, earlier_line = earlier
-            where = f"line {earlier_line}"
-            if earlier_file != file:
-                where = f"{earlier_file} {where}"
-            problems.append(
-                Problem(
-                    file, row.line, "name", f"{name!r} is already used for PBX {alias!r} at {where}"
-                )
-            )
+            where = _where(files, earlier, file_no)
+            message = f"{name!r} is already used for PBX {alias!r} at {where}"
+            problems.append(Problem(file, row.line, "name", message))
     return BatchRow(
         file=file,
         line=row.line,
@@ -81,13 +93,14 @@ def _batch_row(file: str, row: CsvRow, aliases: Collection[str], names: NameInde
 
 
 def read_batch(
-    paths: Sequence[str | Path], aliases: Collection[str]
+    paths: Sequence[str | Path], aliases: Collection[str] | None
 ) -> Iterator[BatchRow | FileProblem]:
-    """Every row of every file in order, validated; a bad header yields FileProblems instead."""
+    """Every row of every file in order, validated; a bad header yields FileProblems instead.
+    `aliases`: the PBX aliases rows may name (None: not checked, the inventory is unreadable)."""
+    files = [str(path) for path in paths]
     with NameIndex() as names:
-        for path in paths:
-            with open_table(path, TRUNK_COLUMNS) as table:
-                file = str(path)
+        for file_no, file in enumerate(files):
+            with open_table(file, TRUNK_COLUMNS) as table:
                 if table.problems:
                     for header_problem in table.problems:
                         yield FileProblem(
@@ -95,4 +108,4 @@ def read_batch(
                         )
                     continue
                 for row in table.rows():
-                    yield _batch_row(file, row, aliases, names)
+                    yield _batch_row(files, file_no, row, aliases, names)

@@ -88,10 +88,11 @@ class CsvTable:
         try:
             leading_lines = _lines_to_header(text)
         except UnicodeDecodeError as exc:
-            raise UnreadableInputError(str(path), f"is not UTF-8 text ({exc.reason})") from None
+            raise _not_utf8(path, exc) from None
         self.delimiter = detect_delimiter(leading_lines[-1] if leading_lines else "")
+        # strict: a quote left open swallows every line after it into one cell, silently.
         self._reader = csv.reader(
-            itertools.chain(leading_lines, text), delimiter=self.delimiter, strict=False
+            itertools.chain(leading_lines, text), delimiter=self.delimiter, strict=True
         )
         header = self._next_record()
         while header is not None and not "".join(header).strip():
@@ -104,19 +105,19 @@ class CsvTable:
         )
 
     def _next_record(self) -> list[str] | None:
+        start_line = self._reader.line_num + 1
         try:
             return next(self._reader)
         except StopIteration:
             return None
         except UnicodeDecodeError as exc:
-            line = self._reader.line_num + 1
-            raise UnreadableInputError(
-                str(self.path), f"is not UTF-8 text near line {line} ({exc.reason})"
-            ) from None
+            raise _not_utf8(self.path, exc) from None
         except csv.Error as exc:
-            raise UnreadableInputError(
-                str(self.path), f"line {self._reader.line_num}: {exc}"
-            ) from None
+            if "unexpected end of data" in str(exc):
+                reason = f"line {start_line}: a quoted cell is opened and never closed"
+            else:
+                reason = f"line {self._reader.line_num}: badly quoted cell ({exc})"
+            raise UnreadableInputError(str(self.path), reason) from None
 
     def rows(self) -> Iterator[CsvRow]:
         """The data rows; blank lines (and rows of empty cells) are skipped."""
@@ -132,6 +133,21 @@ class CsvTable:
             cells = dict(zip(columns, record, strict=False))
             extra = sum(1 for cell in record[width:] if cell.strip()) if len(record) > width else 0
             yield CsvRow(start_line, cells, extra)
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> UnreadableInputError:
+    """The error for a file that is not UTF-8, naming the first line that is not."""
+    # Text is decoded in chunks ahead of the rows, so the reader's line is not the bad one: look
+    # again line by line (a newline byte is never part of a multi-byte UTF-8 character).
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return UnreadableInputError(
+                    str(path), f"is not UTF-8 text: line {number} ({exc.reason})"
+                )
+    return UnreadableInputError(str(path), f"is not UTF-8 text ({exc.reason})")
 
 
 @contextmanager

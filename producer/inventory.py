@@ -30,6 +30,7 @@ class Inventory:
     entries: dict[str, PbxEntry] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     aliases: set[str] = field(default_factory=set)
+    unread: bool = False  # its header is wrong: no row was read
 
 
 def _secret(text: str, environ: Mapping[str, str]) -> str:
@@ -95,6 +96,21 @@ def _entry_values(
     return values, errors
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    """A pydantic error in the words the trunk columns use (never with the input: secrets)."""
+    ctx = {
+        key: f"{value:g}" if isinstance(value, int | float) else value
+        for key, value in (error.get("ctx") or {}).items()
+    }
+    messages = {
+        "missing": "required",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "greater_than": f"must be more than {ctx.get('gt')}",
+        "less_than_equal": f"must be at most {ctx.get('le')}",
+    }
+    return messages.get(error["type"], str(error["msg"]))
+
+
 def _entry(row: CsvRow, path: Path, environ: Mapping[str, str]) -> PbxEntry | list[Problem]:
     values, errors = _entry_values(row, path.parent, environ)
     problems = [Problem(str(path), row.line, col, msg) for col, msg in errors.items()]
@@ -107,8 +123,7 @@ def _entry(row: CsvRow, path: Path, environ: Mapping[str, str]) -> PbxEntry | li
                 column = "ca_file"
             if column in errors:
                 continue
-            message = "required" if error["type"] == "missing" else str(error["msg"])
-            problems.append(Problem(str(path), row.line, column, message))
+            problems.append(Problem(str(path), row.line, column, _message(error)))
     else:
         if not problems:
             return entry
@@ -124,6 +139,7 @@ def read_inventory(path: str | Path, environ: Mapping[str, str] | None = None) -
         name = str(table.path)
         inventory.problems.extend(Problem(name, 1, p.column, p.message) for p in table.problems)
         if table.problems:
+            inventory.unread = True
             return inventory
         for row in table.rows():
             alias = row.cells.get("pbx", "").strip()

@@ -14,14 +14,13 @@ MEMORY_LIMIT = 10_000
 
 
 class NameIndex:
-    """First occurrence (file, line) of each (pbx, name) pair."""
+    """First occurrence (file number, line) of each (pbx, name) pair; files are numbered by their
+    place in the batch, so a file given twice is two files."""
 
-    def __init__(self, memory_limit: int = MEMORY_LIMIT) -> None:
+    def __init__(self, memory_limit: int | None = None) -> None:
         self._memory: dict[tuple[str, str], tuple[int, int]] = {}
-        self._memory_limit = memory_limit
+        self._memory_limit = MEMORY_LIMIT if memory_limit is None else memory_limit
         self._db: sqlite3.Connection | None = None
-        self._file_ids: dict[str, int] = {}
-        self._paths: dict[int, str] = {}
 
     def _spill(self) -> sqlite3.Connection:
         # "" is SQLite's private temporary database: on disk, deleted on close.
@@ -40,33 +39,30 @@ class NameIndex:
         )
         db.executemany(
             "INSERT INTO names VALUES (?, ?, ?, ?)",
-            ((pbx, name, file_id, line) for (pbx, name), (file_id, line) in self._memory.items()),
+            ((pbx, name, file_no, line) for (pbx, name), (file_no, line) in self._memory.items()),
         )
         self._memory.clear()
         return db
 
-    def first_seen(self, pbx: str, name: str, file: str, line: int) -> tuple[str, int] | None:
-        """Record this occurrence; return the earlier one's (file, line) if there was one."""
-        file_id = self._file_ids.get(file)
-        if file_id is None:
-            file_id = self._file_ids[file] = len(self._file_ids) + 1
-            self._paths[file_id] = file
+    def first_seen(self, pbx: str, name: str, file_no: int, line: int) -> tuple[int, int] | None:
+        """Record this occurrence; return the earlier one's (file number, line) if there was one."""
         if self._db is None:
-            earlier = self._memory.setdefault((pbx, name), (file_id, line))
-            if earlier != (file_id, line):
-                return self._paths[earlier[0]], earlier[1]
+            earlier = self._memory.get((pbx, name))
+            if earlier is not None:
+                return earlier
+            self._memory[(pbx, name)] = (file_no, line)
             if len(self._memory) >= self._memory_limit:
                 self._db = self._spill()
             return None
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?)", (pbx, name, file_id, line)
+            "INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?)", (pbx, name, file_no, line)
         )
         if cursor.rowcount:
             return None
         earlier_file, earlier_line = self._db.execute(
             "SELECT file, line FROM names WHERE pbx = ? AND name = ?", (pbx, name)
         ).fetchone()
-        return self._paths[earlier_file], int(earlier_line)
+        return int(earlier_file), int(earlier_line)
 
     def close(self) -> None:
         """Drop the index and its file."""

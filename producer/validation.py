@@ -48,7 +48,8 @@ def check_batch(
     report = ValidationReport(problems=list(inventory.problems))
     report.batch_unusable = bool(inventory.problems)
     # Aliases of invalid inventory rows still count as known: their rows are not the problem.
-    aliases = inventory.aliases | set(stored_aliases)
+    # An inventory whose header is wrong was not read at all: no alias is checked against it.
+    aliases = None if inventory.unread else inventory.aliases | set(stored_aliases)
     for item in read_batch(trunk_paths, aliases):
         if isinstance(item, FileProblem):
             report.problems.append(item.problem)

@@ -58,6 +58,8 @@ def parse_did_list(text: str) -> list[Any]:
         if sep and did_name.strip():
             entry["did_name"] = did_name.strip()
         items.append(entry)
+    if not items:
+        raise CellError("holds no DID (items are did[:did_name], separated by ';')")
     return items
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -37,11 +38,35 @@ def _check_alias(value: str) -> str:
     return value
 
 
+def _base_url_problem(value: str) -> str | None:
+    """What is wrong with a base URL, if anything."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # ValueError when not a number from 0 to 65535
+    except ValueError:
+        return "must be an http:// or https:// URL with a port from 1 to 65535"
+    checks = (
+        (
+            parts.scheme.lower() in ("http", "https") and not any(c.isspace() for c in value),
+            "must be an http:// or https:// URL",
+        ),
+        (bool(parts.hostname), "must name a host (http://host[:port][/prefix])"),
+        (port != 0, "must have a port from 1 to 65535"),
+        (
+            parts.username is None and parts.password is None,
+            "must not carry a user name or password (client_id and client_secret do)",
+        ),
+        (not parts.query and not parts.fragment, "must not have a query string or fragment"),
+    )
+    return next((message for ok, message in checks if not ok), None)
+
+
 def _check_base_url(value: str) -> str:
-    if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
-        raise PydanticCustomError(
-            "base_url", "must be an http:// or https:// URL, got {value}", {"value": repr(value)}
-        )
+    problem = _base_url_problem(value)
+    if problem:
+        if "@" in value:  # it may carry a password: not echoed
+            raise PydanticCustomError("base_url", problem)
+        raise PydanticCustomError("base_url", problem + ", got {value}", {"value": repr(value)})
     return value.rstrip("/")
 
 

@@ -116,7 +116,14 @@ def _check_secret_present(value: SecretStr) -> SecretStr:
     return value
 
 
-Text = Annotated[str, StringConstraints(min_length=1)]
+def _check_not_blank(value: str) -> str:
+    # Cells are trimmed (a cell of spaces is "not sent"), but values inside JSON cells are not.
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be blank")
+    return value
+
+
+Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_not_blank)]
 TrunkName = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Flag = Annotated[int, Field(ge=0, le=1)]
@@ -155,7 +162,8 @@ class OutCallerInfo(_Model):
 
     @model_validator(mode="after")
     def _option_needs_its_field(self) -> OutCallerInfo:
-        if self.outbound_cid_option == "range" and not self.outbound_cid_to_ext_range:
+        ext_range = (self.outbound_cid_to_ext_range or "").strip()
+        if self.outbound_cid_option == "range" and not ext_range:
             raise PydanticCustomError(
                 "outbound_cid_option",
                 "outbound_cid_to_ext_range is required when outbound_cid_option is 'range'",

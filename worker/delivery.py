@@ -20,10 +20,10 @@ from jobs.transitions import Transition
 from trunkctl.settings import Settings
 from trunks.pbx import PbxEntry
 from worker.backoff import backoff_s, defer_s
+from worker.circuits import CircuitOpenError, OpenedCircuits
 from worker.pbx.connection import PbxConnection
 from worker.pbx.errors import PbxAuthError, PbxDuplicateError, PbxError
 from worker.pbx.limiter import SlotUnavailableError
-from worker.pbx.redaction import redact, redact_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,22 +34,10 @@ class Outcome:
     run_again_in_s: float | None = None
 
 
-def _password(item: Item) -> str:
-    return str((item.body or {}).get("password", ""))
-
-
-def _pbx_errmsg(error: PbxError, item: Item) -> str:
-    """The PBX's own errmsg when it answered with an errcode, else the local reason."""
-    if error.errcode is None:
-        return str(error)
-    return redact(error.errmsg, [_password(item)])
-
-
-def _safe_detail(detail: Any, item: Item) -> Any:
-    """The PBX's detail (e.g. invalid_param_list) with the trunk password scrubbed out."""
-    if detail is None:
-        return None
-    return redact_values(detail, [_password(item)])
+def _pbx_errmsg(error: PbxError) -> str:
+    """The PBX's own errmsg when it answered with an errcode, else the local reason (both free
+    of the request's secrets: the client scrubs what a PBX echoes back)."""
+    return str(error) if error.errcode is None else error.errmsg
 
 
 class Delivery:
@@ -66,6 +54,7 @@ class Delivery:
         self._connect = connect
         self._settings = settings
         self._clock = clock
+        self._circuits = OpenedCircuits(clock)
 
     async def run(self, job_id: str, item_no: int) -> Outcome:
         """One run of one item's task."""
@@ -107,16 +96,17 @@ class Delivery:
         if isinstance(error, str):
             return await self._finish(item, State.FAILED, errmsg=error)
         return await self._finish(
-            item, State.FAILED, errcode=error.errcode, errmsg=_pbx_errmsg(error, item),
-            detail=_safe_detail(error.detail, item),
+            item, State.FAILED, errcode=error.errcode, errmsg=_pbx_errmsg(error),
+            detail=error.detail,
         )  # fmt: skip
 
     async def _attempt(self, item: Item, entry: PbxEntry, marked: bool, now: float) -> Outcome:
         first_try_at = item.first_try_at or now
         try:
-            return await self._create(item, self._connect(entry, item.job_id), first_try_at, marked)
+            pbx = self._connect(entry, item.job_id)
+            return await self._create(item, pbx, first_try_at, marked, claimed_at=now)
         except PbxAuthError as exc:
-            reason = {"errcode": exc.errcode, "errmsg": _pbx_errmsg(exc, item)}
+            reason = self._note_circuit(item, exc)
             await self._store.open_circuit(item.job_id, item.pbx, reason)
             return await self._finish(item, State.FAILED, **reason)
         except SlotUnavailableError as exc:
@@ -127,7 +117,13 @@ class Delivery:
             return await self._fail(item, exc)
 
     async def _create(
-        self, item: Item, pbx: PbxConnection, first_try_at: float, marked: bool
+        self,
+        item: Item,
+        pbx: PbxConnection,
+        first_try_at: float,
+        marked: bool,
+        *,
+        claimed_at: float,
     ) -> Outcome:
         """Send the create; `marked`: the claim has already counted it and marked the item."""
         running: dict[str, str | int] = {
@@ -149,6 +145,8 @@ class Delivery:
             # The claim has counted the first request when it marked the item; a replay after
             # 10004 is one more.
             nonlocal sent
+            # The PBX may have refused the credentials while this task waited for its slot.
+            self._circuits.check(item.job_id, item.pbx, claimed_at)
             if sent or not marked:
                 fields: dict[str, str | int] = {**running, "maybe_sent": 1}
                 await self._store.move(
@@ -159,6 +157,13 @@ class Delivery:
         try:
             trunk_id = await pbx.create_trunk(item.body or {}, count_attempt)
         except PbxDuplicateError:
+            if not item.maybe_sent:
+                # Refused as a duplicate: this create did not land, and no earlier one of this
+                # job may have, so the trunk was there before. Take the mark back, so that a run
+                # after a failed lookup cannot take the trunk for this job's own.
+                await self._store.move(
+                    Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0})
+                )
             trunk_id = await pbx.find_trunk(item.name)
             if trunk_id is None:
                 raise
@@ -170,6 +175,9 @@ class Delivery:
             # transition that queues the item again.
             return await self._defer(item, exc.retry_in_s, take_back=marked and not sent)
         except PbxError as exc:
+            if isinstance(exc, PbxAuthError):
+                # Before anything else: the next task for this PBX may now get the slot.
+                self._note_circuit(item, exc)
             # The claim counted a create that never left (no token): take it back.
             take_back = marked and not sent
             if take_back or (not exc.may_have_applied and not item.maybe_sent):
@@ -181,6 +189,14 @@ class Delivery:
                 )  # fmt: skip
             raise
         return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
+
+    def _note_circuit(self, item: Item, exc: PbxAuthError) -> dict[str, Any]:
+        """The circuit's reason; remembered in this process for the tasks already past their
+        claim, unless the circuit was already known (see worker.circuits)."""
+        reason = {"errcode": exc.errcode, "errmsg": _pbx_errmsg(exc)}
+        if not isinstance(exc, CircuitOpenError):
+            self._circuits.record(item.job_id, item.pbx, reason)
+        return reason
 
     async def _give_up(self, item: Item, attempts: int) -> Outcome:
         reason = f"gave up after {attempts} attempts: {item.errmsg or 'no answer'}"
@@ -204,7 +220,7 @@ class Delivery:
                 item, State.FAILED, errcode=exc.errcode,
                 errmsg=f"gave up after {elapsed_s:.0f} s of retries: {exc}",
             )  # fmt: skip
-        errmsg = _pbx_errmsg(exc, item)
+        errmsg = _pbx_errmsg(exc)
         fields = {**outcome_fields(errcode=exc.errcode, errmsg=errmsg), "tries": tries}
         fields.update(updated_at=iso_time(), first_try_at=repr(first_try_at))
         await self._store.move(Transition(item.job_id, item.item_no, State.RETRYING, fields))

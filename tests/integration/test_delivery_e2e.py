@@ -209,6 +209,42 @@ def test_trunk_already_on_the_pbx_ends_exists(rollout: Rollout, sim3: SimulatorT
     assert sim3.counters(alias)["creates"] == 2
 
 
+def test_a_trunk_found_only_after_a_failed_lookup_still_ends_exists(
+    rollout: Rollout, sim3: SimulatorThread
+) -> None:
+    # 40003, then the lookup fails (-2): the run after it must not take the trunk for its own.
+    alias = sim3.aliases()[0]
+    [existing_id] = sim3.preload_trunks(alias, [register_body("trunk-0", 99)])
+    sim3.set_faults([{"pbx": alias, "endpoint": "trunk/search", "kind": "errcode-2", "nth": 1}])
+    rollout.start_workers(1)
+    result = rollout.submit(sim3, fleet_rows([alias], per_pbx=1))
+    rollout.wait_final(result.job_id or "")
+    [record] = rollout.records(result.job_id or "")
+    assert (record["state"], record["trunk_id"]) == ("exists", existing_id)
+    requests = sim3.counters(alias)["requests"]
+    assert requests["trunk/search"] == 2
+    assert record["attempts"] == requests["trunk/create"] == 2  # both refused as duplicates
+    assert len(sim3.trunks(alias)) == 1
+
+
+def test_items_waiting_when_a_create_is_refused_access_send_nothing(rollout: Rollout) -> None:
+    # 10009 on trunk/create (an API client without the permission): the credentials are bad for
+    # the job, so the tasks already waiting for that PBX's slot fail without sending theirs.
+    with SimulatorThread(SimSettings(pbx_count=2, latency_ms=100)) as sim:
+        denied, fine = sim.aliases()
+        sim.set_faults([{"pbx": denied, "endpoint": "trunk/create", "kind": "access_denied"}])
+        rollout.start_workers(1)
+        rows = fleet_rows([denied, fine], per_pbx=6)
+        result = rollout.submit(sim, rows)
+        status = rollout.wait_final(result.job_id or "")
+        assert status["pbxs"] == {denied: {"failed": 6}, fine: {"succeeded": 6}}
+        assert sim.counters(denied)["requests"]["trunk/create"] == 1
+        refused = [r for r in rollout.records(result.job_id or "") if r["pbx"] == denied]
+        assert {(r["errcode"], r["errmsg"]) for r in refused} == {(10009, "OPERATION FAILED")}
+        assert sum(r["attempts"] for r in refused) == 1
+        assert_no_secret_in(rollout.worker_output(), secrets_of(sim, rows))
+
+
 @pytest.mark.timeout(180)
 def test_worker_killed_mid_batch_loses_nothing(rollout: Rollout) -> None:
     with SimulatorThread(SimSettings(pbx_count=4, latency_ms=100)) as sim:

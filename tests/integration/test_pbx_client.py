@@ -10,6 +10,7 @@ import asyncio
 import datetime
 import hashlib
 import ipaddress
+import json
 import socket
 import ssl
 import traceback
@@ -252,6 +253,20 @@ async def odd_server() -> AsyncIterator[TestServer]:
         await asyncio.sleep(0.2)
         return web.json_response({"errcode": 0})
 
+    async def echo_refused(request: web.Request) -> web.Response:
+        # A PBX that quotes the request back in its refusal: every value, in errmsg and detail.
+        values = [str(v) for v in {**request.query, **(await request.json())}.values()]
+        return web.json_response(
+            {
+                "errcode": 40002,
+                "errmsg": f"PARAMETER ERROR: {' '.join(values)}",
+                "invalid_param_list": [{"field": v, "value": v} for v in values],
+            }
+        )
+
+    async def redirect(_request: web.Request) -> web.Response:
+        raise web.HTTPFound(location="/api/echo-after-redirect")
+
     async def echo(request: web.Request) -> web.Response:
         seen.append(
             {
@@ -272,6 +287,8 @@ async def odd_server() -> AsyncIterator[TestServer]:
     app.router.add_get("/api/a_list", a_list)
     app.router.add_get("/api/http400", error_with_http_400)
     app.router.add_get("/api/slow", slow)
+    app.router.add_post("/api/echo_refused", echo_refused)
+    app.router.add_post("/api/redirect", redirect)
     app.router.add_route("*", "/{tail:.*}", echo)
     app[SEEN] = seen
     server = TestServer(app)
@@ -324,6 +341,42 @@ async def test_404_text_is_a_bad_answer(session: aiohttp.ClientSession) -> None:
         with pytest.raises(PbxBadAnswerError) as info:
             await PbxClient(session, entry, USER_AGENT).call("GET", "trunk/list", token=TOKEN)
     assert "HTTP 404" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("token", "body"),
+    [
+        pytest.param(None, {"username": "cid", "password": SECRET}, id="get_token"),
+        pytest.param(None, {"refresh_token": "refresh-5ecret-77"}, id="refresh_token"),
+        pytest.param(TOKEN, {"name": "t1", "password": 'Tr"unk\\Pw1x'}, id="trunk-password"),
+    ],
+)
+async def test_secrets_a_pbx_echoes_back_are_scrubbed_from_its_error(
+    odd_server: TestServer,
+    session: aiohttp.ClientSession,
+    token: str | None,
+    body: dict[str, Any],
+) -> None:
+    with pytest.raises(PbxRejectedError) as info:
+        await _odd_client(session, odd_server).call("POST", "echo_refused", token=token, body=body)
+    secrets = [SECRET, TOKEN, *(body[key] for key in ("password", "refresh_token") if key in body)]
+    stored = json.dumps([info.value.errmsg, info.value.detail, str(info.value)])
+    seen = [secret for secret in secrets if secret in stored or json.dumps(secret)[1:-1] in stored]
+    assert not seen
+    assert info.value.errmsg.startswith("PARAMETER ERROR: ")
+    assert {"field": "***", "value": "***"} in info.value.detail
+
+
+async def test_a_redirect_is_not_followed(
+    odd_server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    # Following it would turn the POST into a GET and carry the token to wherever it points.
+    with pytest.raises(PbxBadAnswerError) as info:
+        await _odd_client(session, odd_server).call(
+            "POST", "redirect", token=TOKEN, body={"name": "t1"}
+        )
+    assert "HTTP 302" in str(info.value)
+    assert odd_server.app[SEEN] == []
 
 
 async def test_errcode_on_a_non_200_answer_is_still_dispatched(

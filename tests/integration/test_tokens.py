@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 
 from jobs import keys
 from pbxsim import AsyncSimulator, ManualClock, SimSettings
-from tests.sim_fixtures import peer_body
+from tests.sim_fixtures import peer_body, wait_until
 from trunks.pbx import PbxEntry
 from worker.pbx import connection as connection_module
 from worker.pbx.client import PbxClient
@@ -154,6 +154,28 @@ async def test_short_lived_tokens_are_used_for_most_of_their_life(
         assert _requests(short_sim, "get_token") == 1
         assert _requests(short_sim, "refresh_token") == 1
         await _list_trunks(session, entry, second)
+
+
+async def test_a_refresh_that_waited_for_its_slot_is_timed_from_its_answer(
+    redis_client: aioredis.Redis, session: aiohttp.ClientSession, clock: ManualClock
+) -> None:
+    # With 60 s tokens, a refresh queued 50 s behind other requests must not come back "due".
+    settings = SimSettings(pbx_count=1, max_inflight=4, clock=clock, access_ttl_s=60)
+    async with AsyncSimulator(settings) as short_sim:
+        entry = _entry(short_sim)
+        call = _token_call(session, entry)
+
+        async def queued_call(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+            clock.advance(50)  # the wait for the PBX's slot
+            return await call(endpoint, body)
+
+        cache = TokenCache(redis_client, clock)
+        first = await cache.token(entry, call)
+        clock.advance(46)
+        second = await cache.token(entry, queued_call)
+        assert second != first
+        assert await cache.token(entry, call) == second
+        assert _requests(short_sim, "refresh_token") == 1
 
 
 def test_a_pair_without_a_refresh_lifetime_is_kept_while_its_access_token_lives(
@@ -298,6 +320,45 @@ async def test_api_gives_up_after_one_replay(
         await connection.api("GET", "trunk/list")
     assert _requests(sim, "trunk/list") == 2
     assert _requests(sim, "refresh_token") == 1
+
+
+async def test_a_token_that_expired_during_the_wait_for_a_slot_is_renewed_before_sending(
+    sim: AsyncSimulator,
+    session: aiohttp.ClientSession,
+    redis_client: aioredis.Redis,
+    clock: ManualClock,
+) -> None:
+    entry = _entry(sim, max_inflight=1)
+    limiter = DeviceLimiter(redis_client, max_waiting=100)
+    connection = PbxConnection(
+        entry, PbxClient(session, entry, USER_AGENT), limiter, TokenCache(redis_client, clock), 5
+    )
+    await connection.api("GET", "trunk/list")  # logs in
+    async with limiter.slot(entry, wait_s=5):  # another request holds the PBX's one slot
+        waiting = asyncio.create_task(connection.api("GET", "trunk/list"))
+        await wait_until(lambda: limiter.waiting(entry.base_url) == 1)
+        clock.advance(ACCESS_TTL_S)  # the token expires meanwhile
+    assert (await waiting)["errcode"] == 0
+    # Refreshed first, then sent once: no request carried the dead token (no 10004 and replay).
+    assert _requests(sim, "refresh_token") == 1
+    assert _requests(sim, "trunk/list") == 2
+
+
+async def test_a_token_refused_again_on_the_replay_is_not_sent_again(
+    sim: AsyncSimulator, connection: PbxConnection
+) -> None:
+    sim.set_faults(
+        [
+            {"endpoint": "trunk/list", "kind": "token_expired", "nth": 1},
+            {"endpoint": "trunk/list", "kind": "token_expired", "nth": 2},
+        ]
+    )
+    with pytest.raises(PbxTokenExpiredError):
+        await connection.api("GET", "trunk/list")
+    assert _requests(sim, "refresh_token") == 1
+    assert (await connection.api("GET", "trunk/list"))["errcode"] == 0
+    assert _requests(sim, "refresh_token") == 2  # renewed, not the refused token once more
+    assert _requests(sim, "trunk/list") == 3
 
 
 async def test_before_send_runs_before_each_request(

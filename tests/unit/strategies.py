@@ -30,7 +30,8 @@ _CHARACTERS = st.one_of(
     st.sampled_from(_CSV_SPICE),
 )
 ANY_TEXT = st.text(_CHARACTERS, max_size=12)
-NESTED_TEXT = st.text(_CHARACTERS, min_size=1, max_size=12)
+# Required text inside JSON cells: never blank (cells are trimmed, their JSON values are not).
+NESTED_TEXT = st.text(_CHARACTERS, min_size=1, max_size=12).filter(str.strip)
 CELL_TEXT = NESTED_TEXT.filter(lambda text: text == text.strip())
 
 NAMES = st.text(string.ascii_letters + string.digits + "_-.", min_size=1, max_size=NAME_MAX_LENGTH)

@@ -197,10 +197,10 @@ def test_an_empty_file_is_a_header_problem(tmp_path: Path, text: str) -> None:
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (b"pbx,name\n\xff,a\n", "is not UTF-8 text (invalid start byte)"),
-        ("pbx,itsp\nacme-hq,Zürich\n".encode("latin-1"), "is not UTF-8 text"),
-        ("pbx,name\n".encode("utf-16"), "is not UTF-8 text"),
-        (b"pbx,name\n" + b"acme-hq,a\n" * 2000 + b"acme-hq,\xe9\n", "is not UTF-8 text near line"),
+        (b"pbx,name\n\xff,a\n", "is not UTF-8 text: line 2 (invalid start byte)"),
+        ("pbx,itsp\nacme-hq,Zürich\n".encode("latin-1"), "is not UTF-8 text: line 2"),
+        ("pbx,name\n".encode("utf-16"), "is not UTF-8 text: line 1"),
+        (b"pbx,name\n" + b"acme-hq,a\n" * 2000 + b"acme-hq,\xe9\n", "is not UTF-8 text: line 2002"),
     ],
     ids=["bad-byte", "latin-1", "utf-16", "bad-byte-after-the-first-chunk"],
 )
@@ -212,6 +212,26 @@ def test_a_file_that_is_not_utf8_is_unreadable(tmp_path: Path, data: bytes, reas
     assert exc.value.path == str(path)
     assert reason in exc.value.reason
     assert str(exc.value).startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            'pbx,name,itsp\nacme-hq,a,"Acme\nacme-hq,b,x\nacme-hq,c,y\n',
+            "line 2: a quoted cell is opened and never closed",
+        ),
+        ('pbx,name,itsp\nacme-hq,a,x\nacme-hq,b,"Acme" Inc\n', "line 3: badly quoted cell"),
+    ],
+    ids=["never-closed", "text-after-the-closing-quote"],
+)
+def test_broken_quoting_is_unreadable_not_rows_run_together(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    # Read leniently, the open quote would swallow every later row into one cell, silently.
+    with pytest.raises(UnreadableInputError) as exc:
+        read_table(write(tmp_path, "t.csv", text))
+    assert exc.value.reason.startswith(reason)
 
 
 @pytest.mark.parametrize("name", ["missing.csv", "."], ids=["missing", "directory"])

@@ -119,7 +119,14 @@ def test_the_environment_is_read_by_default(
         ({"base_url": "ftp://pbx.acme.example"}, "base_url",
          "must be an http:// or https:// URL, got 'ftp://pbx.acme.example'"),
         ({"base_url": "pbx.acme.example"}, "base_url", "must be an http:// or https:// URL"),
-        ({"base_url": "http://"}, "base_url", "must be an http:// or https:// URL"),
+        ({"base_url": "http://"}, "base_url", "must name a host"),
+        ({"base_url": "http://:8088"}, "base_url", "must name a host"),
+        ({"base_url": "http://h:abc"}, "base_url", "with a port from 1 to 65535, got 'http://h:abc'"),
+        ({"base_url": "http://h:99999"}, "base_url", "with a port from 1 to 65535"),
+        ({"base_url": "http://h:0"}, "base_url", "must have a port from 1 to 65535"),
+        ({"base_url": "http://h/x?a=1"}, "base_url", "must not have a query string or fragment"),
+        ({"base_url": "http://admin:pw123@h"}, "base_url",
+         "must not carry a user name or password"),
         ({"base_url": "http://pbx acme"}, "base_url", "must be an http:// or https:// URL"),
         ({"pbx": "acme hq"}, "pbx", "letters, digits, '_', '-' and '.', got 'acme hq'"),
         ({"pbx": "acme/hq"}, "pbx", "may contain only letters, digits"),
@@ -128,16 +135,18 @@ def test_the_environment_is_read_by_default(
         ({"tls_fingerprint": "ab" * 31}, "tls_fingerprint", "must be a SHA-256 fingerprint"),
         ({"tls_fingerprint": "zz" * 32}, "tls_fingerprint", "must be a SHA-256 fingerprint"),
         ({"ca_file": "missing.pem"}, "ca_file", "missing.pem': No such file or directory"),
-        ({"max_inflight": "0"}, "max_inflight", "greater than or equal to 1"),
+        ({"max_inflight": "0"}, "max_inflight", "must be at least 1"),
         ({"max_inflight": "1.5"}, "max_inflight", "must be a whole number, got '1.5'"),
-        ({"min_interval_ms": "-1"}, "min_interval_ms", "greater than or equal to 0"),
+        ({"min_interval_ms": "-1"}, "min_interval_ms", "must be at least 0"),
         ({"timeout_s": "soon"}, "timeout_s", "must be a number of seconds, got 'soon'"),
-        ({"timeout_s": "0"}, "timeout_s", "greater than 0"),
+        ({"timeout_s": "0"}, "timeout_s", "must be more than 0"),
     ],
     ids=[
         "secret-env-unset", "secret-env-unnamed", "secret-missing", "client-id-missing",
         "base-url-missing", "base-url-ftp", "base-url-no-scheme", "base-url-no-host",
-        "base-url-space", "alias-space", "alias-slash", "alias-missing", "verify-tls",
+        "base-url-port-no-host", "base-url-port-word", "base-url-port-high", "base-url-port-zero",
+        "base-url-query", "base-url-password", "base-url-space", "alias-space", "alias-slash",
+        "alias-missing", "verify-tls",
         "fingerprint-short", "fingerprint-not-hex", "ca-file-missing", "max-inflight-zero",
         "max-inflight-fraction", "min-interval-negative", "timeout-word", "timeout-zero",
     ],
@@ -149,6 +158,7 @@ def test_entry_problems(tmp_path: Path, changes: dict[str, str], column: str, me
     assert (problem.file, problem.line, problem.column) == ("pbxs.csv", 2, column)
     assert message in problem.message
     assert SECRET not in problem.message
+    assert "pw123" not in problem.message
 
 
 def test_every_problem_of_an_entry_is_reported(tmp_path: Path) -> None:

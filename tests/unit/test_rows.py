@@ -446,6 +446,11 @@ def test_good_caller_id_lists(trunk_type: str, items: list[dict[str, Any]]) -> N
          "outbound_cid_list[0].outbound_cid: required"),
         (caller_ids({**RANGE_CID, "outbound_cid": ""}),
          "outbound_cid_list[0].outbound_cid: must not be empty"),
+        (caller_ids({**RANGE_CID, "outbound_cid": "  "}),
+         "outbound_cid_list[0].outbound_cid: must not be blank"),
+        (caller_ids({**RANGE_CID, "outbound_cid_to_ext_range": " "}),
+         "outbound_cid_list[0]: outbound_cid_to_ext_range is required when outbound_cid_option "
+         "is 'range'"),
         (caller_ids({**RANGE_CID, "outbound_cid": 5503301}),
          "outbound_cid_list[0].outbound_cid: must be a string"),
         (caller_ids({k: v for k, v in RANGE_CID.items() if k != "outbound_cid_to_ext_range"}),
@@ -478,7 +483,8 @@ def test_good_caller_id_lists(trunk_type: str, items: list[dict[str, Any]]) -> N
     ],
     ids=[
         "unknown-option", "no-option", "no-outbound-cid", "empty-outbound-cid",
-        "number-outbound-cid", "range-without-ext-range", "shared-without-ext-list",
+        "blank-outbound-cid", "blank-ext-range", "number-outbound-cid", "range-without-ext-range",
+        "shared-without-ext-list",
         "shared-with-empty-ext-list", "unknown-key", "ext-list-not-array", "ext-without-id",
         "ext-id-string", "ext-id-float", "ext-id-bool", "ext-unknown-type", "ext-unknown-key",
         "object-not-array", "item-not-object", "broken-json", "not-json",
@@ -527,6 +533,8 @@ def test_good_did_lists(trunk_type: str, cell: str, items: list[dict[str, str]])
         ("5503308;:Main", "did_list[1].did: must not be empty"),
         ('[{"did_name": "Main"}]', "did_list[0].did: required"),
         ('[{"did": ""}]', "did_list[0].did: must not be empty"),
+        ('[{"did": "  "}]', "did_list[0].did: must not be blank"),
+        (" ; ; ", "holds no DID (items are did[:did_name], separated by ';')"),
         ('[{"did": 5503308}]', "did_list[0].did: must be a string, got 5503308"),
         ('[{"did": "1", "name": "x"}]', "did_list[0].name: unknown key"),
         ('{"did": "5503308"}', "must be a JSON array"),
@@ -534,7 +542,8 @@ def test_good_did_lists(trunk_type: str, cell: str, items: list[dict[str, str]])
     ],
     ids=[
         "name-only", "second-item-name-only", "json-without-did", "json-empty-did",
-        "json-number-did", "json-unknown-key", "json-object", "broken-json",
+        "json-blank-did", "separators-only", "json-number-did", "json-unknown-key", "json-object",
+        "broken-json",
     ],
 )  # fmt: skip
 def test_bad_did_lists(trunk_type: str, cell: str, message: str) -> None:

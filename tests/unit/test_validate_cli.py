@@ -165,6 +165,33 @@ def test_duplicate_names_across_two_files(tmp_path: Path, pbxs: Path) -> None:
     assert (report["valid"], report["invalid"]) == (0, 2)
 
 
+@pytest.mark.parametrize("memory_limit", [1, 10_000], ids=["on-disk", "in-memory"])
+def test_a_file_given_twice_repeats_every_name(
+    tmp_path: Path, pbxs: Path, monkeypatch: pytest.MonkeyPatch, memory_limit: int
+) -> None:
+    monkeypatch.setattr("producer.name_index.MEMORY_LIMIT", memory_limit)
+    trunks = write(tmp_path / "trunks.csv", f"{HEADER}\n{register('a')}\n{register('b')}\n")
+    code, report = invoke_json(trunks, trunks, "--pbxs", pbxs)
+    assert code == 1
+    twice = f"at {trunks} line {{}} (the file is given more than once)"
+    assert report["errors"] == [
+        error(trunks, 2, "name", f"'a' is already used for PBX 'acme-hq' {twice.format(2)}"),
+        error(trunks, 3, "name", f"'b' is already used for PBX 'acme-hq' {twice.format(3)}"),
+    ]
+    assert (report["valid"], report["invalid"]) == (2, 2)
+
+
+def test_an_inventory_with_a_bad_header_is_its_one_error(tmp_path: Path) -> None:
+    # Its rows were not read, so the trunk rows' aliases are not reported as missing from it.
+    pbxs = write(tmp_path / "pbxs.csv", INVENTORY.replace("client_secret", "colour", 1))
+    trunks = write(tmp_path / "trunks.csv", f"{HEADER}\n{register('a')}\n")
+    code, report = invoke_json(trunks, "--pbxs", pbxs)
+    assert code == 1
+    [problem] = report["errors"]
+    assert (problem["file"], problem["line"], problem["column"]) == (str(pbxs), 1, "colour")
+    assert (report["valid"], report["invalid"]) == (1, 0)
+
+
 def test_a_bad_header_is_one_error_at_line_1_and_no_rows_are_counted(
     tmp_path: Path, pbxs: Path
 ) -> None:
@@ -259,7 +286,7 @@ def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     [
         ("missing.csv", "pbxs.csv", "missing.csv: No such file or directory"),
         ("good.csv", "missing.csv", "missing.csv: No such file or directory"),
-        ("latin1.csv", "pbxs.csv", "latin1.csv: is not UTF-8 text (invalid start byte)"),
+        ("latin1.csv", "pbxs.csv", "latin1.csv: is not UTF-8 text: line 2 (invalid start byte)"),
     ],
     ids=["missing-trunks-file", "missing-inventory", "not-utf8"],
 )
@@ -322,4 +349,4 @@ def test_the_script_exits_2_without_a_traceback_for_a_file_that_is_not_utf8(
     trunks.write_bytes(b"\xff\xfe" + f"{HEADER}\n".encode("utf-16-le"))
     done = run_trunkctl("validate", trunks, "--pbxs", pbxs)
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == f"error: {trunks}: is not UTF-8 text (invalid start byte)\n"
+    assert done.stderr == f"error: {trunks}: is not UTF-8 text: line 1 (invalid start byte)\n"

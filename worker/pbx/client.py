@@ -21,7 +21,11 @@ from worker.pbx.errors import (
     PbxServerError,
     error_for,
 )
-from worker.pbx.redaction import redact
+from worker.pbx.redaction import redact, redact_values
+
+# Body fields that carry a secret (get_token's client secret, refresh_token's token, a trunk's SIP
+# password): a PBX may echo them back in an error answer (40002's invalid_param_list, say).
+_SECRET_BODY_FIELDS = ("password", "refresh_token")
 
 
 @functools.lru_cache(maxsize=256)
@@ -63,23 +67,26 @@ class PbxClient:
             query["access_token"] = token
         url = f"{self._entry.api_url}/{endpoint}"
         secrets = [token or "", self._entry.client_secret.get_secret_value()]
+        secrets += [str(body[field]) for field in _SECRET_BODY_FIELDS if body and field in body]
         try:
+            # No redirects: the API never sends one, and following it would change a POST into a
+            # GET (answered 10001 at best) and carry the token to wherever it points.
             async with self._session.request(
                 method, url, params=query, json=body, headers=self._headers,
-                timeout=self._timeout, ssl=self._tls,
+                timeout=self._timeout, ssl=self._tls, allow_redirects=False,
             ) as response:  # fmt: skip
                 status = response.status
                 text = await response.text(errors="replace")
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             reason = redact(f"{type(exc).__name__}: {exc}", secrets)
         else:
-            return _envelope(endpoint, status, text)
+            return _envelope(endpoint, status, text, secrets)
         # Not chained, and raised outside the handler so that not even __context__ keeps aiohttp's
         # exception: its message and request_info may carry the URL, token and all.
         raise PbxConnectionError(f"{endpoint}: {reason}") from None
 
 
-def _envelope(endpoint: str, status: int, text: str) -> dict[str, Any]:
+def _envelope(endpoint: str, status: int, text: str, secrets: list[str]) -> dict[str, Any]:
     if status >= 500:
         raise PbxServerError(f"{endpoint}: HTTP {status}", errmsg=f"HTTP {status}")
     if status == 429:
@@ -97,5 +104,7 @@ def _envelope(endpoint: str, status: int, text: str) -> dict[str, Any]:
             errmsg=f"HTTP {status}",
         )
     if errcode != 0:
+        # Whatever the PBX echoed back of the request's secrets is scrubbed here, once.
+        answer = redact_values(answer, secrets)
         raise error_for(errcode, str(answer.get("errmsg", "")), answer, endpoint=endpoint)
     return answer

@@ -15,6 +15,15 @@ SEARCH_PAGE_SIZE = 100
 BeforeSend = Callable[[], Awaitable[None]]
 
 
+class _TokenRefusedError(Exception):
+    """The PBX answered 10004 to this token."""
+
+    def __init__(self, token: str, error: PbxTokenExpiredError) -> None:
+        super().__init__("token expired")
+        self.token = token
+        self.error = error
+
+
 class PbxConnection:
     """Authenticated, rate-limited calls to one PBX."""
 
@@ -35,16 +44,9 @@ class PbxConnection:
         self._tokens = tokens
         self._slot_wait_s = slot_wait_s
 
-    async def _send(
-        self, method: str, endpoint: str, before_send: BeforeSend | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        async with self._limiter.slot(self.entry, self._slot_wait_s):
-            if before_send is not None:
-                await before_send()
-            return await self._client.call(method, endpoint, **kwargs)
-
     async def _token_call(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._send("POST", endpoint, body=body)
+        async with self._limiter.slot(self.entry, self._slot_wait_s):
+            return await self._client.call("POST", endpoint, body=body)
 
     async def api(
         self,
@@ -60,15 +62,33 @@ class PbxConnection:
         `before_send` runs each time the request is about to go out (its slot held).
         """
         for replay in (False, True):
-            token = await self._tokens.token(self.entry, self._token_call, self._job_id)
             try:
-                return await self._send(
-                    method, endpoint, before_send, token=token, params=params, body=body
-                )
-            except PbxTokenExpiredError:
+                return await self._send(method, endpoint, before_send, params=params, body=body)
+            except _TokenRefusedError as refused:
+                # Forgotten either way: the next run of a task must not send it again.
+                await self._tokens.invalidate(self.entry, refused.token)
                 if replay:
-                    raise
-                await self._tokens.invalidate(self.entry, token)
+                    raise refused.error from None
+        raise AssertionError("unreachable")
+
+    async def _send(
+        self, method: str, endpoint: str, before_send: BeforeSend | None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """One request, with the token taken once its slot is held: a token that expired while
+        the request waited for the slot is renewed first (once)."""
+        for renewed in (False, True):
+            fetched = await self._tokens.token(self.entry, self._token_call, self._job_id)
+            async with self._limiter.slot(self.entry, self._slot_wait_s):
+                token = self._tokens.current(self.entry)
+                if token is None and not renewed:
+                    continue  # leaves the slot: renewing takes one of its own
+                if before_send is not None:
+                    await before_send()
+                token = token or fetched
+                try:
+                    return await self._client.call(method, endpoint, token=token, **kwargs)
+                except PbxTokenExpiredError as exc:
+                    raise _TokenRefusedError(token, exc) from None
         raise AssertionError("unreachable")
 
     async def create_trunk(self, body: dict[str, Any], before_send: BeforeSend) -> int:

@@ -34,6 +34,9 @@ from worker.pbx.errors import (
 # Refresh this long before the access token expires, so no request carries a dying token; a
 # quarter of its lifetime when that is shorter (a PBX set to short-lived tokens).
 REFRESH_MARGIN_S = 120.0
+# A token this close to its expiry is not sent any more, even within the refresh margin: the
+# request may reach the PBX a little later.
+SEND_MARGIN_S = 2.0
 # When an answer gives no lifetime, the documented ones (seconds).
 DEFAULT_ACCESS_LIFETIME_S = 1800.0
 # The lock outlives the slowest token fetch (a refresh, then a login) by a margin.
@@ -87,6 +90,11 @@ class TokenPair:
     def usable(self, now: float) -> bool:
         """Whether the access token still has more than the refresh margin to live."""
         return now < self.refresh_at
+
+    def alive(self, now: float) -> bool:
+        """Whether the access token may still be sent (renewal due or not): it has more than
+        SEND_MARGIN_S to live."""
+        return now < self.access_expires_at - SEND_MARGIN_S
 
     def refreshable(self, now: float) -> bool:
         """Whether the refresh token can still be used."""
@@ -142,7 +150,7 @@ class TokenCache:
     def __init__(self, redis: aioredis.Redis, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._clock = clock
-        self._local: dict[str, TokenPair] = {}
+        self._local: dict[tuple[str, str], TokenPair] = {}  # by (base URL, client id)
         self._locks: dict[str, asyncio.Lock] = {}
         # Token calls of one loop turn (a burst of first tasks, one per PBX) share a pipeline.
         self._batch = RedisBatcher(redis)
@@ -155,21 +163,29 @@ class TokenCache:
 
         A login the PBX refused is not tried again for the same job (`job_id`) and secret: each
         job run spends at most one strike toward the PBX's IP block."""
-        key = keys.token(entry.base_url, entry.client_id)
-        pair = self._local.get(key)
+        client = (entry.base_url, entry.client_id)
+        pair = self._local.get(client)
         if pair and pair.usable(self._clock()):
             return pair.access_token
+        key = keys.token(*client)
         async with self._locks.setdefault(key, asyncio.Lock()):
             pair = await self._stored_or_renewed(entry, key, call, job_id)
-            self._local[key] = pair
+            self._local[client] = pair
             return pair.access_token
+
+    def current(self, entry: PbxEntry) -> str | None:
+        """The access token this process last got for the entry's client, while it may still be
+        sent (see TokenPair.alive): a request that waited for its slot takes the freshest one."""
+        pair = self._local.get((entry.base_url, entry.client_id))
+        return pair.access_token if pair and pair.alive(self._clock()) else None
 
     async def invalidate(self, entry: PbxEntry, failed_token: str) -> None:
         """Forget a token the PBX answered 10004 to, unless another one replaced it already."""
-        key = keys.token(entry.base_url, entry.client_id)
-        local = self._local.get(key)
+        client = (entry.base_url, entry.client_id)
+        local = self._local.get(client)
         if local and local.access_token == failed_token:
-            del self._local[key]
+            del self._local[client]
+        key = keys.token(*client)
         stored = await self._stored(key)
         if stored and stored.access_token == failed_token:
             # Keep the refresh token: the next fetch refreshes instead of logging in again.
@@ -240,7 +256,8 @@ class TokenCache:
             except (PbxTokenExpiredError, PbxRejectedError):
                 pass  # the refresh token is gone or refused: log in again
             else:
-                return TokenPair.from_answer(answer, now)
+                # Timed from the answer: the call may have waited for a slot first.
+                return TokenPair.from_answer(answer, self._clock())
         secret = entry.client_secret.get_secret_value()
         reason = json.loads(refusal) if refusal else {}
         if reason.get("secret") == _fingerprint(secret):

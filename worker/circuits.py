@@ -1,0 +1,41 @@
+"""Credential circuits this process opened, for the tasks that were already past their claim.
+
+The claim reads a job's open circuits from Redis, so a task claimed after a PBX refused the
+credentials fails at once. Tasks claimed before it (waiting for the PBX's slot, say) would each
+still send their create; this memory stops them before their request leaves. Only tasks claimed
+before the circuit was recorded are stopped, so items that `retry` queues again (it closes the
+job's circuits in Redis) are tried again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from worker.pbx.errors import PbxAuthError
+
+
+class CircuitOpenError(PbxAuthError):
+    """Raised before a request leaves when its PBX's credentials failed for its job meanwhile."""
+
+
+class OpenedCircuits:
+    """(job id, PBX alias) -> when this process recorded the circuit open, and why."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._opened: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+    def record(self, job_id: str, pbx: str, reason: dict[str, Any]) -> None:
+        """Note a circuit this process has just stored in Redis (`reason`: errcode, errmsg)."""
+        self._opened[(job_id, pbx)] = (self._clock(), reason)
+
+    def check(self, job_id: str, pbx: str, claimed_at: float) -> None:
+        """Raise CircuitOpenError if the circuit opened after the item was claimed."""
+        opened = self._opened.get((job_id, pbx))
+        if opened is not None and claimed_at < opened[0]:
+            reason = opened[1]
+            raise CircuitOpenError(
+                str(reason.get("errmsg")), errcode=reason.get("errcode"), errmsg=reason["errmsg"]
+            )
