@@ -34,12 +34,12 @@ def validate(trunk_files: tuple[Path, ...], pbxs_file: Path, as_json: bool) -> i
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def print_problems(report: ValidationReport) -> None:
-    """Every problem as `file:line: column: message`, then a summary line."""
+def print_problems(report: ValidationReport, *, err: bool = False) -> None:
+    """Every problem as `file:line: column: message`, then a summary line (on stderr: `err`)."""
     for problem in report.problems:
-        click.echo(str(problem))
+        click.echo(str(problem), err=err)
     summary = f"{report.valid} valid, {report.invalid} invalid rows"
-    click.echo(summary if report.ok else f"\n{summary}; {len(report.problems)} problems")
+    click.echo(summary if report.ok else f"\n{summary}; {len(report.problems)} problems", err=err)
 
 
 @click.command()
@@ -64,13 +64,14 @@ def submit(
         if as_json:
             print_json(result.report.as_json())
         else:
-            print_problems(result.report)
+            print_problems(result.report, err=True)
             click.echo("nothing queued", err=True)
         return EXIT_FAILED
     if as_json:
         print_json(result.as_json())
     else:
+        # stdout holds the job id alone, for JOB=$(trunkctl submit ...).
         if result.rejected:
-            print_problems(result.report)
+            print_problems(result.report, err=True)
         click.echo(result.job_id)
     return EXIT_OK

@@ -22,7 +22,10 @@ def settings() -> Settings:
 def job_store() -> JobStore:
     """The job store on TRUNKCTL_REDIS_URL; a Redis that does not answer is a clear error."""
     config = settings()
-    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=5)
+    try:
+        client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=5)
+    except ValueError as exc:  # redis-py's message names the schemes, never the URL
+        raise UsageError(f"TRUNKCTL_REDIS_URL is not a Redis URL: {exc}") from None
     try:
         client.ping()
     except redis.RedisError as exc:

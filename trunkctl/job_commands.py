@@ -195,7 +195,10 @@ def report(job_id: str, fmt: str, states: tuple[str, ...], output: Path | None) 
             writer.writerow({k: _csv_cell(v) for k, v in record.items()})
         text = buffer.getvalue()
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{output}: {exc.strerror or exc}") from None
     else:
         click.echo(text, nl=False)
     return EXIT_OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,10 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
             ("status", "some-job"), "cannot reach Redis", id="redis-down",
         ),
         pytest.param(
+            {"TRUNKCTL_REDIS_URL": "127.0.0.1:6379"}, ("jobs",),
+            "TRUNKCTL_REDIS_URL is not a Redis URL", id="redis-url-without-scheme",
+        ),
+        pytest.param(
             {"TRUNKCTL_VISIBILITY_TIMEOUT_S": "soon"}, ("jobs",),
             "TRUNKCTL_VISIBILITY_TIMEOUT_S must be a whole number", id="bad-setting",
         ),
@@ -49,3 +54,24 @@ def test_an_unknown_job_is_exit_2(redis_url: str, command: str) -> None:
     done = run({"TRUNKCTL_REDIS_URL": redis_url}, command, "no-such-job")
     assert done.returncode == 2
     assert "no job 'no-such-job'" in done.stderr
+
+
+def test_submit_prints_the_job_id_alone_on_stdout(redis_url: str, tmp_path: Path) -> None:
+    # JOB=$(trunkctl submit ... --skip-invalid): the rejected rows' problems go to stderr.
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    trunks = tmp_path / "trunks.csv"
+    lines = (examples / "trunks.csv").read_text(encoding="utf-8").splitlines()
+    trunks.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")  # a repeated name
+    env = {"TRUNKCTL_REDIS_URL": redis_url}
+    pbxs = str(examples / "pbxs.csv")
+    done = run(env, "submit", str(trunks), "--pbxs", pbxs, "--skip-invalid")
+    assert done.returncode == 0, done.stderr
+    [job_id] = done.stdout.splitlines()
+    assert f"trunks.csv:{len(lines) + 1}: name:" in done.stderr
+    status = run(env, "status", job_id, "--json")
+    assert json.loads(status.stdout)["counts"]["rejected"] == 1
+    # Nowhere to write the report: one line, exit 2.
+    missing = tmp_path / "no-such-dir" / "report.csv"
+    written = run(env, "report", job_id, "-o", str(missing))
+    assert (written.returncode, written.stdout) == (2, "")
+    assert written.stderr == f"error: {missing}: No such file or directory\n"

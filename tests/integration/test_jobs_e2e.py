@@ -62,7 +62,8 @@ def test_submit_fail_report_retry_succeed_resubmit(
 
     refused = run(rollout, "submit", str(trunks), "--pbxs", str(tmp_path / "pbxs.csv"))
     assert refused.returncode == 1
-    assert "trunks.csv:3: password:" in refused.stdout
+    assert "trunks.csv:3: password:" in refused.stderr
+    assert refused.stdout == ""
     assert run(rollout, "jobs", "--json").stdout.count("job_id") == 0
 
     submitted = run(
