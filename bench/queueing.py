@@ -37,7 +37,7 @@ def publish_rates(url: str, count: int) -> None:
     """trunkctl's queue (messages built here, pipelined) vs Celery's send_task, pipelined with
     kombu's producer.batch and one round trip per task."""
     started = time.perf_counter()
-    TaskQueue(redis.Redis.from_url(url), "bench-ours").publish(("job", n) for n in range(count))
+    TaskQueue(redis.Redis.from_url(url), "bench-ours").publish(("job", n, 0) for n in range(count))
     ours = count / (time.perf_counter() - started)
     app = Celery("bench", broker=url, set_as_current=False)
     started = time.perf_counter()

@@ -29,8 +29,8 @@ def noop_rate(url: str, queue: str, count: int) -> float:
     """No-op tasks per second drained by the running worker."""
     client = redis.Redis.from_url(url)
     started = time.perf_counter()
-    TaskQueue(client, queue).publish((("noop", n) for n in range(count)), NOOP_TASK)
-    while client.llen(queue) or client.hlen("unacked"):
+    TaskQueue(client, queue).publish((("noop", n, 0) for n in range(count)), NOOP_TASK)
+    while TaskQueue(client, queue).length() or client.hlen("unacked"):
         time.sleep(0.01)
     return count / (time.perf_counter() - started)
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.queue import TaskQueue, batches
+from jobs.queue import QueuedTask, TaskQueue, batches
 from jobs.states import State
 from jobs.store import JobStore, JobWriter, NewItem
 from producer.batch import BatchRow, read_batch
@@ -98,11 +98,12 @@ class _KeptItems:
         self.items.append(_new_item(row))
 
 
-def _round_robin(job_id: str, by_pbx: Mapping[str, array[int]]) -> Iterator[tuple[str, int]]:
-    for numbers in itertools.zip_longest(*by_pbx.values()):
+def _round_robin(job_id: str, by_pbx: Mapping[str, array[int]]) -> Iterator[QueuedTask]:
+    """Every PBX's first item, then every PBX's second... each with its rank within its PBX."""
+    for rank, numbers in enumerate(itertools.zip_longest(*by_pbx.values())):
         for item_no in numbers:
             if item_no is not None:
-                yield job_id, item_no
+                yield job_id, item_no, rank
 
 
 @dataclass
@@ -175,7 +176,7 @@ class Submitter:
         writer.finish()  # the counts, before any task
         queued = 0
         for chunk in batches(_round_robin(writer.job_id, by_pbx)):
-            for _job_id, item_no in chunk:
+            for _job_id, item_no, _rank in chunk:
                 writer.put(item_no, items[item_no - 1])
             writer.flush()
             queued += self.queue.push(chunk)

@@ -13,7 +13,8 @@ with redis-py 8, building the client costs more than the round trip. This transp
   worker dies before a flush, those messages come back after the visibility timeout, and their
   tasks find their items final and do nothing;
 - after each BRPOP, takes up to READ_MORE further messages that are already queued (within the
-  prefetch window) in one Lua script that pops them and records them as unacked atomically:
+  prefetch window; front priority list first, as BRPOP does) in one Lua script that pops them
+  and records them as unacked atomically:
   one round trip for many messages, instead of two per message, and no moment at which a
   message is neither in the queue nor in the unacked hash;
 - reads again once REFILL_AT_LEAST places of a full prefetch window are free, not as soon as
@@ -48,27 +49,32 @@ ACK_FLUSH_S = 0.05
 READ_MORE = 32
 REFILL_AT_LEAST = 32
 
-# KEYS: queue, unacked index, unacked hash. ARGV: how many at most, now (epoch seconds).
-# Pops messages and records each as kombu's QoS.append would: index scored by time, hash value
-# [message, exchange, routing key] (the message's own JSON text, untouched). A message that is
-# not kombu's JSON goes back where it was, for kombu's own path to deal with.
+# KEYS: unacked index, unacked hash, then the queue's lists (priority steps), front one first.
+# ARGV: how many at most, now (epoch seconds). Pops messages, front list first, and records each
+# as kombu's QoS.append would: index scored by time, hash value [message, exchange, routing key]
+# (the message's own JSON text, untouched). A message that is not kombu's JSON goes back where
+# it was, for kombu's own path to deal with.
 POP_AND_RECORD_LUA = """
 local popped = {}
-for _ = 1, tonumber(ARGV[1]) do
-    local raw = redis.call('RPOP', KEYS[1])
-    if not raw then break end
-    local ok, message = pcall(cjson.decode, raw)
-    local props = ok and type(message) == 'table' and message['properties']
-    local tag = type(props) == 'table' and props['delivery_tag']
-    local info = type(props) == 'table' and props['delivery_info']
-    if type(tag) ~= 'string' or type(info) ~= 'table' then
-        redis.call('RPUSH', KEYS[1], raw)
-        break
+local list = 3
+while #popped < tonumber(ARGV[1]) and list <= #KEYS do
+    local raw = redis.call('RPOP', KEYS[list])
+    if not raw then
+        list = list + 1
+    else
+        local ok, message = pcall(cjson.decode, raw)
+        local props = ok and type(message) == 'table' and message['properties']
+        local tag = type(props) == 'table' and props['delivery_tag']
+        local info = type(props) == 'table' and props['delivery_info']
+        if type(tag) ~= 'string' or type(info) ~= 'table' then
+            redis.call('RPUSH', KEYS[list], raw)
+            break
+        end
+        redis.call('ZADD', KEYS[1], ARGV[2], tag)
+        redis.call('HSET', KEYS[2], tag, '[' .. raw .. ',' .. cjson.encode(info['exchange'])
+            .. ',' .. cjson.encode(info['routing_key']) .. ']')
+        popped[#popped + 1] = raw
     end
-    redis.call('ZADD', KEYS[2], ARGV[2], tag)
-    redis.call('HSET', KEYS[3], tag, '[' .. raw .. ',' .. cjson.encode(info['exchange'])
-        .. ',' .. cjson.encode(info['routing_key']) .. ']')
-    popped[#popped + 1] = raw
 end
 return popped
 """
@@ -186,8 +192,12 @@ class Channel(kombu_redis.Channel):
             room = qos.room()
             if room <= 0:
                 return
+            lists = [
+                self._q_for_pri(queue, step)  # type: ignore[attr-defined] # not in kombu's stubs
+                for step in self.priority_steps
+            ]
             popped = self._pop_and_record(
-                keys=[queue, self.unacked_index_key, self.unacked_key], args=[room, time.time()]
+                keys=[self.unacked_index_key, self.unacked_key, *lists], args=[room, time.time()]
             )
             for raw in popped:
                 message = loads(bytes_to_str(raw))

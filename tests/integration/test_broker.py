@@ -28,13 +28,14 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
-def _publish(redis_url: str, count: int) -> None:
+def _publish(redis_url: str, count: int, priority: int = 0, first: int = 0) -> None:
     with Connection(redis_url) as stock:  # what the producer uses
         producer = stock.Producer()
-        for number in range(count):
+        for number in range(first, first + count):
             producer.publish(
-                {"n": number}, exchange=QUEUE.exchange, routing_key="broker-test", declare=[QUEUE]
-            )
+                {"n": number}, exchange=QUEUE.exchange, routing_key="broker-test",
+                declare=[QUEUE], priority=priority,
+            )  # fmt: skip
 
 
 def _receive(connection: Connection, count: int) -> list[Any]:
@@ -137,6 +138,20 @@ def test_one_brpop_brings_more_queued_messages_within_the_prefetch_window(
             message.ack()
     assert client.hlen("unacked") == 0
     assert client.llen("broker-test") == 6
+
+
+def test_the_bulk_read_takes_the_front_lane_first(redis_url: str, client: redis.Redis) -> None:
+    _publish(redis_url, 3, priority=6)  # queued first, in a lane further back
+    _publish(redis_url, 3, priority=0, first=10)
+    _publish(redis_url, 3, priority=3, first=20)
+    client.config_resetstat()
+    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+        received = _consume(connection, prefetch=9)
+        assert [message.payload["n"] for message in received] == [10, 11, 12, 20, 21, 22, 0, 1, 2]
+        assert client.info("commandstats")["cmdstat_brpop"]["calls"] == 1
+        for message in received:
+            message.ack()
+    assert client.hlen("unacked") == 0
 
 
 def test_the_window_refills_in_batches_not_a_message_per_ack(

@@ -102,6 +102,20 @@ def test_tasks_of_a_busy_pbx_step_aside_and_come_back(rollout: Rollout) -> None:
     assert sum(deferrals) > 0
 
 
+def test_a_small_job_submitted_later_is_not_queued_behind_a_big_one(rollout: Rollout) -> None:
+    # First in, first out, the one trunk of the second job would wait for the first job's
+    # backlog (all for two busy PBXs) to drain through the worker's 16 places.
+    with SimulatorThread(SimSettings(pbx_count=3, latency_ms=20)) as sim:
+        busy_a, busy_b, lone = sim.aliases()
+        rollout.start_workers(1, "--concurrency", "16")
+        big = rollout.submit(sim, fleet_rows([busy_a, busy_b], per_pbx=100))
+        small = rollout.submit(sim, [(lone, register_body("lone-0", 900))])
+        assert rollout.wait_final(small.job_id or "")["outcome"] == "success"
+        big_status = rollout.store.status(big.job_id or "") or {}
+        assert big_status["counts"]["succeeded"] < 100  # of 200: not half done yet
+        assert rollout.wait_final(big.job_id or "")["outcome"] == "success"
+
+
 @pytest.mark.parametrize(
     "rules",
     [

@@ -176,7 +176,7 @@ def test_ctrl_c_while_a_job_is_stored_lets_it_finish_queuing(
     assert submit.returncode == 1
     [job_id] = [raw.decode() for raw in rollout.client.zrange(keys.JOBS_INDEX, 0, -1)]
     assert f"interrupted, after job {job_id} was stored and its {len(rows)} tasks queued" in err
-    assert rollout.client.llen(rollout.queue) == len(rows)
+    assert rollout.submitter.queue.length() == len(rows)
     status = rollout.store.status(job_id)
     assert status is not None
     assert status["total"] == status["counts"]["queued"] == len(rows)
@@ -217,4 +217,4 @@ def test_a_submit_killed_while_storing_is_seen_cut_short_and_retry_mends_the_job
     )
     records = report_json(rollout, job_id)
     assert len(records) == status["total"]
-    assert rollout.client.llen(rollout.queue) >= requeued  # every item has a task (some two)
+    assert rollout.submitter.queue.length() >= requeued  # every item has a task (some two)
