@@ -146,6 +146,13 @@ def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> i
     if current["submit"] == SUBMIT_CUT_SHORT:
         click.echo(_cut_short_text(job_id), err=True)
     elif wait and not current["final"]:
+        final = current["total"] - sum(
+            current["counts"].get(state, 0) for state in ("queued", "running", "retrying")
+        )
+        click.echo(
+            f"timed out after {timeout_s:g} s: {final} of {current['total']} items final",
+            err=True,
+        )
         return EXIT_TIMEOUT
     return status_exit_code(current)
 
@@ -238,7 +245,10 @@ def retry(job_id: str, pbxs_file: Path | None, as_json: bool) -> int:
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, help="How many recent jobs to list.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True,
+    help="How many recent jobs to list.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def jobs(limit: int, as_json: bool) -> int:
     """Recent jobs, newest first, with their label, creation time and counts."""

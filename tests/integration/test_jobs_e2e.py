@@ -136,6 +136,7 @@ def test_status_wait_times_out_with_exit_3_while_nothing_delivers(
     job_id = result.job_id or ""
     waited = run(rollout, "status", job_id, "--wait", "--timeout", "0.5", "--json")
     assert waited.returncode == 3, waited.stderr
+    assert waited.stderr == "timed out after 0.5 s: 0 of 3 items final\n"
     status = json.loads(waited.stdout)
     assert not status["final"]
     assert status["counts"]["queued"] == 3
