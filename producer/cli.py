@@ -42,6 +42,15 @@ def print_problems(report: ValidationReport, *, err: bool = False) -> None:
     click.echo(summary if report.ok else f"\n{summary}; {len(report.problems)} problems", err=err)
 
 
+def _refusal(report: ValidationReport) -> str:
+    """Why a submit queued nothing (see Submitter.submit), and what to do about it."""
+    if report.batch_unusable:
+        return "the inventory or a file as a whole is wrong (--skip-invalid skips rows, not files)"
+    if not report.valid:
+        return "no row is valid"
+    return "fix the rows above, or pass --skip-invalid to queue the valid ones"
+
+
 @click.command()
 @TRUNK_FILES
 @click.option(
@@ -65,7 +74,7 @@ def submit(
             print_json(result.report.as_json())
         else:
             print_problems(result.report, err=True)
-            click.echo("nothing queued", err=True)
+            click.echo(f"nothing queued: {_refusal(result.report)}", err=True)
         return EXIT_FAILED
     if as_json:
         print_json(result.as_json())

@@ -75,3 +75,28 @@ def test_submit_prints_the_job_id_alone_on_stdout(redis_url: str, tmp_path: Path
     written = run(env, "report", job_id, "-o", str(missing))
     assert (written.returncode, written.stdout) == (2, "")
     assert written.stderr == f"error: {missing}: No such file or directory\n"
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (
+            "colour",
+            "the inventory or a file as a whole is wrong (--skip-invalid skips rows, not files)",
+        ),
+        ("pbx", "no row is valid"),
+    ],
+    ids=["bad-header", "no-valid-row"],
+)
+def test_a_refused_skip_invalid_submit_says_why(
+    redis_url: str, tmp_path: Path, header: str, reason: str
+) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    trunks = tmp_path / "trunks.csv"
+    trunks.write_text(f"{header},name\nacme-hq,bad name\n", encoding="utf-8")
+    done = run(
+        {"TRUNKCTL_REDIS_URL": redis_url}, "submit", str(trunks), "--pbxs",
+        str(examples / "pbxs.csv"), "--skip-invalid",
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.endswith(f"nothing queued: {reason}\n")

@@ -63,6 +63,9 @@ def test_submit_fail_report_retry_succeed_resubmit(
     refused = run(rollout, "submit", str(trunks), "--pbxs", str(tmp_path / "pbxs.csv"))
     assert refused.returncode == 1
     assert "trunks.csv:3: password:" in refused.stderr
+    assert refused.stderr.endswith(
+        "nothing queued: fix the rows above, or pass --skip-invalid to queue the valid ones\n"
+    )
     assert refused.stdout == ""
     assert run(rollout, "jobs", "--json").stdout.count("job_id") == 0
 
