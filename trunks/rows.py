@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,10 +48,20 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return text
 
 
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: text quoted, JSON values (null, true, 1.5) as JSON."""
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def _describe(error: Mapping[str, Any], trunk_type: str, column: str) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    shown = "" if column in SECRET_COLUMNS else f", got {error.get('input')!r}"
+    shown = "" if column in SECRET_COLUMNS else f", got {_shown(error.get('input'))}"
     messages = {
         "missing": f"required for {article(trunk_type)} trunk",
         "extra_forbidden": f"does not belong to {article(trunk_type)} trunk (leave it empty)",

@@ -471,7 +471,7 @@ def test_good_caller_id_lists(trunk_type: str, items: list[dict[str, Any]]) -> N
         (caller_ids(shared_with({"id": 1.5})),
          "outbound_cid_list[0].ext_list[0].id: must be an integer, got 1.5"),
         (caller_ids(shared_with({"id": True})),
-         "outbound_cid_list[0].ext_list[0].id: must be an integer, got True"),
+         "outbound_cid_list[0].ext_list[0].id: must be an integer, got true"),
         (caller_ids(shared_with({"id": 1, "type": "queue"})),
          "outbound_cid_list[0].ext_list[0].type: must be 'extension' or 'ext_group', got 'queue'"),
         (caller_ids(shared_with({"id": 1, "number": "1001"})),
