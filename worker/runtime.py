@@ -25,7 +25,7 @@ from trunks.pbx import PbxEntry
 from worker.delivery import Delivery
 from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
-from worker.pbx.limiter import ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA, DeviceLimiter
+from worker.pbx.limiter import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA, RENEW_LUA, DeviceLimiter
 from worker.pbx.tokens import READ_OR_LOCK_LUA, STORE_AND_UNLOCK_LUA, TokenCache
 from worker.redis_pool import connection_pool
 
@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 # The worker's Lua scripts, loaded into Redis at start-up: otherwise each call of the first burst
 # of tasks on a new Redis meets NOSCRIPT and loads its script itself.
 SCRIPTS = (
-    CLAIM_LUA, TRANSITION_LUA, UNLOCK_LUA, ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA, READ_OR_LOCK_LUA,
-    STORE_AND_UNLOCK_LUA,
+    CLAIM_LUA, TRANSITION_LUA, UNLOCK_LUA, ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA, MARK_START_LUA,
+    READ_OR_LOCK_LUA, STORE_AND_UNLOCK_LUA,
 )  # fmt: skip
 
 

@@ -277,6 +277,69 @@ async def test_other_devices_are_not_held_up(redis_client: aioredis.Redis) -> No
     await limiter.release(busy, await waiting)
 
 
+async def test_min_interval_counts_from_when_the_request_leaves(
+    redis_client: aioredis.Redis,
+) -> None:
+    entry = _entry(max_inflight=1, min_interval_ms=100)
+    limiter = DeviceLimiter(redis_client, max_waiting=10)
+    loop = asyncio.get_running_loop()
+    async with limiter.slot(entry, wait_s=5):
+        await asyncio.sleep(0.06)  # work between the slot's grant and the request leaving
+        await limiter.starting(entry)
+        left = loop.time()
+    async with limiter.slot(entry, wait_s=5):
+        assert loop.time() - left >= 0.095  # from the start, not from the grant
+
+
+async def test_a_limit_lowered_by_a_later_entry_holds_within_limits_max_age(
+    redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Leases go from request to request inside the process; the device's stored limits (a
+    # later submit's entry for the same base URL) must still take hold.
+    monkeypatch.setattr(limiter_module, "LIMITS_MAX_AGE_S", 0.05)
+    limits = keys.device_limits(BASE_URL)
+    await redis_client.hset(limits, mapping={"max_inflight": 3, "min_interval_ms": 0})
+    entry = _entry(max_inflight=3)
+    limiter = DeviceLimiter(redis_client, max_waiting=100)
+    loop = asyncio.get_running_loop()
+    spans: list[tuple[float, float]] = []
+
+    async def request() -> None:
+        async with limiter.slot(entry, wait_s=20):
+            started = loop.time()
+            await asyncio.sleep(0.03)
+            spans.append((started, loop.time()))
+
+    requests = [asyncio.create_task(request()) for _ in range(40)]
+    await _wait_for("3 in flight", lambda: len(spans) >= 3)
+    await redis_client.hset(limits, "max_inflight", 1)
+    lowered = loop.time()
+    await asyncio.gather(*requests)
+    late = [span for span in spans if span[0] > lowered + 0.2]
+    assert late
+    overlapping = max(sum(1 for s, e in late if s <= start < e) for start, _ in late)
+    assert overlapping == 1
+
+
+async def test_a_slot_given_back_elsewhere_reaches_a_waiter_of_a_process_holding_one(
+    redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limiter_module, "POLL_S", 30.0)  # so only the message can wake it in time
+    entry = _entry(max_inflight=2)
+    holder = DeviceLimiter(redis_client, max_waiting=10)
+    other = DeviceLimiter(redis_client, max_waiting=10)
+    held_elsewhere = await holder.acquire(entry, wait_s=1)
+    held_here = await other.acquire(entry, wait_s=1)
+    waiting = asyncio.create_task(other.acquire(entry, wait_s=20))
+    await _wait_for_waiters(other, 1)
+    await holder.release(entry, held_elsewhere)
+    # Not only when its own request ends: the free slot is used at once.
+    second = await asyncio.wait_for(waiting, timeout=5)
+    for lease_id in (held_here, second):
+        await other.release(entry, lease_id)
+    assert await redis_client.zcard(keys.device_leases(BASE_URL)) == 0
+
+
 async def test_a_release_hands_the_lease_to_the_next_local_waiter(
     redis_client: aioredis.Redis,
 ) -> None:

@@ -228,7 +228,7 @@ async def test_invalidate_current_token_then_token_refreshes_once(
     assert _requests(sim, "refresh_token") == 1
 
 
-async def test_refused_secret_is_tried_once_and_another_secret_is_tried(
+async def test_after_a_refused_login_no_secret_is_tried_again_in_that_job(
     sim: AsyncSimulator,
     redis_client: aioredis.Redis,
     session: aiohttp.ClientSession,
@@ -256,8 +256,13 @@ async def test_refused_secret_is_tried_once_and_another_secret_is_tried(
     refused = await redis_client.hgetall(keys.token_refused(bad.base_url, bad.client_id))
     assert len(refused) == 1
     assert "wrong-secret-123" not in repr(refused)
-    # A corrected secret is tried.
-    token = await caches[1].token(good, _token_call(session, good))
+    # Nor another secret for the same PBX client (a second alias of it, say): five aliases with
+    # five typos would get the IP blocked within one job.
+    with pytest.raises(PbxAuthError):
+        await caches[1].token(good, _token_call(session, good))
+    assert _requests(sim, "get_token") == 1
+    # Another job (or this one after `retry`, which clears its refusal) logs in again.
+    token = await caches[1].token(good, _token_call(session, good), "another-job")
     assert token
     assert sim.counters(PBX)["logins_ok"] == 1
 

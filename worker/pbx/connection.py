@@ -46,6 +46,7 @@ class PbxConnection:
 
     async def _token_call(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         async with self._limiter.slot(self.entry, self._slot_wait_s):
+            await self._limiter.starting(self.entry)
             return await self._client.call("POST", endpoint, body=body)
 
     async def api(
@@ -84,6 +85,7 @@ class PbxConnection:
                     continue  # leaves the slot: renewing takes one of its own
                 if before_send is not None:
                     await before_send()
+                await self._limiter.starting(self.entry)
                 token = token or fetched
                 try:
                     return await self._client.call(method, endpoint, token=token, **kwargs)

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # KEYS: leases, next-start, limits. ARGV: lease id, lease ms, default max, default interval ms.
 # Returns {taken (1/0), ms to wait before asking again (-1: unknown), the device's interval ms,
-# ms until the soonest lease expires (when full)}.
+# ms until the soonest lease expires (when full), the device's max in flight}.
 ACQUIRE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -47,15 +47,27 @@ local interval = tonumber(limits[2] or ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= max then
     local soonest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-    return {0, -1, interval, tonumber(soonest[2]) - now}
+    return {0, -1, interval, tonumber(soonest[2]) - now, max}
 end
 local next_start = tonumber(redis.call('GET', KEYS[2]) or '0')
-if now < next_start then return {0, next_start - now, interval, 0} end
+if now < next_start then return {0, next_start - now, interval, 0, max} end
 local lease_ms = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now + lease_ms, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], lease_ms * 2)
 if interval > 0 then redis.call('SET', KEYS[2], now + interval, 'PX', interval + 1000) end
-return {1, 0, interval, 0}
+return {1, 0, interval, 0, max}
+"""
+
+# KEYS: next-start. ARGV: interval ms. A request is leaving now: the next may start an interval
+# from now, not from when this one's slot was granted (it may have left a little later).
+MARK_START_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+if now + interval > tonumber(redis.call('GET', KEYS[1]) or '0') then
+    redis.call('SET', KEYS[1], now + interval, 'PX', interval + 1000)
+end
+return 1
 """
 
 # KEYS: leases. ARGV: lease id, channel, device id. Gives a lease back and says so to the waiters
@@ -86,6 +98,10 @@ POLL_S = 1.0
 # A lease lives this long unless renewed; leases in use are renewed every third of that, so a
 # killed worker's slot frees itself within LEASE_S however long the PBX's timeout is.
 LEASE_S = 10.0
+# A finished request hands its slot to a local waiter without asking Redis; at least this often a
+# device's slot goes back through Redis instead, which tells the process the device's current
+# limits (a later submit may have stored lower ones for its base URL).
+LIMITS_MAX_AGE_S = 2.0
 # Until the PBX's requests are timed, a request is guessed to take this long (a typical PBX).
 DEFAULT_HOLD_S = 0.2
 # A device with this many local waiters per slot has enough queued to stay busy: under pressure,
@@ -128,6 +144,8 @@ class _Device:
     queue: deque[_Waiter] = field(default_factory=deque)
     held: int = 0  # slots this process holds
     interval_ms: int = -1  # the device's min interval, as Redis last said (-1: not asked yet)
+    max_inflight: int = 0  # the device's max in flight, as Redis last said (0: not asked yet)
+    limits_at: float = float("-inf")  # (loop time) when Redis last said them
     device_id: str = ""
     hold_s: float = DEFAULT_HOLD_S  # recent time a request holds its slot
     comeback_at: float = 0.0  # (loop time) when the last task that stepped aside is due back
@@ -141,6 +159,7 @@ class DeviceLimiter:
         self._acquire = redis.register_script(ACQUIRE_LUA)
         self._renew = redis.register_script(RENEW_LUA)
         self._release = redis.register_script(RELEASE_LUA)
+        self._mark_start = redis.register_script(MARK_START_LUA)
         # Acquires and releases of one loop turn (a burst of tasks starting) share a pipeline.
         self._batch = RedisBatcher(redis)
         self._devices: dict[str, _Device] = {}
@@ -167,8 +186,13 @@ class DeviceLimiter:
         device = self._devices.get(base_url)
         return len(device.queue) if device else 0
 
+    @staticmethod
+    def _limit(entry: PbxEntry, device: _Device) -> int:
+        """The device's max in flight: as Redis last said, else as this task's entry says."""
+        return device.max_inflight or entry.max_inflight
+
     def _per_request_s(self, entry: PbxEntry, device: _Device) -> float:
-        return device.hold_s / entry.max_inflight
+        return device.hold_s / self._limit(entry, device)
 
     def comeback_in_s(self, entry: PbxEntry) -> float:
         """When a task that steps aside now should come back: when the device's local queue is
@@ -176,7 +200,7 @@ class DeviceLimiter:
         time apart), so that they return about when the device needs them, in order."""
         device = self._device(entry.base_url)
         per_request_s = self._per_request_s(entry, device)
-        half = ENOUGH_WAITERS_PER_SLOT * entry.max_inflight / 2
+        half = ENOUGH_WAITERS_PER_SLOT * self._limit(entry, device) / 2
         ahead = max(half, len(device.queue) - half)
         now = asyncio.get_running_loop().time()
         due = max(now + ahead * per_request_s, device.comeback_at + per_request_s)
@@ -189,7 +213,7 @@ class DeviceLimiter:
         wait_s (it comes back in time instead of timing out) or this process is short of room
         for other PBXs' tasks and some seem to be waiting (see ROOM_FOR_NEW_SHARE)."""
         queued = len(device.queue)
-        if queued < ENOUGH_WAITERS_PER_SLOT * entry.max_inflight:
+        if queued < ENOUGH_WAITERS_PER_SLOT * self._limit(entry, device):
             return False
         if queued * self._per_request_s(entry, device) > wait_s:
             return True
@@ -198,7 +222,7 @@ class DeviceLimiter:
 
     async def _try(self, entry: PbxEntry, device: _Device, lease_id: str) -> float | None:
         """Ask Redis for a slot: None when taken, else how long to wait before asking again."""
-        taken, wait_ms, interval_ms, expires_ms = await self._batch.script(
+        taken, wait_ms, interval_ms, expires_ms, max_inflight = await self._batch.script(
             self._acquire,
             [
                 keys.device_leases(entry.base_url),
@@ -208,13 +232,15 @@ class DeviceLimiter:
             [lease_id, int(LEASE_S * 1000), entry.max_inflight, entry.min_interval_ms],
         )
         device.interval_ms = int(interval_ms)
+        device.max_inflight = int(max_inflight)
+        device.limits_at = asyncio.get_running_loop().time()
         if int(taken):
             device.held += 1
             return None
         if int(wait_ms) >= 0:
             return int(wait_ms) / 1000  # min_interval_ms: the exact time to come back
-        if device.held:
-            return float("inf")  # a local release will hand the slot over or wake us
+        if device.held >= device.max_inflight:
+            return float("inf")  # every slot is this process's: a local release wakes us
         return min(POLL_S, max(0.005, int(expires_ms) / 1000))
 
     async def acquire(self, entry: PbxEntry, wait_s: float) -> str:
@@ -224,7 +250,7 @@ class DeviceLimiter:
         self._new_share += NEW_SHARE_WEIGHT * (new - self._new_share)
         lease_id = owner_token()
         pause_s = float("inf")  # until a local release wakes us
-        if not device.queue and device.held < entry.max_inflight:
+        if not device.queue and device.held < self._limit(entry, device):
             pause = await self._try(entry, device, lease_id)
             if pause is None:
                 return lease_id
@@ -264,7 +290,7 @@ class DeviceLimiter:
                     return taken
                 waiter.wake.clear()
                 pause_s = float("inf")
-                if device.queue[0] is waiter and device.held < entry.max_inflight:
+                if device.queue[0] is waiter and device.held < self._limit(entry, device):
                     pause = await self._try(entry, device, lease_id)
                     if pause is None:
                         taken = lease_id
@@ -279,9 +305,23 @@ class DeviceLimiter:
             elif device.queue and waiter.lease_id is None:
                 device.queue[0].wake.set()  # the next in line looks again
 
+    async def starting(self, entry: PbxEntry) -> None:
+        """Called, slot held, right before a request leaves: with a `min_interval_ms`, the next
+        request to the device may start that long from now."""
+        device = self._device(entry.base_url)
+        if device.interval_ms > 0:
+            await self._batch.script(
+                self._mark_start, [keys.device_next_start(entry.base_url)], [device.interval_ms]
+            )
+
     def _hand_over(self, device: _Device, lease_id: str) -> bool:
-        """Give the lease to the next local waiter, if any and if the device has no interval."""
-        if device.interval_ms != 0:
+        """Give the lease to the next local waiter, if any, if the device has no interval, and
+        unless its limits are due to be asked again or were lowered below what this process
+        holds."""
+        age_s = asyncio.get_running_loop().time() - device.limits_at
+        if device.interval_ms != 0 or age_s > LIMITS_MAX_AGE_S:
+            return False
+        if device.held > device.max_inflight:
             return False
         # Same device, same lease: the waiter goes at once and Redis is not asked twice. Skip
         # waiters already handed one that have not woken up yet.

@@ -161,8 +161,9 @@ class TokenCache:
     async def token(self, entry: PbxEntry, call: TokenCall, job_id: str = "") -> str:
         """A usable access token for the entry's API client, fetched at most once at a time.
 
-        A login the PBX refused is not tried again for the same job (`job_id`) and secret: each
-        job run spends at most one strike toward the PBX's IP block."""
+        After a login the PBX refused, no login to that API client is tried again for the same job
+        (`job_id`), whatever the secret: each job run spends at most one strike toward the PBX's
+        IP block."""
         client = (entry.base_url, entry.client_id)
         pair = self._local.get(client)
         if pair and pair.usable(self._clock()):
@@ -259,9 +260,11 @@ class TokenCache:
                 # Timed from the answer: the call may have waited for a slot first.
                 return TokenPair.from_answer(answer, self._clock())
         secret = entry.client_secret.get_secret_value()
-        reason = json.loads(refusal) if refusal else {}
-        if reason.get("secret") == _fingerprint(secret):
-            # These credentials failed once: another try would spend a strike toward the IP block.
+        if refusal:
+            # A login of this job failed on this PBX client already: another try, whatever its
+            # secret (two aliases may name the same PBX), would spend a strike toward the IP
+            # block. `retry` clears the refusal.
+            reason = json.loads(refusal)
             raise PbxAuthError(
                 reason["message"], errcode=reason["errcode"], errmsg=reason["errmsg"]
             )
@@ -279,7 +282,7 @@ class TokenCache:
         except PbxAuthError as exc:
             reason = {
                 "message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg,
-                "secret": _fingerprint(secret),  # a corrected secret is tried again
+                "secret": _fingerprint(secret),  # which secret failed, never the secret itself
             }  # fmt: skip
             refused_key = keys.token_refused(entry.base_url, entry.client_id)
             async with self._redis.pipeline(transaction=False) as pipe:
