@@ -8,6 +8,6 @@ COPY producer producer
 COPY worker worker
 COPY pbxsim pbxsim
 COPY trunkctl trunkctl
-RUN pip install --no-cache-dir . && useradd --create-home trunkctl
+RUN pip install --no-cache-dir . && useradd --create-home --uid 1000 trunkctl
 USER trunkctl
 CMD ["trunkctl", "--help"]

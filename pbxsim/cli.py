@@ -147,4 +147,8 @@ def simulate(
 
     if access_log:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
-    asyncio.run(serve_until_signalled(Fleet(settings), host, port, on_ready, access_log))
+    try:
+        asyncio.run(serve_until_signalled(Fleet(settings), host, port, on_ready, access_log))
+    except OSError as exc:  # the port is taken, the inventory file cannot be written...
+        where = f"{exc.filename}: " if exc.filename else f"{host}:{port}: "
+        raise click.UsageError(f"{where}{exc.strerror or exc}") from None

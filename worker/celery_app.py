@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, worker_ready, worker_shutdown
+from celery.signals import after_setup_logger, worker_init, worker_ready, worker_shutdown
 
 from trunkctl.settings import Settings
 
@@ -83,6 +83,8 @@ def _remove_ready_file(**_: Any) -> None:
 settings = Settings.from_env()
 app = make_app(settings)
 after_setup_logger.connect(_quiet_per_task_lines, weak=False)
+# A file left by a killed worker must not say "ready" before this one consumes.
+worker_init.connect(_remove_ready_file, weak=False)
 worker_ready.connect(tune_gc, weak=False)  # before the ready file says so
 worker_ready.connect(_touch_ready_file, weak=False)
 worker_shutdown.connect(_remove_ready_file, weak=False)

@@ -97,3 +97,25 @@ async def test_the_inventory_can_name_the_simulator_as_workers_reach_it(tmp_path
     assert [row["base_url"] for row in rows] == [
         f"http://simulator:8090/pbx-00{n}" for n in (1, 2, 3)
     ]
+
+
+async def test_a_taken_port_or_an_unwritable_inventory_is_one_line_and_exit_2(
+    tmp_path: Path,
+) -> None:
+    first = await _start()
+    try:
+        port = READY.fullmatch(await _ready_line(first))
+        assert port is not None
+        taken = await _start("--port", port.group(2))  # a later --port wins
+        _out, err = await asyncio.wait_for(taken.communicate(), START_TIMEOUT_S)
+        assert taken.returncode == 2
+        assert f"127.0.0.1:{port.group(2)}: " in err.decode()
+        assert "Traceback" not in err.decode()
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await first.wait()
+    unwritable = await _start("--write-inventory", str(tmp_path / "no-such-dir" / "pbxs.csv"))
+    _out, err = await asyncio.wait_for(unwritable.communicate(), START_TIMEOUT_S)
+    assert unwritable.returncode == 2
+    assert "no-such-dir/pbxs.csv: No such file or directory" in err.decode()
+    assert "Traceback" not in err.decode()

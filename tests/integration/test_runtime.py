@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from pathlib import Path
 
 import redis
 
+from tests.worker_process import WorkerProcess
 from trunkctl.settings import Settings
 from worker.runtime import SCRIPTS, WorkerRuntime
 
@@ -23,3 +26,20 @@ def test_start_up_loads_every_script_into_redis(redis_url: str) -> None:
     finally:
         runtime.close()
         client.close()
+
+
+def test_a_ready_file_left_by_a_killed_worker_is_replaced(redis_url: str, tmp_path: Path) -> None:
+    # A health check must not see "ready" before this worker consumes.
+    log = tmp_path / "worker.log"
+    stale = log.with_suffix(".ready")
+    stale.write_text("left by a killed worker", encoding="utf-8")
+    worker = WorkerProcess({"TRUNKCTL_REDIS_URL": redis_url, "TRUNKCTL_QUEUE": "ready"}, "w", log)
+    try:
+        deadline = time.monotonic() + 60
+        # The stale file is removed at start-up; the new one is created empty once consuming.
+        while not (stale.exists() and stale.read_text(encoding="utf-8") == ""):
+            assert worker.process.poll() is None, worker.output()
+            assert time.monotonic() < deadline, "no new ready file"
+            time.sleep(0.05)
+    finally:
+        worker.stop()
