@@ -291,12 +291,12 @@ async def test_min_interval_counts_from_when_the_request_leaves(
         assert loop.time() - left >= 0.095  # from the start, not from the grant
 
 
-async def test_a_limit_lowered_by_a_later_entry_holds_within_limits_max_age(
+async def test_a_limit_lowered_by_a_later_entry_holds_from_the_next_renewal(
     redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Leases go from request to request inside the process; the device's stored limits (a
     # later submit's entry for the same base URL) must still take hold.
-    monkeypatch.setattr(limiter_module, "LIMITS_MAX_AGE_S", 0.05)
+    monkeypatch.setattr(limiter_module, "LEASE_S", 0.15)  # renewed, limits read, every 50 ms
     limits = keys.device_limits(BASE_URL)
     await redis_client.hset(limits, mapping={"max_inflight": 3, "min_interval_ms": 0})
     entry = _entry(max_inflight=3)

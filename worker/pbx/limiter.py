@@ -98,10 +98,6 @@ POLL_S = 1.0
 # A lease lives this long unless renewed; leases in use are renewed every third of that, so a
 # killed worker's slot frees itself within LEASE_S however long the PBX's timeout is.
 LEASE_S = 10.0
-# A finished request hands its slot to a local waiter without asking Redis; at least this often a
-# device's slot goes back through Redis instead, which tells the process the device's current
-# limits (a later submit may have stored lower ones for its base URL).
-LIMITS_MAX_AGE_S = 2.0
 # Until the PBX's requests are timed, a request is guessed to take this long (a typical PBX).
 DEFAULT_HOLD_S = 0.2
 # A device with this many local waiters per slot has enough queued to stay busy: under pressure,
@@ -145,7 +141,6 @@ class _Device:
     held: int = 0  # slots this process holds
     interval_ms: int = -1  # the device's min interval, as Redis last said (-1: not asked yet)
     max_inflight: int = 0  # the device's max in flight, as Redis last said (0: not asked yet)
-    limits_at: float = float("-inf")  # (loop time) when Redis last said them
     device_id: str = ""
     hold_s: float = DEFAULT_HOLD_S  # recent time a request holds its slot
     comeback_at: float = 0.0  # (loop time) when the last task that stepped aside is due back
@@ -168,7 +163,7 @@ class DeviceLimiter:
         self._max_waiting = max_waiting
         self._total_waiting = 0
         self._new_share = 0.0  # of recent arrivals, those for a device not at work here
-        self._in_use: dict[str, str] = {}  # lease id -> its device's leases key
+        self._in_use: dict[str, str] = {}  # lease id -> its device's base URL
         self._renewal: asyncio.Task[None] | None = None
         self._by_id: dict[str, _Device] = {}
         self._listening = 0  # waiters that want to hear of other processes' releases
@@ -233,7 +228,6 @@ class DeviceLimiter:
         )
         device.interval_ms = int(interval_ms)
         device.max_inflight = int(max_inflight)
-        device.limits_at = asyncio.get_running_loop().time()
         if int(taken):
             device.held += 1
             return None
@@ -316,12 +310,9 @@ class DeviceLimiter:
 
     def _hand_over(self, device: _Device, lease_id: str) -> bool:
         """Give the lease to the next local waiter, if any, if the device has no interval, and
-        unless its limits are due to be asked again or were lowered below what this process
-        holds."""
-        age_s = asyncio.get_running_loop().time() - device.limits_at
-        if device.interval_ms != 0 or age_s > LIMITS_MAX_AGE_S:
-            return False
-        if device.held > device.max_inflight:
+        unless its limit was lowered below what this process holds (the limits are read again
+        with every renewal of the leases in use: a later submit may store new ones)."""
+        if device.interval_ms != 0 or device.held > device.max_inflight:
             return False
         # Same device, same lease: the waiter goes at once and Redis is not asked twice. Skip
         # waiters already handed one that have not woken up yet.
@@ -384,7 +375,7 @@ class DeviceLimiter:
     async def slot(self, entry: PbxEntry, wait_s: float) -> AsyncIterator[None]:
         """Hold one slot of the device for the duration of one request."""
         lease_id = await self.acquire(entry, wait_s)
-        self._in_use[lease_id] = keys.device_leases(entry.base_url)
+        self._in_use[lease_id] = entry.base_url
         if self._renewal is None:
             self._renewal = asyncio.create_task(self._renew_in_use())
         loop = asyncio.get_running_loop()
@@ -397,15 +388,30 @@ class DeviceLimiter:
             await self.release(entry, lease_id)  # handed over, the lease stays in use
 
     async def _renew_in_use(self) -> None:
-        """Every LEASE_S / 3, push forward the expiry of every lease in use (cancelled at none)."""
+        """Every LEASE_S / 3, push forward the expiry of every lease in use, and read again the
+        limits of their devices (cancelled at none)."""
         while True:
             await asyncio.sleep(LEASE_S / 3)
             try:
+                in_use = list(self._in_use.items())
+                base_urls = sorted({base_url for _, base_url in in_use})
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    for lease_id, leases_key in list(self._in_use.items()):
+                    for lease_id, base_url in in_use:
                         await self._renew(
-                            keys=[leases_key], args=[lease_id, int(LEASE_S * 1000)], client=pipe
+                            keys=[keys.device_leases(base_url)],
+                            args=[lease_id, int(LEASE_S * 1000)],
+                            client=pipe,
                         )
-                    await pipe.execute()
+                    for base_url in base_urls:
+                        pipe.hmget(keys.device_limits(base_url), "max_inflight", "min_interval_ms")
+                    results = await pipe.execute()
+                self._update_limits(base_urls, results[len(in_use) :])
             except Exception as exc:  # noqa: BLE001 - keep renewing; a lease outlives one miss
                 log.warning("renewing slot leases failed: %s", type(exc).__name__)
+
+    def _update_limits(self, base_urls: list[str], limits: list[list[bytes | None]]) -> None:
+        for base_url, (max_inflight, interval_ms) in zip(base_urls, limits, strict=True):
+            device = self._devices.get(base_url)
+            if device is not None and max_inflight is not None and interval_ms is not None:
+                device.max_inflight = int(max_inflight)
+                device.interval_ms = int(interval_ms)
