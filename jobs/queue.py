@@ -57,7 +57,10 @@ def batches(items: Iterable[T]) -> Iterator[list[T]]:
 
 def lane(rank: int) -> int:
     """The lane (kombu priority step) of a task of this rank among its PBX's tasks."""
-    return next((lane for limit, lane in LANES if rank < limit), LAST_LANE)
+    for limit, number in LANES:
+        if rank < limit:
+            return number
+    return LAST_LANE
 
 
 def lane_key(queue: str, lane_number: int) -> str:

@@ -26,6 +26,7 @@ from trunks.schema import NonEmptySecret
 DEFAULT_API_PATH = "openapi/v1.0"
 ALIAS_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _FINGERPRINT_RE = re.compile(r"[0-9a-f]{64}")
+_SPACE_RE = re.compile(r"\s")
 
 
 def _check_alias(value: str) -> str:
@@ -47,7 +48,7 @@ def _base_url_problem(value: str) -> str | None:
         return "must be an http:// or https:// URL with a port from 1 to 65535"
     checks = (
         (
-            parts.scheme.lower() in ("http", "https") and not any(c.isspace() for c in value),
+            parts.scheme.lower() in ("http", "https") and not _SPACE_RE.search(value),
             "must be an http:// or https:// URL",
         ),
         (bool(parts.hostname), "must name a host (http://host[:port][/prefix])"),

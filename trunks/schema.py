@@ -117,13 +117,14 @@ def _check_secret_present(value: SecretStr) -> SecretStr:
 
 
 def _check_not_blank(value: str) -> str:
-    # Cells are trimmed (a cell of spaces is "not sent"), but values inside JSON cells are not.
     if not value.strip():
         raise PydanticCustomError("blank", "must not be blank")
     return value
 
 
-Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_not_blank)]
+Text = Annotated[str, StringConstraints(min_length=1)]
+# Cells are trimmed (a cell of spaces is "not sent"), but the values inside JSON cells are not.
+NestedText = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_not_blank)]
 TrunkName = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Flag = Annotated[int, Field(ge=0, le=1)]
@@ -155,7 +156,7 @@ class OutCallerInfo(_Model):
     """OutCaller_Info (tables 2, 6, 10)."""
 
     outbound_cid_option: Literal["range", "shared"]
-    outbound_cid: Text
+    outbound_cid: NestedText
     outbound_cid_name: str | None = None
     outbound_cid_to_ext_range: str | None = None
     ext_list: list[ExtensionInfo] | None = None
@@ -179,7 +180,7 @@ class OutCallerInfo(_Model):
 class DidItem(_Model):
     """DID_List (tables 4, 8)."""
 
-    did: Text
+    did: NestedText
     did_name: str | None = None
 
 
