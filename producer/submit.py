@@ -18,9 +18,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.job_writer import JobWriter, NewItem
 from jobs.queue import QueuedTask, TaskQueue, batches
 from jobs.states import State
-from jobs.store import JobStore, JobWriter, NewItem
+from jobs.store import JobStore
 from producer.batch import BatchRow, read_batch
 from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem

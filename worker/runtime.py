@@ -25,7 +25,8 @@ from trunks.pbx import PbxEntry
 from worker.delivery import Delivery
 from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
-from worker.pbx.limiter import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA, RENEW_LUA, DeviceLimiter
+from worker.pbx.limiter import DeviceLimiter
+from worker.pbx.limiter_scripts import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA, RENEW_LUA
 from worker.pbx.tokens import READ_OR_LOCK_LUA, STORE_AND_UNLOCK_LUA, TokenCache
 from worker.redis_pool import connection_pool
 

@@ -13,16 +13,9 @@ import pytest
 import redis
 
 from jobs import keys
+from jobs.job_writer import JobWriter, NewItem, SubmitLeaseLostError
 from jobs.states import State
-from jobs.store import (
-    SUBMIT_CUT_SHORT,
-    SUBMIT_DONE,
-    SUBMIT_RUNNING,
-    JobStore,
-    JobWriter,
-    NewItem,
-    SubmitLeaseLostError,
-)
+from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_DONE, SUBMIT_RUNNING, JobStore
 from jobs.transitions import TRANSITION_LUA, Transition
 from trunks.pbx import PbxEntry
 

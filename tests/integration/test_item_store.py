@@ -13,8 +13,9 @@ import redis.asyncio as aioredis
 
 from jobs import keys
 from jobs.item_store import ItemStore, final_transition
+from jobs.job_writer import NewItem
 from jobs.states import State
-from jobs.store import JobStore, NewItem
+from jobs.store import JobStore
 from jobs.transitions import Transition
 from trunks.pbx import PbxEntry
 
