@@ -40,6 +40,12 @@ def _pbx_errmsg(error: PbxError) -> str:
     return str(error) if error.errcode is None else error.errmsg
 
 
+def _attempts(item: Item, attempts: int) -> str:
+    """'N attempts', saying so when they are those since `retry` (the report's `attempts` counts
+    every run)."""
+    return f"{attempts} attempts" + (" since the last retry" if item.attempts_at_retry else "")
+
+
 class Delivery:
     """Runs items of jobs against their PBXs."""
 
@@ -199,7 +205,7 @@ class Delivery:
         return reason
 
     async def _give_up(self, item: Item, attempts: int) -> Outcome:
-        reason = f"gave up after {attempts} attempts: {item.errmsg or 'no answer'}"
+        reason = f"gave up after {_attempts(item, attempts)}: {item.errmsg or 'no answer'}"
         return await self._finish(item, State.FAILED, errcode=item.errcode, errmsg=reason)
 
     async def _retry_or_fail(self, item: Item, exc: PbxError, first_try_at: float) -> Outcome:
@@ -213,7 +219,7 @@ class Delivery:
         if attempts >= self._settings.max_attempts:
             return await self._finish(
                 item, State.FAILED, errcode=exc.errcode,
-                errmsg=f"gave up after {attempts} attempts: {exc}",
+                errmsg=f"gave up after {_attempts(item, attempts)}: {exc}",
             )  # fmt: skip
         if elapsed_s + delay_s > self._settings.retry_window_s:
             return await self._finish(

@@ -189,6 +189,29 @@ async def test_saturated_process_steps_aside_at_once_and_in_turn(
         await limiter.release(entry, await waiter)
 
 
+async def test_waiters_that_give_up_together_come_back_from_their_place_in_line(
+    redis_client: aioredis.Redis,
+) -> None:
+    # A slow PBX: every waiter's wait runs out at about the same time. Counted from the whole
+    # queue, the first of them would come back only after the others' time too, which none of
+    # them will spend here: the PBX would sit idle.
+    entry = _entry(max_inflight=1)
+    limiter = DeviceLimiter(redis_client, max_waiting=100)
+    per_request_s = limiter_module.DEFAULT_HOLD_S
+    wait_s = 10 * per_request_s + 0.05  # 10 waiters: none steps aside on arriving
+    async with limiter.slot(entry, wait_s=1):
+        waiters = [asyncio.create_task(limiter.acquire(entry, wait_s=wait_s)) for _ in range(10)]
+        results = await asyncio.gather(*waiters, return_exceptions=True)
+    comebacks = sorted(
+        result.retry_in_s for result in results if isinstance(result, SlotUnavailableError)
+    )
+    assert len(comebacks) == 10
+    half = limiter_module.ENOUGH_WAITERS_PER_SLOT / 2
+    assert comebacks[0] == pytest.approx(half * per_request_s, abs=0.05)  # first in line
+    gaps = [later - earlier for earlier, later in itertools.pairwise(comebacks)]
+    assert gaps == pytest.approx([per_request_s] * 9, abs=0.05)  # then in turn
+
+
 async def test_stepping_aside_for_room_stops_while_only_busy_pbxs_tasks_arrive(
     redis_client: aioredis.Redis,
 ) -> None:

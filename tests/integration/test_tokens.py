@@ -204,6 +204,29 @@ async def test_expired_refresh_token_falls_back_to_a_login(
     await _list_trunks(session, entry, second)
 
 
+async def test_a_dead_refresh_token_is_tried_once_then_forgotten(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    entry = _entry(sim)
+    call = _token_call(session, entry)
+    await TokenCache(redis_client, clock).token(entry, call)
+    sim.reset(PBX)  # the PBX forgets its tokens (a factory reset, say)...
+    sim.set_secret(PBX, "changed-by-the-admin")  # ...and gets a new secret
+    clock.advance(ACCESS_TTL_S)
+    caches = [TokenCache(redis_client, clock), TokenCache(redis_client, clock)]
+    results = await asyncio.gather(
+        *(caches[n % 2].token(entry, call, "job-a") for n in range(6)), return_exceptions=True
+    )
+    assert all(isinstance(result, PbxAuthError) for result in results)
+    # One refresh (refused), one login (refused): the other five ask the PBX nothing.
+    assert _requests(sim, "refresh_token") == 1
+    assert sim.counters(PBX)["logins_failed"] == 1
+    assert not await redis_client.exists(keys.token(entry.base_url, entry.client_id))
+
+
 async def test_invalidate_current_token_then_token_refreshes_once(
     sim: AsyncSimulator,
     redis_client: aioredis.Redis,

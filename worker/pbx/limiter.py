@@ -134,14 +134,17 @@ class DeviceLimiter:
     def _per_request_s(self, entry: PbxEntry, device: _Device) -> float:
         return device.hold_s / self._limit(entry, device)
 
-    def comeback_in_s(self, entry: PbxEntry) -> float:
-        """When a task that steps aside now should come back: when the device's local queue is
-        down to half of "enough", and after the tasks that stepped aside before it (one request's
-        time apart), so that they return about when the device needs them, in order."""
+    def comeback_in_s(self, entry: PbxEntry, waiting_ahead: int | None = None) -> float:
+        """When a task that steps aside now should come back: when the waiters ahead of it
+        (`waiting_ahead`; by default the whole local queue) are down to half of "enough", and
+        after the tasks that stepped aside before it (one request's time apart), so that they
+        return about when the device needs them, in order. Waiters behind a task that gives up
+        waiting give up too, at about the same time: they do not count."""
         device = self._device(entry.base_url)
         per_request_s = self._per_request_s(entry, device)
         half = ENOUGH_WAITERS_PER_SLOT * self._limit(entry, device) / 2
-        ahead = max(half, len(device.queue) - half)
+        queued = len(device.queue) if waiting_ahead is None else waiting_ahead
+        ahead = max(half, queued - half)
         now = asyncio.get_running_loop().time()
         due = max(now + ahead * per_request_s, device.comeback_at + per_request_s)
         device.comeback_at = due
@@ -211,8 +214,9 @@ class DeviceLimiter:
             while True:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
+                    comeback_s = self.comeback_in_s(entry, device.queue.index(waiter))
                     raise SlotUnavailableError(
-                        f"{entry.pbx} stayed busy for {wait_s:.1f} s", self.comeback_in_s(entry)
+                        f"{entry.pbx} stayed busy for {wait_s:.1f} s", comeback_s
                     )
                 listening = pause_s != float("inf")  # held elsewhere, or min_interval_ms
                 if listening:

@@ -247,27 +247,27 @@ class TokenCache:
         refusal: bytes,
         capped: bool,
     ) -> TokenPair:
-        """A new pair: refreshed if `old` can be, else a login, unless these credentials were
-        refused before in this job (`refusal`) or the PBX's token cap is being waited out
-        (`capped`)."""
-        now = self._clock()
-        if old and old.refreshable(now):
-            try:
-                answer = await call("refresh_token", {"refresh_token": old.refresh_token})
-            except (PbxTokenExpiredError, PbxRejectedError):
-                pass  # the refresh token is gone or refused: log in again
-            else:
-                # Timed from the answer: the call may have waited for a slot first.
-                return TokenPair.from_answer(answer, self._clock())
-        secret = entry.client_secret.get_secret_value()
+        """A new pair: refreshed if `old` can be, else a login, unless a login of this job was
+        refused before (`refusal`) or the PBX's token cap is being waited out (`capped`)."""
         if refusal:
             # A login of this job failed on this PBX client already: another try, whatever its
             # secret (two aliases may name the same PBX), would spend a strike toward the IP
-            # block. `retry` clears the refusal.
+            # block, and a refresh would only spend a request. `retry` clears the refusal.
             reason = json.loads(refusal)
             raise PbxAuthError(
                 reason["message"], errcode=reason["errcode"], errmsg=reason["errmsg"]
             )
+        if old and old.refreshable(self._clock()):
+            try:
+                answer = await call("refresh_token", {"refresh_token": old.refresh_token})
+            except (PbxTokenExpiredError, PbxRejectedError):
+                # The refresh token is gone or refused: forget the pair (this process holds the
+                # fetch lock), so that nobody tries it again, and log in.
+                await self._redis.delete(keys.token(entry.base_url, entry.client_id))
+            else:
+                # Timed from the answer: the call may have waited for a slot first.
+                return TokenPair.from_answer(answer, self._clock())
+        secret = entry.client_secret.get_secret_value()
         if capped:
             # The PBX said 8 tokens are out: wait for one to expire instead of asking again.
             raise PbxTokenCapError(
