@@ -102,8 +102,8 @@ def token_lock(base_url: str, client_id: str) -> str:
 
 
 def token_refused(base_url: str, client_id: str) -> str:
-    """Hash: job id -> why the PBX refused that job's login (and the SHA-256 of the secret it
-    refused); a job's field is cleared by its `retry`."""
+    """Hash: job id -> why the PBX refused that job's login; a job's field is cleared by its
+    `retry`."""
     return f"{PREFIX}token:{_digest(base_url, client_id)}:refused"
 
 

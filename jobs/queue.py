@@ -40,6 +40,7 @@ FIRST_BATCH = 100
 # to 9. The lanes are kombu's default priority steps; for Redis, 0 is the front.
 LANES = ((4, 0), (32, 3), (256, 6))
 LAST_LANE = 9
+LANE_NUMBERS = (*(number for _, number in LANES), LAST_LANE)
 # How kombu's Redis transport names the list of a priority step: queue + sep + step (step 0: queue).
 KOMBU_PRIORITY_SEP = "\x06\x16"
 # What protocol 2 puts in the body after the arguments: no callbacks, no chain, no chord.
@@ -140,6 +141,6 @@ class TaskQueue:
     def length(self) -> int:
         """Tasks waiting in the queue, every lane counted."""
         with self.client.pipeline(transaction=False) as pipe:
-            for number in (*(lane for _, lane in LANES), LAST_LANE):
+            for number in LANE_NUMBERS:
                 pipe.llen(lane_key(self.name, number))
             return sum(pipe.execute())

@@ -46,6 +46,14 @@ async def sim(clock: ManualClock) -> AsyncIterator[AsyncSimulator]:
 
 
 @pytest.fixture
+async def short_sim(clock: ManualClock) -> AsyncIterator[AsyncSimulator]:
+    """A PBX set to 60 s tokens."""
+    settings = SimSettings(pbx_count=1, max_inflight=4, clock=clock, access_ttl_s=60)
+    async with AsyncSimulator(settings) as simulator:
+        yield simulator
+
+
+@pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_url)
     yield client
@@ -135,47 +143,49 @@ async def test_token_is_refreshed_with_the_refresh_token_before_expiry(
 
 
 async def test_short_lived_tokens_are_used_for_most_of_their_life(
-    redis_client: aioredis.Redis, session: aiohttp.ClientSession, clock: ManualClock
+    short_sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
 ) -> None:
-    # A PBX set to 60 s tokens: the fixed margin (120 s) would refresh before every request.
-    settings = SimSettings(pbx_count=1, max_inflight=4, clock=clock, access_ttl_s=60)
-    async with AsyncSimulator(settings) as short_sim:
-        entry = _entry(short_sim)
-        call = _token_call(session, entry)
-        cache = TokenCache(redis_client, clock)
-        first = await cache.token(entry, call)
-        for _ in range(5):
-            assert await cache.token(entry, call) == first
-        clock.advance(44)  # a quarter of the lifetime (15 s) is left: still used
-        assert await TokenCache(redis_client, clock).token(entry, call) == first
-        clock.advance(2)
-        second = await cache.token(entry, call)
-        assert second != first
-        assert _requests(short_sim, "get_token") == 1
-        assert _requests(short_sim, "refresh_token") == 1
-        await _list_trunks(session, entry, second)
+    # With 60 s tokens, the fixed margin (120 s) would refresh before every request.
+    entry = _entry(short_sim)
+    call = _token_call(session, entry)
+    cache = TokenCache(redis_client, clock)
+    first = await cache.token(entry, call)
+    for _ in range(5):
+        assert await cache.token(entry, call) == first
+    clock.advance(44)  # a quarter of the lifetime (15 s) is left: still used
+    assert await TokenCache(redis_client, clock).token(entry, call) == first
+    clock.advance(2)
+    second = await cache.token(entry, call)
+    assert second != first
+    assert _requests(short_sim, "get_token") == 1
+    assert _requests(short_sim, "refresh_token") == 1
+    await _list_trunks(session, entry, second)
 
 
 async def test_a_refresh_that_waited_for_its_slot_is_timed_from_its_answer(
-    redis_client: aioredis.Redis, session: aiohttp.ClientSession, clock: ManualClock
+    short_sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
 ) -> None:
     # With 60 s tokens, a refresh queued 50 s behind other requests must not come back "due".
-    settings = SimSettings(pbx_count=1, max_inflight=4, clock=clock, access_ttl_s=60)
-    async with AsyncSimulator(settings) as short_sim:
-        entry = _entry(short_sim)
-        call = _token_call(session, entry)
+    entry = _entry(short_sim)
+    call = _token_call(session, entry)
 
-        async def queued_call(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
-            clock.advance(50)  # the wait for the PBX's slot
-            return await call(endpoint, body)
+    async def queued_call(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        clock.advance(50)  # the wait for the PBX's slot
+        return await call(endpoint, body)
 
-        cache = TokenCache(redis_client, clock)
-        first = await cache.token(entry, call)
-        clock.advance(46)
-        second = await cache.token(entry, queued_call)
-        assert second != first
-        assert await cache.token(entry, call) == second
-        assert _requests(short_sim, "refresh_token") == 1
+    cache = TokenCache(redis_client, clock)
+    first = await cache.token(entry, call)
+    clock.advance(46)
+    second = await cache.token(entry, queued_call)
+    assert second != first
+    assert await cache.token(entry, call) == second
+    assert _requests(short_sim, "refresh_token") == 1
 
 
 def test_a_pair_without_a_refresh_lifetime_is_kept_while_its_access_token_lives(
@@ -275,7 +285,7 @@ async def test_after_a_refused_login_no_secret_is_tried_again_in_that_job(
     assert sim.counters(PBX)["logins_failed"] == 1
     assert _requests(sim, "get_token") == 1
     assert "wrong-secret-123" not in str(first.value)
-    # The refusal is stored by fingerprint, never the secret itself.
+    # The refusal is stored by its reason, never with the secret.
     refused = await redis_client.hgetall(keys.token_refused(bad.base_url, bad.client_id))
     assert len(refused) == 1
     assert "wrong-secret-123" not in repr(refused)

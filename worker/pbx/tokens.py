@@ -11,7 +11,6 @@ token that failed and asks again, so N tasks seeing the same expiry cause one re
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -138,10 +137,6 @@ class TokenPair:
             refresh_expires_at=float(raw[b"refresh_expires_at"]),
             refresh_at=float(raw.get(b"refresh_at", 0)),  # absent: stored by an older version
         )
-
-
-def _fingerprint(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class TokenCache:
@@ -280,10 +275,7 @@ class TokenCache:
             await self._redis.set(capped_key, "1", px=TOKEN_CAP_PAUSE_MS)
             raise
         except PbxAuthError as exc:
-            reason = {
-                "message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg,
-                "secret": _fingerprint(secret),  # which secret failed, never the secret itself
-            }  # fmt: skip
+            reason = {"message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg}
             refused_key = keys.token_refused(entry.base_url, entry.client_id)
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.hset(refused_key, job_id, json.dumps(reason))
