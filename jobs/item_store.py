@@ -9,6 +9,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from jobs import keys
+from jobs.held_claims import HeldClaims
 from jobs.locks import UNLOCK_LUA
 from jobs.records import Item, iso_time
 from jobs.redis_batch import RedisBatcher
@@ -51,6 +52,16 @@ return {item, entry, circuit, marked}
 )
 
 
+# KEYS: job circuit, job. ARGV: alias, reason. The first reason stays; the circuit lives as long
+# as the job does.
+OPEN_CIRCUIT_LUA = """
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """What a task needs to deliver an item it holds the lock of."""
@@ -69,6 +80,8 @@ class ItemStore:
         self._transition = redis.register_script(TRANSITION_LUA)
         self._unlock = redis.register_script(UNLOCK_LUA)
         self._claim = redis.register_script(CLAIM_LUA)
+        self._open_circuit = redis.register_script(OPEN_CIRCUIT_LUA)
+        self._held = HeldClaims(redis)
         # Claims, transitions and reads of one turn of the loop share a pipeline.
         self._batch = RedisBatcher(redis)
 
@@ -88,6 +101,7 @@ class ItemStore:
         )  # fmt: skip
         if not result:
             return None
+        self._held.hold(keys.item_lock(job_id, item_no), owner, ttl_ms)
         fields, entry, circuit, marked = result
         raw = dict(zip(fields[::2], fields[1::2], strict=True))
         try:
@@ -114,11 +128,18 @@ class ItemStore:
 
     async def unlock(self, job_id: str, item_no: int, owner: str) -> None:
         """Release the claim if this task still holds it."""
+        self.let_go(job_id, item_no)
         await self._batch.script(self._unlock, [keys.item_lock(job_id, item_no)], [owner])
+
+    def let_go(self, job_id: str, item_no: int) -> None:
+        """Stop keeping the claim alive: a final transition has dropped it."""
+        self._held.let_go(keys.item_lock(job_id, item_no))
 
     async def open_circuit(self, job_id: str, alias: str, reason: dict[str, Any]) -> None:
         """Mark the PBX's credentials bad for this job (the first reason stays)."""
-        await self._redis.hsetnx(keys.job_circuit(job_id), alias, json.dumps(reason))
+        await self._open_circuit(
+            keys=[keys.job_circuit(job_id), keys.job(job_id)], args=[alias, json.dumps(reason)]
+        )
 
 
 def outcome_fields(

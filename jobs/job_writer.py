@@ -38,6 +38,14 @@ class SubmitLeaseLostError(TrunkctlError):
     """Raised when a submit finds its lease on the job run out: it must not write any more."""
 
 
+def cut_short_advice(job_id: str) -> str:
+    """What to do about a job whose submit was cut short (killed, stalled, or its Redis lost)."""
+    return (
+        f"'trunkctl retry {job_id}' makes the job whole with the trunks it stored and queues "
+        "them; submit the batch again for the others (trunks already created show as 'exists')"
+    )
+
+
 def new_job_id(now: float | None = None) -> str:
     """A job id that sorts by creation time and reads well: 20261126-101500-3f9a."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
@@ -123,8 +131,7 @@ class JobWriter:
             # short, and `retry` may be mending it already. Writing more would undo that.
             raise SubmitLeaseLostError(
                 f"the submit of {self.job_id} stalled for over {SUBMIT_LEASE_MS // 1000} s and "
-                f"stopped, its job cut short: 'trunkctl retry {self.job_id}' makes the job whole "
-                "with the trunks stored so far; submit the batch again for the others"
+                f"stopped, its job cut short: {cut_short_advice(self.job_id)}"
             )
         # The highest number so far: a job cut short is counted again up to it (JobStore.retry).
         self._pipe.hset(keys.job(self.job_id), "numbered", self.count)
@@ -137,7 +144,7 @@ class JobWriter:
             (keys.job_pbx_counts(self.job_id), self.pbx_counts),
         ):
             if mapping:
-                self._pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+                self._pipe.hset(key, mapping=mapping)  # type: ignore[arg-type] # redis-py's Mapping key type
             self._pipe.expire(key, self.ttl_s)
         self._pipe.hset(keys.job(self.job_id), "total", self.count)
         self.flush()

@@ -38,6 +38,13 @@ if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts
 JOB_SUMMARY_FIELDS = ("job_id", "label", "created_at", "final", "outcome", "counts", "submit")
 SUBMIT_DONE, SUBMIT_RUNNING, SUBMIT_CUT_SHORT = "done", "in progress", "cut short"
 
+# KEYS: job. ARGV: job id, ttl s. Claims a new job's id (with the TTL every key of a job has):
+# 1, or 0 when another job has it.
+CLAIM_JOB_ID_LUA = """
+if redis.call('HSETNX', KEYS[1], 'job_id', ARGV[1]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
 # KEYS: job counts, job pbx-counts, job, submitter lease. ARGV: item key prefix, highest item
 # number. If the job's submit was cut short (not done, and its lease gone), makes the job whole:
 # counts it again from the items that were stored (the others never were), ends its submit, and
@@ -121,14 +128,18 @@ class JobStore:
         self, label: str, files: list[str], entries: Mapping[str, PbxEntry]
     ) -> JobWriter:
         """A new job with the inventory entries it delivers with; items follow via the writer."""
-        job_id = new_job_id()
         now = time.time()
+        job_id = new_job_id(now)
+        # Claimed first: two submits in the same second may draw the same id.
+        while not self.client.eval(CLAIM_JOB_ID_LUA, 1, keys.job(job_id), job_id, self.ttl_s):
+            job_id = new_job_id(now)
+        self._forget_expired_jobs()
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(
                 keys.job(job_id),
                 mapping={
-                    "job_id": job_id, "label": label, "created_at": iso_time(now),
-                    "files": json.dumps(files), "total": 0,
+                    "label": label, "created_at": iso_time(now), "files": json.dumps(files),
+                    "total": 0,
                 },
             )  # fmt: skip
             if entries:
@@ -144,6 +155,22 @@ class JobStore:
             pipe.zadd(keys.JOBS_INDEX, {job_id: now})
             pipe.execute()
         return JobWriter(self.client, job_id, self.ttl_s)
+
+    def _forget_expired_jobs(self) -> None:
+        """Drop the oldest entries of the jobs index whose jobs have expired (a few per call:
+        every submit trims the index, so it does not grow without end)."""
+        listed = self.client.zrange(keys.JOBS_INDEX, 0, 9)
+        oldest = [_decoded(job_id) for job_id in listed]  # type: ignore[arg-type] # ids, no scores
+        if not oldest:
+            return
+        with self.client.pipeline(transaction=False) as pipe:
+            for job_id in oldest:
+                pipe.exists(keys.job(job_id))
+            gone = [
+                job_id for job_id, alive in zip(oldest, pipe.execute(), strict=True) if not alive
+            ]
+        if gone:
+            self.client.zrem(keys.JOBS_INDEX, *gone)
 
     def job(self, job_id: str) -> dict[str, str] | None:
         """The job's own fields, or None for an unknown (or expired) job."""
@@ -189,7 +216,7 @@ class JobStore:
     def final_announcement(self, job_id: str) -> Iterator[Callable[[float], None]]:
         """Listen for the job being announced final; yields `wait(timeout_s)`, which returns at
         the announcement or after timeout_s (whichever is first; read the status after)."""
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call] # redis-py
         listening = True
 
         def wait(timeout_s: float) -> None:
@@ -223,7 +250,7 @@ class JobStore:
     def list_jobs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The most recent jobs, newest first, as `jobs --json` lists them."""
         newest = self.client.zrevrange(keys.JOBS_INDEX, 0, limit - 1)
-        job_ids = [_decoded(job_id) for job_id in newest]  # type: ignore[arg-type]
+        job_ids = [_decoded(job_id) for job_id in newest]  # type: ignore[arg-type] # ids, no scores
         listed = []
         for job_id in job_ids:
             status = self.status(job_id)
@@ -255,7 +282,7 @@ class JobStore:
                 if alias.encode() in used
             }
             if replaced:
-                self.client.hset(keys.job_pbxs(job_id), mapping=replaced)  # type: ignore[arg-type]
+                self.client.hset(keys.job_pbxs(job_id), mapping=replaced)  # type: ignore[arg-type] # key type
         requeued: dict[str, array[int]] = self._recount(job_id, _numbered(job))
         failed = self._failed_items(job_id, _numbered(job))
         self._close_circuits(job_id, set(failed))

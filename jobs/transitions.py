@@ -102,4 +102,4 @@ class Transition:
 
 def applied(result: list[object]) -> bool:
     """Whether TRANSITION_LUA changed the item."""
-    return bool(int(result[0]))  # type: ignore[call-overload]
+    return bool(int(result[0]))  # type: ignore[call-overload] # Lua's integer reply

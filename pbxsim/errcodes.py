@@ -46,11 +46,6 @@ def success(**extra: Any) -> Answer:
     return answer(SUCCESS, **extra)
 
 
-def invalid_param(field: str, value: str, validation_type: str) -> Answer:
-    """A 40002 answer naming one invalid parameter."""
-    return param_error([param_problem(field, value, validation_type)])
-
-
 def param_problem(field: str, value: str, validation_type: str) -> dict[str, str]:
     """One entry of an `invalid_param_list`."""
     return {"field": field, "value": value, "validation_type": validation_type}

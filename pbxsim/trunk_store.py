@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 Trunk = dict[str, Any]
-ROW_FIELDS = ("id", "status", "name", "type", "host_port", "def_outbound_cid", "username")
 SORT_FIELDS = ("id", "name", "type")
 
 

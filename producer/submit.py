@@ -18,7 +18,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.job_writer import JobWriter, NewItem
+from redis.exceptions import RedisError
+
+from jobs.job_writer import JobWriter, NewItem, cut_short_advice
 from jobs.queue import QueuedTask, TaskQueue, batches
 from jobs.states import State
 from jobs.store import JobStore
@@ -27,7 +29,7 @@ from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem
 from producer.uninterrupted import InterruptedAfterCommitError, signals_held
 from producer.validation import ValidationReport, check_batch
-from trunkctl.errors import UsageError
+from trunkctl.errors import TrunkctlError, UsageError
 
 
 @dataclass
@@ -136,12 +138,18 @@ class Submitter:
                 label, [str(path) for path in trunk_paths],
                 {alias: entries[alias] for alias in report.used_aliases},
             )  # fmt: skip
-            if kept.items is not None:
-                queued = self._store_and_queue(writer, kept.items)
-            else:
-                by_pbx = self._store_items(writer, trunk_paths, set(entries))
-                queued = self.queue.publish(_round_robin(writer.job_id, by_pbx))
-            writer.done()
+            try:
+                if kept.items is not None:
+                    queued = self._store_and_queue(writer, kept.items)
+                else:
+                    by_pbx = self._store_items(writer, trunk_paths, set(entries))
+                    queued = self.queue.publish(_round_robin(writer.job_id, by_pbx))
+                writer.done()
+            except RedisError as exc:
+                raise TrunkctlError(
+                    f"lost Redis while storing job {writer.job_id} ({exc}); its submit is cut "
+                    f"short: once Redis answers again, {cut_short_advice(writer.job_id)}"
+                ) from None
         if interrupted:
             raise InterruptedAfterCommitError(
                 f"interrupted, after job {writer.job_id} was stored and its {queued} tasks queued"

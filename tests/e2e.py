@@ -63,6 +63,8 @@ class Rollout:
     tmp_path: Path
     queue: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:8]}")
     workers: list[WorkerProcess] = field(default_factory=list)
+    # TRUNKCTL_* settings of this test's workers, besides the fast ones (worker_process.py).
+    settings: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.client = redis.Redis.from_url(self.redis_url)
@@ -71,7 +73,7 @@ class Rollout:
 
     def env(self) -> dict[str, str]:
         """The environment a worker (or the CLI) of this rollout runs with."""
-        return {"TRUNKCTL_REDIS_URL": self.redis_url, "TRUNKCTL_QUEUE": self.queue}
+        return {"TRUNKCTL_REDIS_URL": self.redis_url, "TRUNKCTL_QUEUE": self.queue, **self.settings}
 
     def start_workers(self, count: int = 1, *celery_args: str) -> list[WorkerProcess]:
         """Start `count` worker processes at once and wait until all are ready."""

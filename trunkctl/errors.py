@@ -6,6 +6,7 @@ import sys
 from typing import NoReturn
 
 import click
+from redis.exceptions import RedisError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -52,5 +53,10 @@ def run_guarded(command: click.Group) -> NoReturn:
     except TrunkctlError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except RedisError as exc:
+        # Lost after the first ping, or refused (an ACL without the command): redis-py's message
+        # names the host and port or the refusal, never the URL's password.
+        click.echo(f"error: Redis at TRUNKCTL_REDIS_URL failed: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     # Commands return their exit code (1 for "the work failed"); None means success.
     sys.exit(exit_code if isinstance(exit_code, int) else EXIT_OK)

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from jobs.job_writer import cut_short_advice
 from jobs.records import REPORT_FIELDS
 from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES
 from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_RUNNING
@@ -38,9 +39,7 @@ def _cut_short_text(job_id: str) -> str:
     """What to do about a job whose submit was cut short."""
     return (
         f"the submit of {job_id} was cut short (killed, or its Redis connection lost) before it "
-        f"had stored and queued every trunk: 'trunkctl retry {job_id}' makes the job whole with "
-        "the trunks it stored and queues them; submit the batch again for the others (trunks "
-        "already created show as 'exists')"
+        f"had stored and queued every trunk: {cut_short_advice(job_id)}"
     )
 
 

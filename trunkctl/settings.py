@@ -55,4 +55,10 @@ class Settings:
             except ValueError:
                 wanted = {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
                 raise UsageError(f"{name} must be {wanted}, got {environ[name]!r}") from None
-        return cls(**values)
+        settings = cls(**values)
+        for field in fields(cls):
+            value = getattr(settings, field.name)
+            if isinstance(value, int | float) and value <= 0:
+                name = ENV_PREFIX + field.name.upper()
+                raise UsageError(f"{name} must be more than 0, got {environ[name]!r}")
+        return settings

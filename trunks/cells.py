@@ -70,12 +70,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def cell_value(column: str, text: str) -> Any:
-    """The body value for one non-empty, already trimmed cell of a known column."""
-    parse = _PARSERS.get(column)
-    return text if parse is None else parse(text)
-
-
 def row_body(cells: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """The body values of a row's API columns, and a message per column that could not be read.
 
@@ -96,7 +90,7 @@ def row_body(cells: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             text = raw.strip()
             if not text:
                 continue
-        parse = _PARSERS.get(column)  # cell_value, inlined: this loop runs for every cell
+        parse = _PARSERS.get(column)
         try:
             body[column] = text if parse is None else parse(text)
         except CellError as exc:

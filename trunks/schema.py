@@ -8,6 +8,7 @@ order, absent ones omitted, `codec_sel` as one comma-joined string.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -86,17 +87,19 @@ def _codec_checker(trunk_type: str) -> Callable[[str], str]:
     return check
 
 
-_PASSWORD_CLASSES: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("a digit", str.isdigit),
-    ("an upper-case letter", str.isupper),
-    ("a lower-case letter", str.islower),
+# ASCII classes, as the PBX checks them: str.isdigit would take an Arabic-Indic or a
+# superscript digit for one.
+_PASSWORD_CLASSES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("a digit", frozenset(string.digits)),
+    ("an upper-case letter", frozenset(string.ascii_uppercase)),
+    ("a lower-case letter", frozenset(string.ascii_lowercase)),
 )
 
 
 def _check_register_password(value: SecretStr) -> SecretStr:
     # The message never quotes the password: validation errors end up in reports and logs.
     secret = value.get_secret_value()
-    missing = [label for label, test in _PASSWORD_CLASSES if not any(map(test, secret))]
+    missing = [label for label, chars in _PASSWORD_CLASSES if chars.isdisjoint(secret)]
     if len(secret) < REGISTER_PASSWORD_MIN_LENGTH or missing:
         raise PydanticCustomError(
             "register_password",

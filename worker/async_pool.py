@@ -35,7 +35,8 @@ from kombu.serialization import loads
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 AsyncPart = Callable[..., Coroutine[Any, Any, Any]]
-LoopProvider = Callable[[], asyncio.AbstractEventLoop]
+# Given the pool's task slots (Celery's concurrency, `-c` included), the process's event loop.
+LoopProvider = Callable[[int], asyncio.AbstractEventLoop]
 
 # Tasks without an async part run here (none of ours block for long).
 FALLBACK_THREADS = 4
@@ -60,7 +61,8 @@ def async_part(task_name: str) -> Callable[[AsyncPart], AsyncPart]:
 
 
 def use_loop(provider: LoopProvider) -> None:
-    """Tell the pool where its event loop comes from (called once, when the worker starts)."""
+    """Tell the pool where its event loop comes from (called once, when the worker starts): the
+    provider gets the pool's number of task slots, which the loop's objects size themselves by."""
     global _loop_provider  # noqa: PLW0603 - one loop per process is the point
     _loop_provider = provider
 
@@ -74,7 +76,7 @@ def awaited(otherwise: Callable[[], T]) -> T:
     ok, value = result
     if not ok:
         raise value
-    return value  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return] # what the task's async part returned
 
 
 def _task_arguments(
@@ -161,7 +163,7 @@ class AsyncioPool(BasePool):
     def on_start(self) -> None:
         if _loop_provider is None:
             raise RuntimeError("AsyncioPool: no event loop registered (worker.async_pool.use_loop)")
-        self._loop = _loop_provider()
+        self._loop = _loop_provider(self.limit or 1)
         self._bookkeeping.start()
 
     def on_stop(self) -> None:

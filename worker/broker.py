@@ -97,7 +97,7 @@ class QoS(kombu_redis.QoS):
         if pipe is not None:
             yield pipe
             return
-        with self.channel.conn_or_acquire(client) as connection:  # type: ignore[attr-defined]
+        with self.channel.conn_or_acquire(client) as connection:  # type: ignore[attr-defined] # kombu
             yield connection.pipeline(transaction=False)
 
     def append(self, message: Any, delivery_tag: Any) -> None:

@@ -1,8 +1,9 @@
 """One trunk's delivery: from its stored item to a final state, or to the next run.
 
-Each run sends at most one create request. Whatever may have reached the PBX is looked up by name
-before anything is sent again, so a trunk is never created twice; transient faults come back as
-"run again in N seconds", which the task turns into a Celery retry.
+Each run sends one create request at most (two when the PBX answers 10004 and the request is
+replayed with a renewed token, which that answer says it never applied). Whatever may have reached
+the PBX is looked up by name before anything is sent again, so a trunk is never created twice;
+transient faults come back as "run again in N seconds", which the task turns into a Celery retry.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ class Delivery:
                 outcome = await self._attempt(item, claim.entry, claim.marked, now)
             return outcome
         finally:
-            if outcome.state not in FINAL_STATES:  # a final transition has dropped the lock
+            if outcome.state in FINAL_STATES:  # a final transition has dropped the lock
+                self._store.let_go(job_id, item_no)
+            else:
                 await self._store.unlock(job_id, item_no, owner)
 
     async def give_up(self, job_id: str, item_no: int, reason: str) -> None:

@@ -18,7 +18,7 @@ class _PackedInC:
     _serializer = HiredisRespSerializer()
 
     def pack_command(self, *args: Any) -> list[bytes]:
-        return self._serializer.pack(*args)  # type: ignore[no-any-return]
+        return self._serializer.pack(*args)  # type: ignore[no-any-return] # unannotated in redis-py
 
 
 class Connection(_PackedInC, aioredis.Connection):
@@ -40,8 +40,23 @@ _PACKED_IN_C: dict[type[AbstractConnection], type[AbstractConnection]] = {
 }
 
 
-def connection_pool(url: str, max_connections: int) -> aioredis.ConnectionPool:
-    """A plain pool for `url` (any scheme redis-py reads) whose connections pack in C."""
-    pool = aioredis.ConnectionPool.from_url(url, max_connections=max_connections)
+# A Redis that stops answering (a half-open connection after a network fault, a paused server)
+# fails the call after this long instead of hanging the task, and the lock renewals with it,
+# for good. Options in the URL itself (`?socket_timeout=...`) take precedence.
+SOCKET_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10.0
+
+
+def connection_pool(
+    url: str, max_connections: int, *, socket_timeout_s: float = SOCKET_TIMEOUT_S
+) -> aioredis.ConnectionPool:
+    """A plain pool for `url` (any scheme redis-py reads) whose connections pack in C and give up
+    on a Redis that does not answer within `socket_timeout_s`."""
+    pool = aioredis.ConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        socket_timeout=socket_timeout_s,
+        socket_connect_timeout=min(CONNECT_TIMEOUT_S, socket_timeout_s),
+    )
     pool.connection_class = _PACKED_IN_C.get(pool.connection_class, pool.connection_class)
     return pool

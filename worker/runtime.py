@@ -1,6 +1,7 @@
 """The async side of a worker process: one event loop thread, started once, shared by all tasks.
 
-Celery runs tasks on pool threads; each hands its coroutine to this loop and waits. The loop owns
+The worker's pool (`worker.async_pool`) awaits each task's coroutine on this loop; a task run by
+any other pool hands its coroutine over from its thread and waits for it. The loop owns
 the aiohttp session, the async Redis client, the token cache and the limiter, so their state (open
 connections, cached tokens, local waiters) lives as long as the process, not as long as a task.
 """
@@ -27,7 +28,12 @@ from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.limiter_scripts import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA, RENEW_LUA
-from worker.pbx.tokens import READ_OR_LOCK_LUA, STORE_AND_UNLOCK_LUA, TokenCache
+from worker.pbx.tokens import (
+    INVALIDATE_LUA,
+    READ_OR_LOCK_LUA,
+    STORE_AND_UNLOCK_LUA,
+    TokenCache,
+)
 from worker.redis_pool import connection_pool
 
 T = TypeVar("T")
@@ -37,7 +43,7 @@ log = logging.getLogger(__name__)
 # of tasks on a new Redis meets NOSCRIPT and loads its script itself.
 SCRIPTS = (
     CLAIM_LUA, TRANSITION_LUA, UNLOCK_LUA, ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA, MARK_START_LUA,
-    READ_OR_LOCK_LUA, STORE_AND_UNLOCK_LUA,
+    READ_OR_LOCK_LUA, STORE_AND_UNLOCK_LUA, INVALIDATE_LUA,
 )  # fmt: skip
 
 
@@ -77,6 +83,7 @@ class WorkerRuntime:
                 await pipe.execute()
         except RedisError as exc:  # each call loads its script when it finds it missing
             log.warning("could not load scripts into Redis: %s", type(exc).__name__)
+        log.info("trunkctl worker: %d task slots", self.settings.worker_concurrency)
         return Delivery(ItemStore(self._redis), self._connect, self.settings)
 
     def _connect(self, entry: PbxEntry, job_id: str) -> PbxConnection:
@@ -106,6 +113,7 @@ class WorkerRuntime:
         self._thread.join(timeout=5)
         if not self._thread.is_alive():
             self._loop.close()
+        log.info("trunkctl worker: PBX connections and Redis pool closed")
 
 
 _runtime: WorkerRuntime | None = None
@@ -121,3 +129,13 @@ def runtime(settings: Settings) -> WorkerRuntime:
         if _runtime is None:
             _runtime = WorkerRuntime(settings)
         return _runtime
+
+
+def close_runtime(**_: Any) -> None:
+    """Close this process's runtime, if it was started (at worker shutdown, once the pool has
+    finished its tasks)."""
+    global _runtime  # noqa: PLW0603 - see runtime()
+    with _runtime_lock:
+        if _runtime is not None:
+            _runtime.close()
+            _runtime = None

@@ -1,14 +1,17 @@
 """The one Celery task: deliver one trunk of one job (thin: decode, deliver, reschedule).
 
 Its async part, the delivery itself, is awaited by `worker.async_pool` on the process's event
-loop; the task body then records nothing more, it only turns the outcome into a Celery retry.
+loop; the task body then only turns the outcome into a Celery retry, and records a failure itself
+only when the delivery keeps raising unexpected errors (Redis out of reach, a bug).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from celery import Task
+from celery.signals import worker_shutdown
 
 from jobs.queue import DELIVER_TASK, NOOP_TASK
 from jobs.states import State
@@ -17,14 +20,17 @@ from worker.backoff import backoff_s
 from worker.celery_app import app, settings
 from worker.delivery import Outcome
 from worker.pbx.redaction import redact
-from worker.runtime import runtime
+from worker.runtime import close_runtime, runtime
 
 log = logging.getLogger(__name__)
 # Unexpected failures (Redis unreachable, a bug) are retried this often before the task gives up.
 MAX_UNEXPECTED_RETRIES = 20
 
 
-use_loop(lambda: runtime(settings).loop)
+# The runtime sizes its Redis pool and its limiter's room by the pool's real task slots, which
+# `celery worker -c N` (or `trunkctl worker -c N`) may set apart from TRUNKCTL_WORKER_CONCURRENCY.
+use_loop(lambda slots: runtime(dataclasses.replace(settings, worker_concurrency=slots)).loop)
+worker_shutdown.connect(close_runtime, weak=False)
 
 
 @async_part(DELIVER_TASK)

@@ -70,7 +70,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 @pytest.fixture
 def pool(loop: asyncio.AbstractEventLoop) -> Iterator[AsyncioPool]:
-    async_pool.use_loop(lambda: loop)
+    async_pool.use_loop(lambda _slots: loop)
     pool = AsyncioPool(limit=8)
     pool.start()
     yield pool
@@ -134,7 +134,7 @@ def test_many_tasks_wait_together_without_a_thread_each(pool: AsyncioPool) -> No
 
 
 def test_stop_waits_for_tasks_in_progress(loop: asyncio.AbstractEventLoop) -> None:
-    async_pool.use_loop(lambda: loop)
+    async_pool.use_loop(lambda _slots: loop)
     pool = AsyncioPool(limit=8)
     pool.start()
     started.clear()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.redis_server import free_port
 
@@ -37,6 +38,10 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
             {"TRUNKCTL_VISIBILITY_TIMEOUT_S": "soon"}, ("jobs",),
             "TRUNKCTL_VISIBILITY_TIMEOUT_S must be a whole number", id="bad-setting",
         ),
+        pytest.param(
+            {"TRUNKCTL_WORKER_CONCURRENCY": "0"}, ("jobs",),
+            "TRUNKCTL_WORKER_CONCURRENCY must be more than 0, got '0'", id="setting-out-of-range",
+        ),
     ],
 )  # fmt: skip
 def test_environment_problems_are_one_line_and_exit_2(
@@ -47,6 +52,25 @@ def test_environment_problems_are_one_line_and_exit_2(
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert "hunter2-pass" not in done.stderr + done.stdout
+
+
+def test_a_redis_that_refuses_a_command_is_one_line_and_exit_2(redis_url: str) -> None:
+    # An ACL that lets the user connect, select its database and ping, and nothing else.
+    admin = redis.Redis.from_url(redis_url)
+    admin.acl_setuser(
+        "pingonly", enabled=True, passwords=["+pingonly-pass"], commands=["+ping", "+select"]
+    )
+    try:
+        url = redis_url.replace("redis://", "redis://pingonly:pingonly-pass@")
+        done = run({"TRUNKCTL_REDIS_URL": url}, "jobs")
+    finally:
+        admin.acl_deluser("pingonly")
+        admin.close()
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: Redis at TRUNKCTL_REDIS_URL failed: ")
+    assert "no permissions to run the" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "pingonly-pass" not in done.stderr + done.stdout
 
 
 @pytest.mark.parametrize("command", ["status", "report", "retry"])

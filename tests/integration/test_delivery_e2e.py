@@ -155,6 +155,43 @@ def test_faults_end_succeeded_without_duplicates(
     assert_no_secret_in(rollout.worker_output(), secrets_of(sim3, rows))
 
 
+def test_a_create_that_keeps_failing_gives_up_after_max_attempts(
+    rollout: Rollout, sim3: SimulatorThread
+) -> None:
+    alias = sim3.aliases()[0]
+    sim3.set_faults([{"endpoint": "trunk/create", "pbx": alias, "kind": "http503"}])
+    rollout.settings["TRUNKCTL_MAX_ATTEMPTS"] = "3"
+    rollout.start_workers(1)
+    result = rollout.submit(sim3, [(alias, register_body("trunk-0", 1))])
+    rollout.wait_final(result.job_id or "")
+    [record] = rollout.records(result.job_id or "")
+    assert record["state"] == "failed"
+    assert record["errmsg"] == "gave up after 3 attempts: trunk/create: HTTP 503"
+    assert record["attempts"] == 3
+    assert sim3.counters(alias)["requests"]["trunk/create"] == 3
+    assert sim3.trunks(alias) == []
+
+
+def test_a_create_that_keeps_failing_gives_up_when_its_retry_window_ends(
+    rollout: Rollout,
+) -> None:
+    # Each try (a lookup, then the create) takes 0.3 s or more: a 1 s window ends first.
+    with SimulatorThread(SimSettings(pbx_count=1, latency_ms=150)) as sim:
+        alias = sim.aliases()[0]
+        sim.set_faults([{"endpoint": "trunk/create", "kind": "http503"}])
+        rollout.settings.update(TRUNKCTL_MAX_ATTEMPTS="50", TRUNKCTL_RETRY_WINDOW_S="1")
+        rollout.start_workers(1)
+        result = rollout.submit(sim, [(alias, register_body("trunk-0", 1))])
+        rollout.wait_final(result.job_id or "")
+        [record] = rollout.records(result.job_id or "")
+        assert record["state"] == "failed"
+        assert re.fullmatch(
+            r"gave up after \d+ s of retries: trunk/create: HTTP 503", record["errmsg"]
+        )
+        assert 1 < record["attempts"] < 50
+        assert sim.counters(alias)["requests"]["trunk/create"] == record["attempts"]
+
+
 def test_wrong_secret_fails_one_pbx_after_one_login(
     rollout: Rollout, sim3: SimulatorThread
 ) -> None:

@@ -167,13 +167,28 @@ async def test_concurrent_claims_have_one_winner(store: ItemStore, job_id: str) 
     assert sum(claim is not None for claim in claims) == 1
 
 
+async def _claimable_within(store: ItemStore, job_id: str, item_no: int, within_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while await store.claim(job_id, item_no, "next", LOCK_MS, **CLAIM) is None:
+        assert loop.time() < deadline, f"item {item_no} still claimed after {within_s} s"
+        await asyncio.sleep(0.01)
+
+
 async def test_a_claim_lock_expires(store: ItemStore, job_id: str) -> None:
     assert await store.claim(job_id, 1, "crashed", 50, **CLAIM) is not None
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 2
-    while await store.claim(job_id, 1, "next", LOCK_MS, **CLAIM) is None:
-        assert loop.time() < deadline, "the lock of a crashed task never expired"
-        await asyncio.sleep(0.01)
+    store.let_go(job_id, 1)  # its process died: nobody renews it
+    await _claimable_within(store, job_id, 1, 2)
+
+
+async def test_a_claim_lives_as_long_as_its_run(store: ItemStore, job_id: str) -> None:
+    # A run longer than the lock's lifetime keeps its claim: a redelivered task must not take
+    # the item (and send it) while this run's create may be in flight.
+    assert await store.claim(job_id, 1, "long-run", 150, **CLAIM) is not None
+    await asyncio.sleep(0.6)  # four lifetimes of the lock
+    assert await store.claim(job_id, 1, "redelivered", LOCK_MS, **CLAIM) is None
+    store.let_go(job_id, 1)
+    await _claimable_within(store, job_id, 1, 2)
 
 
 async def test_claim_of_an_unknown_item_has_no_item(store: ItemStore, job_id: str) -> None:
@@ -195,6 +210,15 @@ async def test_open_circuit_is_seen_by_claims_and_keeps_the_first_reason(
     assert claim_b is not None
     assert claim_a.circuit == first
     assert claim_b.circuit is None
+
+
+async def test_an_open_circuit_expires_with_its_job(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    await store.open_circuit(job_id, "pbx-a", {"errcode": -1, "errmsg": "FAILURE"})
+    job_ttl_ms = job_store.client.pttl(keys.job(job_id))
+    circuit_ttl_ms = job_store.client.pttl(keys.job_circuit(job_id))
+    assert 0 < circuit_ttl_ms <= job_ttl_ms  # (read second: it cannot have more left)
 
 
 async def test_advancing_to_a_final_state_counts_once(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from worker import redis_pool
 
@@ -37,3 +40,25 @@ async def test_values_of_every_type_round_trip(redis_url: str) -> None:
         assert await client.execute_command("ECHO", "CLIENT SETINFO") == b"CLIENT SETINFO"
     finally:
         await client.aclose(close_connection_pool=True)
+
+
+async def test_a_redis_that_stops_answering_fails_the_call_instead_of_hanging_it() -> None:
+    # A server that accepts the connection and then never answers (a half-open connection).
+    done = asyncio.Event()
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await done.wait()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = redis_pool.connection_pool(f"redis://127.0.0.1:{port}/1", 4, socket_timeout_s=0.3)
+    client = aioredis.Redis(connection_pool=pool)
+    try:
+        with pytest.raises(RedisTimeoutError):
+            await asyncio.wait_for(client.ping(), timeout=10)
+    finally:
+        await client.aclose(close_connection_pool=True)
+        done.set()
+        server.close()
+        await server.wait_closed()

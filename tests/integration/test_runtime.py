@@ -43,3 +43,21 @@ def test_a_ready_file_left_by_a_killed_worker_is_replaced(redis_url: str, tmp_pa
             time.sleep(0.05)
     finally:
         worker.stop()
+
+
+def test_the_runtime_is_sized_by_the_concurrency_celery_was_given(
+    redis_url: str, tmp_path: Path
+) -> None:
+    # `-c 8` on the command line, not TRUNKCTL_WORKER_CONCURRENCY (32 in the fast settings),
+    # is what the limiter's room and the Redis pool must be sized by.
+    worker = WorkerProcess(
+        {"TRUNKCTL_REDIS_URL": redis_url, "TRUNKCTL_QUEUE": "sized"}, "w", tmp_path / "w.log",
+        celery_args=("--concurrency", "8"),
+    )  # fmt: skip
+    try:
+        worker.wait_ready()
+        assert "trunkctl worker: 8 task slots" in worker.output()
+    finally:
+        worker.stop()
+    # A warm shutdown closes the PBX session and the Redis pool once the pool has stopped.
+    assert "PBX connections and Redis pool closed" in worker.log_path.read_text(encoding="utf-8")

@@ -17,11 +17,14 @@ import pytest
 import redis
 
 from jobs import keys
+from jobs import store as store_module
 from jobs.queue import TaskQueue
 from jobs.store import JobStore
 from producer import submit as submit_module
 from producer.submit import Submitter
 from tests.e2e import register_body, write_trunks_csv
+from tests.redis_server import free_port
+from trunkctl.errors import TrunkctlError
 from trunks.cells import body_cells
 
 QUEUE = "submit-tests"
@@ -124,3 +127,42 @@ def test_a_refused_batch_stores_and_queues_nothing(
     assert client.zcard(keys.JOBS_INDEX) == 0
     assert not client.keys(f"{keys.PREFIX}job:*")
     assert not client.exists(QUEUE)
+
+
+def test_two_jobs_that_draw_the_same_id_stay_apart(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two submits in the same second may draw the same id: the second draws again.
+    drawn = iter(["20261126-101500-aaaa", "20261126-101500-aaaa", "20261126-101500-bbbb"])
+    monkeypatch.setattr(store_module, "new_job_id", lambda _now: next(drawn))
+    store = JobStore(redis.Redis.from_url(redis_url), 3600)
+    first = store.create_job("first", ["a.csv"], {})
+    second = store.create_job("second", ["b.csv"], {})
+    assert (first.job_id, second.job_id) == ("20261126-101500-aaaa", "20261126-101500-bbbb")
+    assert (store.job(first.job_id) or {}).get("label") == "first"
+    assert store.client.ttl(keys.job(second.job_id)) > 0
+
+
+def test_expired_jobs_leave_the_jobs_index_as_new_ones_come(redis_url: str) -> None:
+    store = JobStore(redis.Redis.from_url(redis_url), 3600)
+    old = [store.create_job(f"old-{n}", ["a.csv"], {}).job_id for n in range(3)]
+    for job_id in old:
+        store.client.delete(keys.job(job_id))  # as their TTL would
+    new = store.create_job("new", ["b.csv"], {}).job_id
+    assert [raw.decode() for raw in store.client.zrange(keys.JOBS_INDEX, 0, -1)] == [new]
+
+
+def test_redis_lost_while_queuing_names_the_job_and_how_to_mend_it(
+    redis_url: str, pbxs: Path, tmp_path: Path
+) -> None:
+    # The job store answers; the queue's Redis connection is gone (here: nothing listens).
+    dead = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/1", socket_connect_timeout=1)
+    store = JobStore(redis.Redis.from_url(redis_url), 3600)
+    submitter = Submitter(store, TaskQueue(dead, QUEUE))
+    trunks = write_trunks_csv(tmp_path / "t.csv", _rows())
+    with pytest.raises(TrunkctlError) as raised:
+        submitter.submit([trunks], pbxs)
+    [job_id] = [raw.decode() for raw in store.client.zrange(keys.JOBS_INDEX, 0, -1)]
+    message = str(raised.value)
+    assert message.startswith(f"lost Redis while storing job {job_id} (")
+    assert f"'trunkctl retry {job_id}'" in message

@@ -7,7 +7,8 @@ PBX saw. The cache and the simulator share one ManualClock, so tokens expire wit
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -23,7 +24,12 @@ from trunks.pbx import PbxEntry
 from worker.pbx import connection as connection_module
 from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
-from worker.pbx.errors import PbxAuthError, PbxTokenCapError, PbxTokenExpiredError
+from worker.pbx.errors import (
+    PbxAuthError,
+    PbxBadAnswerError,
+    PbxTokenCapError,
+    PbxTokenExpiredError,
+)
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import REFRESH_MARGIN_S, TokenCache, TokenCall, TokenPair
 
@@ -459,27 +465,26 @@ async def test_a_token_cap_pauses_every_login_instead_of_hammering(
         assert capped.counters(PBX)["token_cap_hits"] == 2
 
 
-async def test_a_create_answered_without_an_id_is_found_by_name(
-    session: aiohttp.ClientSession, redis_client: aioredis.Redis, clock: ManualClock
-) -> None:
-    # A PBX (or proxy) that says SUCCESS but leaves out the id: the trunk is there, so ask.
-    async def get_token(_request: web.Request) -> web.Response:
-        return web.json_response(
-            {"errcode": 0, "access_token": "a", "access_token_expire_time": 1800,
-             "refresh_token": "r", "refresh_token_expire_time": 86400}
-        )  # fmt: skip
+async def _get_token(_request: web.Request) -> web.Response:
+    return web.json_response(
+        {"errcode": 0, "access_token": "a", "access_token_expire_time": 1800,
+         "refresh_token": "r", "refresh_token_expire_time": 86400}
+    )  # fmt: skip
 
-    async def create(_request: web.Request) -> web.Response:
-        return web.json_response({"errcode": 0, "errmsg": "SUCCESS"})
 
-    async def search(_request: web.Request) -> web.Response:
-        rows = [{"id": 7, "name": "office2"}, {"id": 8, "name": "office"}]
-        return web.json_response({"errcode": 0, "total_number": 2, "data": rows})
-
+@contextlib.asynccontextmanager
+async def _answering_pbx(
+    session: aiohttp.ClientSession,
+    redis_client: aioredis.Redis,
+    clock: ManualClock,
+    routes: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.Response]]],
+) -> AsyncIterator[PbxConnection]:
+    """A connection to a PBX of the test's own making: `routes` maps (method, endpoint) to its
+    handler; get_token always succeeds."""
     app = web.Application()
-    app.router.add_post("/openapi/v1.0/get_token", get_token)
-    app.router.add_post("/openapi/v1.0/trunk/create", create)
-    app.router.add_get("/openapi/v1.0/trunk/search", search)
+    app.router.add_post("/openapi/v1.0/get_token", _get_token)
+    for (method, endpoint), handler in routes.items():
+        app.router.add_route(method, f"/openapi/v1.0/{endpoint}", handler)
     server = TestServer(app)
     await server.start_server()
     try:
@@ -487,14 +492,89 @@ async def test_a_create_answered_without_an_id_is_found_by_name(
             pbx=PBX, base_url=str(server.make_url("")).rstrip("/"), client_id="c",
             client_secret="s",
         )  # fmt: skip
-        connection = PbxConnection(
+        yield PbxConnection(
             entry, PbxClient(session, entry, USER_AGENT),
             DeviceLimiter(redis_client, max_waiting=10), TokenCache(redis_client, clock), 5,
         )  # fmt: skip
-
-        async def nothing() -> None:
-            return None
-
-        assert await connection.create_trunk(peer_body("office"), nothing) == 8
     finally:
         await server.close()
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def test_a_create_answered_without_an_id_is_found_by_name(
+    session: aiohttp.ClientSession, redis_client: aioredis.Redis, clock: ManualClock
+) -> None:
+    # A PBX (or proxy) that says SUCCESS but leaves out the id: the trunk is there, so ask.
+    async def create(_request: web.Request) -> web.Response:
+        return web.json_response({"errcode": 0, "errmsg": "SUCCESS"})
+
+    async def search(_request: web.Request) -> web.Response:
+        rows = [{"id": 7, "name": "office2"}, {"id": 8, "name": "office"}]
+        return web.json_response({"errcode": 0, "total_number": 2, "data": rows})
+
+    routes = {("POST", "trunk/create"): create, ("GET", "trunk/search"): search}
+    async with _answering_pbx(session, redis_client, clock, routes) as connection:
+        assert await connection.create_trunk(peer_body("office"), _nothing) == 8
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({"data": [{"id": "x7", "name": "office"}], "total_number": 1}, "the trunk's id"),
+        ({"data": [{"name": "office"}], "total_number": 1}, "the trunk's id"),
+        ({"data": [{"id": 1, "name": "other"}], "total_number": "many"}, "total_number"),
+        ({"data": {"id": 1, "name": "office"}, "total_number": 1}, "not a list"),
+    ],
+)
+async def test_a_search_answer_that_makes_no_sense_is_a_bad_answer(
+    session: aiohttp.ClientSession,
+    redis_client: aioredis.Redis,
+    clock: ManualClock,
+    answer: dict[str, Any],
+    message: str,
+) -> None:
+    # errcode 0 but unusable: one of the project's errors (the item fails with the reason), not
+    # a KeyError or ValueError that the task would retry as "unexpected" twenty times.
+    async def search(_request: web.Request) -> web.Response:
+        return web.json_response({"errcode": 0, "errmsg": "SUCCESS", **answer})
+
+    routes = {("GET", "trunk/search"): search}
+    async with _answering_pbx(session, redis_client, clock, routes) as connection:
+        with pytest.raises(PbxBadAnswerError, match=message):
+            await connection.find_trunk("office")
+
+
+async def test_a_token_answer_without_a_token_is_a_bad_answer_and_frees_the_lock(
+    sim: AsyncSimulator, redis_client: aioredis.Redis, clock: ManualClock
+) -> None:
+    entry = _entry(sim)
+
+    async def answers_without_token(_endpoint: str, _body: dict[str, Any]) -> dict[str, Any]:
+        return {"errcode": 0, "errmsg": "SUCCESS", "refresh_token": "r"}
+
+    with pytest.raises(PbxBadAnswerError, match="no access token"):
+        await TokenCache(redis_client, clock).token(entry, answers_without_token)
+    assert not await redis_client.exists(keys.token_lock(entry.base_url, entry.client_id))
+
+
+async def test_invalidate_leaves_an_expired_or_replaced_pair_alone(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    entry = _entry(sim)
+    key = keys.token(entry.base_url, entry.client_id)
+    cache = TokenCache(redis_client, clock)
+    first = await cache.token(entry, _token_call(session, entry))
+    await redis_client.delete(key)  # the pair expired before the 10004 came back
+    await cache.invalidate(entry, first)
+    assert not await redis_client.exists(key)  # not a hash of 'refresh_at' alone, kept forever
+    # A damaged hash counts as no pair: the next fetch logs in and replaces it.
+    await redis_client.hset(key, "refresh_at", "0")
+    second = await TokenCache(redis_client, clock).token(entry, _token_call(session, entry))
+    assert second != first
+    assert await redis_client.hget(key, "access_token") == second.encode()

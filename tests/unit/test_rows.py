@@ -278,8 +278,8 @@ def test_spaces_around_codecs_are_ignored(trunk_type: str) -> None:
 
 @pytest.mark.parametrize(
     "password",
-    ["aAc1653249", "Abcdefghi1", "1234567aB9", "pass Word 12", "ÄÖÜäöü1234567"],
-    ids=["seed-example", "exactly-10", "digits-first", "inner-spaces", "non-ascii-letters"],
+    ["aAc1653249", "Abcdefghi1", "1234567aB9", "pass Word 12", "ÄÖÜäöü123aZ"],
+    ids=["seed-example", "exactly-10", "digits-first", "inner-spaces", "non-ascii-besides"],
 )
 def test_register_passwords_that_meet_the_rule(password: str) -> None:
     assert body_of(row("register", password=password))["password"] == password
@@ -294,8 +294,22 @@ def test_register_passwords_that_meet_the_rule(password: str) -> None:
         ("ABCDEFGHI1", "(lacks a lower-case letter)"),
         ("Abcdefghij", "(lacks a digit)"),
         ("1234567890", "(lacks an upper-case letter, a lower-case letter)"),
+        # The PBX counts ASCII only: these are no digits and no letters to it.
+        ("aAcdefghij\u0661", "(lacks a digit)"),
+        ("aAcdefghij\u00b2", "(lacks a digit)"),
+        ("ÄÖÜäöü1234567", "(lacks an upper-case letter, a lower-case letter)"),
     ],
-    ids=["weakpass", "9-chars", "no-upper", "no-lower", "no-digit", "digits-only"],
+    ids=[
+        "weakpass",
+        "9-chars",
+        "no-upper",
+        "no-lower",
+        "no-digit",
+        "digits-only",
+        "arabic-indic-digit",
+        "superscript-two",
+        "non-ascii-letters",
+    ],
 )
 def test_register_passwords_that_break_the_rule(password: str, lacks: str) -> None:
     ((column, message),) = errors_of(row("register", password=password))

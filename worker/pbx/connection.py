@@ -115,11 +115,24 @@ class PbxConnection:
                 params={"search_value": name, "page": page, "page_size": SEARCH_PAGE_SIZE},
             )
             rows = answer.get("data") or []
+            if not isinstance(rows, list):
+                raise PbxBadAnswerError("trunk/search: success, but its data is not a list")
             for row in rows:
                 if isinstance(row, dict) and row.get("name") == name:
-                    return int(row["id"])
+                    return _integer(row.get("id"), "trunk/search: the trunk's id")
             seen += len(rows)
+            total = _integer(answer.get("total_number") or 0, "trunk/search: total_number")
             # Page by what came back: a PBX may serve fewer rows per page than asked.
-            if not rows or seen >= int(answer.get("total_number") or 0):
+            if not rows or seen >= total:
                 return None
             page += 1
+
+
+def _integer(value: Any, what: str) -> int:
+    """An integer the PBX answered (a number, or digits in a string), else PbxBadAnswerError."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PbxBadAnswerError(f"{what} is not an integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise PbxBadAnswerError(f"{what} is not an integer") from None

@@ -318,7 +318,7 @@ class DeviceLimiter:
             log.warning("listening for released slots failed: %s", type(exc).__name__)
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call] # unannotated in redis-py
 
     @asynccontextmanager
     async def slot(self, entry: PbxEntry, wait_s: float) -> AsyncIterator[None]:

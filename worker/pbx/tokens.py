@@ -25,6 +25,7 @@ from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
 from worker.pbx.errors import (
     PbxAuthError,
+    PbxBadAnswerError,
     PbxRejectedError,
     PbxTokenCapError,
     PbxTokenExpiredError,
@@ -70,6 +71,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 """
+# KEYS: token. ARGV: the access token the PBX refused. Marks the stored pair due for renewal if
+# it still holds that token (one step: the pair may expire or be replaced meanwhile).
+INVALIDATE_LUA = """
+if redis.call('HGET', KEYS[1], 'access_token') == ARGV[1] then
+    redis.call('HSET', KEYS[1], 'refresh_at', '0')
+end
+return 1
+"""
 
 # Sends one token request (get_token / refresh_token) and returns the answer.
 TokenCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -101,13 +110,24 @@ class TokenPair:
 
     @classmethod
     def from_answer(cls, answer: dict[str, Any], now: float) -> TokenPair:
-        """The pair from a get_token/refresh_token answer (expire times are durations)."""
-        lifetime_s = float(answer.get("access_token_expire_time", DEFAULT_ACCESS_LIFETIME_S))
+        """The pair from a get_token/refresh_token answer (expire times are durations);
+        PbxBadAnswerError when the answer holds no usable token."""
+        token = answer.get("access_token")
+        try:
+            lifetime_s = float(answer.get("access_token_expire_time", DEFAULT_ACCESS_LIFETIME_S))
+            refresh_lifetime_s = float(answer.get("refresh_token_expire_time", 0))
+        except (TypeError, ValueError):
+            lifetime_s = refresh_lifetime_s = -1.0
+        if not isinstance(token, str) or not token or lifetime_s <= 0 or refresh_lifetime_s < 0:
+            raise PbxBadAnswerError(
+                "token answer: success, but no access token with a lifetime in it",
+                errmsg="no access token",
+            )
         return cls(
-            access_token=str(answer["access_token"]),
+            access_token=token,
             access_expires_at=now + lifetime_s,
             refresh_token=str(answer.get("refresh_token", "")),
-            refresh_expires_at=now + float(answer.get("refresh_token_expire_time", 0)),
+            refresh_expires_at=now + refresh_lifetime_s,
             refresh_at=now + lifetime_s - min(REFRESH_MARGIN_S, lifetime_s / 4),
         )
 
@@ -127,16 +147,18 @@ class TokenPair:
 
     @classmethod
     def from_hash(cls, raw: dict[Any, Any]) -> TokenPair | None:
-        """The pair stored in Redis, if there is one."""
-        if not raw:
+        """The pair stored in Redis, if there is a whole one (a damaged hash counts as none:
+        the next fetch replaces it)."""
+        try:
+            return cls(
+                access_token=raw[b"access_token"].decode(),
+                access_expires_at=float(raw[b"access_expires_at"]),
+                refresh_token=raw[b"refresh_token"].decode(),
+                refresh_expires_at=float(raw[b"refresh_expires_at"]),
+                refresh_at=float(raw.get(b"refresh_at", 0)),  # absent: an older version's
+            )
+        except (KeyError, ValueError, UnicodeDecodeError):
             return None
-        return cls(
-            access_token=raw[b"access_token"].decode(),
-            access_expires_at=float(raw[b"access_expires_at"]),
-            refresh_token=raw[b"refresh_token"].decode(),
-            refresh_expires_at=float(raw[b"refresh_expires_at"]),
-            refresh_at=float(raw.get(b"refresh_at", 0)),  # absent: stored by an older version
-        )
 
 
 class TokenCache:
@@ -152,6 +174,7 @@ class TokenCache:
         self._unlock = redis.register_script(UNLOCK_LUA)
         self._read_or_lock = redis.register_script(READ_OR_LOCK_LUA)
         self._store_and_unlock = redis.register_script(STORE_AND_UNLOCK_LUA)
+        self._invalidate = redis.register_script(INVALIDATE_LUA)
 
     async def token(self, entry: PbxEntry, call: TokenCall, job_id: str = "") -> str:
         """A usable access token for the entry's API client, fetched at most once at a time.
@@ -181,14 +204,8 @@ class TokenCache:
         local = self._local.get(client)
         if local and local.access_token == failed_token:
             del self._local[client]
-        key = keys.token(*client)
-        stored = await self._stored(key)
-        if stored and stored.access_token == failed_token:
-            # Keep the refresh token: the next fetch refreshes instead of logging in again.
-            await self._redis.hset(key, "refresh_at", "0")
-
-    async def _stored(self, key: str) -> TokenPair | None:
-        return TokenPair.from_hash(await self._batch.command("HGETALL", key))
+        # Keeps the refresh token: the next fetch refreshes instead of logging in again.
+        await self._batch.script(self._invalidate, [keys.token(*client)], [failed_token])
 
     async def _stored_or_renewed(
         self, entry: PbxEntry, key: str, call: TokenCall, job_id: str
