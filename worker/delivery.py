@@ -47,6 +47,61 @@ def _attempts(item: Item, attempts: int) -> str:
     return f"{attempts} attempts" + (" since the last retry" if item.attempts_at_retry else "")
 
 
+class _CreateAttempt:
+    """One run's create request(s) for an item: what the claim recorded of them, and what is
+    recorded as they leave (or fail to)."""
+
+    def __init__(
+        self,
+        store: ItemStore,
+        circuits: OpenedCircuits,
+        item: Item,
+        *,
+        running: dict[str, str | int],
+        marked: bool,
+        claimed_at: float,
+    ) -> None:
+        self._store = store
+        self._circuits = circuits
+        self._item = item
+        self._running = running
+        self._marked = marked  # the claim counted the first request and marked the item
+        self._claimed_at = claimed_at
+        self._sent = False
+
+    @property
+    def mark_unused(self) -> bool:
+        """Whether the claim counted a request that never left (to be taken back)."""
+        return self._marked and not self._sent
+
+    async def about_to_send(self) -> None:
+        """Recorded before each request leaves: if the worker dies now, the item is looked up.
+        The claim has counted the first request when it marked the item; a replay after 10004
+        is one more."""
+        # The PBX may have refused the credentials while this task waited for its slot.
+        self._circuits.check(self._item.job_id, self._item.pbx, self._claimed_at)
+        if self._sent or not self._marked:
+            fields: dict[str, str | int] = {**self._running, "maybe_sent": 1}
+            await self._store.move(
+                Transition(
+                    self._item.job_id, self._item.item_no, State.RUNNING, fields, add_attempts=1
+                )
+            )
+        self._sent = True
+
+    async def after_failure(self, exc: PbxError) -> None:
+        """Take back what the claim counted for a request that never left (no token, no slot),
+        and the "maybe sent" mark of a create the PBX surely did not apply."""
+        take_back = self.mark_unused
+        if take_back or (not exc.may_have_applied and not self._item.maybe_sent):
+            await self._store.move(
+                Transition(
+                    self._item.job_id, self._item.item_no, State.RUNNING, {"maybe_sent": 0},
+                    add_attempts=-1 if take_back else 0,
+                )
+            )  # fmt: skip
+
+
 class Delivery:
     """Runs items of jobs against their PBXs."""
 
@@ -146,58 +201,43 @@ class Delivery:
                 return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
         if item.attempts_this_run >= self._settings.max_attempts:
             return await self._give_up(item, item.attempts_this_run)
-
-        sent = False
-
-        async def count_attempt() -> None:
-            # Recorded before the request leaves: if the worker dies now, the item is looked up.
-            # The claim has counted the first request when it marked the item; a replay after
-            # 10004 is one more.
-            nonlocal sent
-            # The PBX may have refused the credentials while this task waited for its slot.
-            self._circuits.check(item.job_id, item.pbx, claimed_at)
-            if sent or not marked:
-                fields: dict[str, str | int] = {**running, "maybe_sent": 1}
-                await self._store.move(
-                    Transition(item.job_id, item.item_no, State.RUNNING, fields, add_attempts=1)
-                )
-            sent = True
-
+        attempt = _CreateAttempt(
+            self._store, self._circuits, item, running=running, marked=marked, claimed_at=claimed_at
+        )
         try:
-            trunk_id = await pbx.create_trunk(item.body or {}, count_attempt)
-        except PbxDuplicateError:
-            if not item.maybe_sent:
-                # Refused as a duplicate: this create did not land, and no earlier one of this
-                # job may have, so the trunk was there before. Take the mark back, so that a run
-                # after a failed lookup cannot take the trunk for this job's own.
-                await self._store.move(
-                    Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0})
-                )
-            trunk_id = await pbx.find_trunk(item.name)
-            if trunk_id is None:
-                raise
-            # Ours if an earlier create of this job may have landed; otherwise it was there before.
-            state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
-            return await self._finish(item, state, trunk_id=trunk_id)
+            trunk_id = await pbx.create_trunk(item.body or {}, attempt.about_to_send)
+        except PbxDuplicateError as exc:
+            return await self._on_duplicate(item, pbx, exc)
         except SlotUnavailableError as exc:
             # No slot, so nothing was sent: the claim's mark (if any) is taken back in the same
             # transition that queues the item again.
-            return await self._defer(item, exc.retry_in_s, take_back=marked and not sent)
+            return await self._defer(item, exc.retry_in_s, take_back=attempt.mark_unused)
         except PbxError as exc:
             if isinstance(exc, PbxAuthError):
                 # Before anything else: the next task for this PBX may now get the slot.
                 self._note_circuit(item, exc)
-            # The claim counted a create that never left (no token): take it back.
-            take_back = marked and not sent
-            if take_back or (not exc.may_have_applied and not item.maybe_sent):
-                await self._store.move(
-                    Transition(
-                        item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0},
-                        add_attempts=-1 if take_back else 0,
-                    )
-                )  # fmt: skip
+            await attempt.after_failure(exc)
             raise
         return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
+
+    async def _on_duplicate(
+        self, item: Item, pbx: PbxConnection, duplicate: PbxDuplicateError
+    ) -> Outcome:
+        """The PBX refused the create as a duplicate (40003): the trunk of that name is there,
+        unless the lookup cannot find it (then `duplicate` stands as the item's failure)."""
+        if not item.maybe_sent:
+            # This create did not land, and no earlier one of this job may have, so the trunk
+            # was there before. Take the mark back, so that a run after a failed lookup cannot
+            # take the trunk for this job's own.
+            await self._store.move(
+                Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0})
+            )
+        trunk_id = await pbx.find_trunk(item.name)
+        if trunk_id is None:
+            raise duplicate
+        # Ours if an earlier create of this job may have landed; otherwise it was there before.
+        state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
+        return await self._finish(item, state, trunk_id=trunk_id)
 
     def _note_circuit(self, item: Item, exc: PbxAuthError) -> dict[str, Any]:
         """The circuit's reason; remembered in this process for the tasks already past their
