@@ -9,7 +9,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from jobs import keys
-from jobs.held_claims import HeldClaims
+from jobs.held_locks import HeldLocks
 from jobs.locks import UNLOCK_LUA
 from jobs.records import Item, iso_time
 from jobs.redis_batch import RedisBatcher
@@ -21,9 +21,10 @@ from trunks.pbx import PbxEntry
 # ARGV: owner, lock ms, max attempts this run, first_try_at if unset, updated_at.
 # Claims the item for one task and reads all it needs in one round trip: false when another task
 # holds it, else {item fields, the job's entry for its PBX, the PBX's open circuit, marked}.
-# An item that will plainly be sent (nothing sent before, attempts left, PBX usable) is also
-# marked "maybe sent" with its attempt counted, as the delivery must before its create leaves;
-# `marked` says so, and the delivery takes the mark back if the create never leaves.
+# An item that will plainly be sent (nothing sent before, its name not known to be taken,
+# attempts left, PBX usable) is also marked "maybe sent" with its attempt counted, as the
+# delivery must before its create leaves; `marked` says so, and the delivery takes the mark back
+# if the create never leaves.
 CLAIM_LUA = (
     TRANSITION_FUNCTION_LUA
     + """
@@ -38,7 +39,7 @@ local sendable = {queued=true, retrying=true, running=true}
 local attempts = tonumber(f['attempts'] or '0') - tonumber(f['attempts_at_retry'] or '0')
 local marked = 0
 if entry and not circuit and sendable[f['state']] and f['maybe_sent'] ~= '1'
-        and attempts < tonumber(ARGV[3]) then
+        and f['taken_before'] ~= '1' and attempts < tonumber(ARGV[3]) then
     local fields = {'maybe_sent', '1', 'updated_at', ARGV[5]}
     if (f['first_try_at'] or '') == '' then
         fields[5] = 'first_try_at'
@@ -81,7 +82,7 @@ class ItemStore:
         self._unlock = redis.register_script(UNLOCK_LUA)
         self._claim = redis.register_script(CLAIM_LUA)
         self._open_circuit = redis.register_script(OPEN_CIRCUIT_LUA)
-        self._held = HeldClaims(redis)
+        self._held = HeldLocks(redis)
         # Claims, transitions and reads of one turn of the loop share a pipeline.
         self._batch = RedisBatcher(redis)
 

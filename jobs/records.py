@@ -42,7 +42,8 @@ class Item:
     name: str
     state: State
     attempts: int
-    maybe_sent: bool
+    maybe_sent: bool  # a create of this job may have reached the PBX
+    taken_before: bool  # the PBX said the name was taken before any create of this job
     first_try_at: float | None
     tries: int
     deferrals: int
@@ -69,6 +70,7 @@ class Item:
             state=State(_text(raw, "state")),
             attempts=int(_text(raw, "attempts") or 0),
             maybe_sent=_text(raw, "maybe_sent") == "1",
+            taken_before=_text(raw, "taken_before") == "1",
             first_try_at=float(first_try) if first_try else None,
             tries=int(_text(raw, "tries") or 0),
             deferrals=int(_text(raw, "deferrals") or 0),

@@ -15,6 +15,8 @@ class Counters:
     # get_token and refresh_token answers that carried a new pair.
     tokens_issued: int = 0
     token_cap_hits: int = 0
+    # Requests answered 10004 because their access token was expired, revoked or unknown.
+    tokens_refused: int = 0
     creates: int = 0
     updates: int = 0
     deletes: int = 0

@@ -47,6 +47,7 @@ def resolve(name: str, method: str) -> Endpoint | None:
 def run(endpoint: Endpoint, call: ApiCall) -> Answer:
     """Check the call's token when the endpoint needs one, then run its handler."""
     if endpoint.needs_token and not call.pbx.tokens.is_valid(call.query.get("access_token", "")):
+        call.pbx.counters.tokens_refused += 1
         return answer(TOKEN_EXPIRED)
     try:
         return endpoint.handler(call)

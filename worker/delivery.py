@@ -22,8 +22,13 @@ from trunkctl.settings import Settings
 from trunks.pbx import PbxEntry
 from worker.backoff import backoff_s, defer_s
 from worker.circuits import CircuitOpenError, OpenedCircuits
+from worker.create_attempt import NOTHING_BACK, CreateAttempt, TakeBack
 from worker.pbx.connection import PbxConnection
-from worker.pbx.errors import PbxAuthError, PbxDuplicateError, PbxError
+from worker.pbx.errors import (
+    PbxAuthError,
+    PbxDuplicateError,
+    PbxError,
+)
 from worker.pbx.limiter import SlotUnavailableError
 
 
@@ -45,61 +50,6 @@ def _attempts(item: Item, attempts: int) -> str:
     """'N attempts', saying so when they are those since `retry` (the report's `attempts` counts
     every run)."""
     return f"{attempts} attempts" + (" since the last retry" if item.attempts_at_retry else "")
-
-
-class _CreateAttempt:
-    """One run's create request(s) for an item: what the claim recorded of them, and what is
-    recorded as they leave (or fail to)."""
-
-    def __init__(
-        self,
-        store: ItemStore,
-        circuits: OpenedCircuits,
-        item: Item,
-        *,
-        running: dict[str, str | int],
-        marked: bool,
-        claimed_at: float,
-    ) -> None:
-        self._store = store
-        self._circuits = circuits
-        self._item = item
-        self._running = running
-        self._marked = marked  # the claim counted the first request and marked the item
-        self._claimed_at = claimed_at
-        self._sent = False
-
-    @property
-    def mark_unused(self) -> bool:
-        """Whether the claim counted a request that never left (to be taken back)."""
-        return self._marked and not self._sent
-
-    async def about_to_send(self) -> None:
-        """Recorded before each request leaves: if the worker dies now, the item is looked up.
-        The claim has counted the first request when it marked the item; a replay after 10004
-        is one more."""
-        # The PBX may have refused the credentials while this task waited for its slot.
-        self._circuits.check(self._item.job_id, self._item.pbx, self._claimed_at)
-        if self._sent or not self._marked:
-            fields: dict[str, str | int] = {**self._running, "maybe_sent": 1}
-            await self._store.move(
-                Transition(
-                    self._item.job_id, self._item.item_no, State.RUNNING, fields, add_attempts=1
-                )
-            )
-        self._sent = True
-
-    async def after_failure(self, exc: PbxError) -> None:
-        """Take back what the claim counted for a request that never left (no token, no slot),
-        and the "maybe sent" mark of a create the PBX surely did not apply."""
-        take_back = self.mark_unused
-        if take_back or (not exc.may_have_applied and not self._item.maybe_sent):
-            await self._store.move(
-                Transition(
-                    self._item.job_id, self._item.item_no, State.RUNNING, {"maybe_sent": 0},
-                    add_attempts=-1 if take_back else 0,
-                )
-            )  # fmt: skip
 
 
 class Delivery:
@@ -194,24 +144,29 @@ class Delivery:
             "first_try_at": repr(first_try_at),
             "updated_at": iso_time(),
         }
-        if item.maybe_sent:
+        if item.maybe_sent or item.taken_before:
+            # A create of this job may have landed, or the PBX said the name was taken: look.
             await self._store.move(Transition(item.job_id, item.item_no, State.RUNNING, running))
             trunk_id = await pbx.find_trunk(item.name)
             if trunk_id is not None:
-                return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
+                state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
+                return await self._finish(item, state, trunk_id=trunk_id)
         if item.attempts_this_run >= self._settings.max_attempts:
             return await self._give_up(item, item.attempts_this_run)
-        attempt = _CreateAttempt(
-            self._store, self._circuits, item, running=running, marked=marked, claimed_at=claimed_at
-        )
+        attempt = CreateAttempt(
+            self._store, self._circuits, item, running=running, marked=marked,
+            claimed_at=claimed_at, max_attempts=self._settings.max_attempts,
+        )  # fmt: skip
         try:
-            trunk_id = await pbx.create_trunk(item.body or {}, attempt.about_to_send)
+            trunk_id = await pbx.create_trunk(
+                item.body or {}, attempt.about_to_send, attempt.refused
+            )
         except PbxDuplicateError as exc:
             return await self._on_duplicate(item, pbx, exc)
         except SlotUnavailableError as exc:
-            # No slot, so nothing was sent: the claim's mark (if any) is taken back in the same
-            # transition that queues the item again.
-            return await self._defer(item, exc.retry_in_s, take_back=attempt.mark_unused)
+            # No slot, so this request never left: what was recorded of it is taken back in the
+            # same transition that queues the item again.
+            return await self._defer(item, exc.retry_in_s, attempt.take_back())
         except PbxError as exc:
             if isinstance(exc, PbxAuthError):
                 # Before anything else: the next task for this PBX may now get the slot.
@@ -228,9 +183,12 @@ class Delivery:
         if not item.maybe_sent:
             # This create did not land, and no earlier one of this job may have, so the trunk
             # was there before. Take the mark back, so that a run after a failed lookup cannot
-            # take the trunk for this job's own.
+            # take the trunk for this job's own, and note that the name is taken: that run looks
+            # it up before it sends anything.
             await self._store.move(
-                Transition(item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0})
+                Transition(
+                    item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0, "taken_before": 1}
+                )
             )
         trunk_id = await pbx.find_trunk(item.name)
         if trunk_id is None:
@@ -275,14 +233,14 @@ class Delivery:
         await self._store.move(Transition(item.job_id, item.item_no, State.RETRYING, fields))
         return Outcome(State.RETRYING, delay_s)
 
-    async def _defer(self, item: Item, comeback_in_s: float, *, take_back: bool = False) -> Outcome:
-        """Queue the item again for later; `take_back`: undo the claim's mark and attempt."""
-        fields: dict[str, str | int] = {"deferrals": item.deferrals + 1, "updated_at": iso_time()}
-        if take_back:
-            fields["maybe_sent"] = 0
+    async def _defer(
+        self, item: Item, comeback_in_s: float, back: TakeBack = NOTHING_BACK
+    ) -> Outcome:
+        """Queue the item again for later, with what the run takes `back`."""
+        fields = {**back.fields, "deferrals": item.deferrals + 1, "updated_at": iso_time()}
         await self._store.move(
             Transition(
-                item.job_id, item.item_no, State.QUEUED, fields, add_attempts=-1 if take_back else 0
+                item.job_id, item.item_no, State.QUEUED, fields, add_attempts=back.add_attempts
             )
         )
         # Back when the PBX's backlog should have drained; well inside the visibility timeout.

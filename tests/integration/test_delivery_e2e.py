@@ -172,6 +172,25 @@ def test_a_create_that_keeps_failing_gives_up_after_max_attempts(
     assert sim3.trunks(alias) == []
 
 
+def test_replays_after_10004_count_toward_max_attempts(
+    rollout: Rollout, sim3: SimulatorThread
+) -> None:
+    # Every create answered 10004: each run sends one and its replay, but never more than
+    # TRUNKCTL_MAX_ATTEMPTS in all (3 here: the second run stops before its replay).
+    alias = sim3.aliases()[0]
+    sim3.set_faults([{"endpoint": "trunk/create", "pbx": alias, "kind": "token_expired"}])
+    rollout.settings["TRUNKCTL_MAX_ATTEMPTS"] = "3"
+    rollout.start_workers(1)
+    result = rollout.submit(sim3, [(alias, register_body("trunk-0", 1))])
+    rollout.wait_final(result.job_id or "")
+    [record] = rollout.records(result.job_id or "")
+    assert record["state"] == "failed"
+    assert (
+        record["errmsg"] == "gave up after 3 attempts: trunk/create: TOKEN EXPIRED (errcode 10004)"
+    )
+    assert record["attempts"] == sim3.counters(alias)["requests"]["trunk/create"] == 3
+
+
 def test_a_create_that_keeps_failing_gives_up_when_its_retry_window_ends(
     rollout: Rollout,
 ) -> None:
@@ -263,7 +282,8 @@ def test_trunk_already_on_the_pbx_ends_exists(rollout: Rollout, sim3: SimulatorT
 def test_a_trunk_found_only_after_a_failed_lookup_still_ends_exists(
     rollout: Rollout, sim3: SimulatorThread
 ) -> None:
-    # 40003, then the lookup fails (-2): the run after it must not take the trunk for its own.
+    # 40003, then the lookup fails (-2): the run after it must not take the trunk for its own,
+    # and looks the name up before it sends anything ("on 40003, look it up").
     alias = sim3.aliases()[0]
     [existing_id] = sim3.preload_trunks(alias, [register_body("trunk-0", 99)])
     sim3.set_faults([{"pbx": alias, "endpoint": "trunk/search", "kind": "errcode-2", "nth": 1}])
@@ -274,7 +294,7 @@ def test_a_trunk_found_only_after_a_failed_lookup_still_ends_exists(
     assert (record["state"], record["trunk_id"]) == ("exists", existing_id)
     requests = sim3.counters(alias)["requests"]
     assert requests["trunk/search"] == 2
-    assert record["attempts"] == requests["trunk/create"] == 2  # both refused as duplicates
+    assert record["attempts"] == requests["trunk/create"] == 1
     assert len(sim3.trunks(alias)) == 1
 
 

@@ -285,6 +285,32 @@ async def test_local_waiters_are_served_in_fifo_order(redis_client: aioredis.Red
     assert order == list(range(8))
 
 
+@pytest.mark.parametrize("held_by", ["this process", "another process"])
+async def test_an_urgent_request_goes_ahead_of_the_waiters(
+    redis_client: aioredis.Redis, held_by: str
+) -> None:
+    # A token call: every queued request waits for the token, so it must not wait behind them.
+    entry = _entry(max_inflight=1)
+    limiter = DeviceLimiter(redis_client, max_waiting=100)
+    holder = limiter if held_by == "this process" else DeviceLimiter(redis_client, 100)
+    order: list[str] = []
+
+    async def wait_then_hold(name: str, *, urgent: bool = False) -> None:
+        async with limiter.slot(entry, wait_s=5, urgent=urgent):
+            order.append(name)
+            await asyncio.sleep(0.005)
+
+    tasks = []
+    async with holder.slot(entry, wait_s=1):
+        for number in range(3):
+            tasks.append(asyncio.create_task(wait_then_hold(f"queued-{number}")))
+            await _wait_for_waiters(limiter, number + 1)
+        tasks.append(asyncio.create_task(wait_then_hold("token call", urgent=True)))
+        await _wait_for_waiters(limiter, 4)
+    await asyncio.gather(*tasks)
+    assert order == ["token call", "queued-0", "queued-1", "queued-2"]
+
+
 async def test_other_devices_are_not_held_up(redis_client: aioredis.Redis) -> None:
     busy = _entry(max_inflight=1)
     other = PbxEntry(

@@ -22,6 +22,7 @@ from pbxsim import AsyncSimulator, ManualClock, SimSettings
 from tests.sim_fixtures import peer_body, wait_until
 from trunks.pbx import PbxEntry
 from worker.pbx import connection as connection_module
+from worker.pbx import tokens as tokens_module
 from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
 from worker.pbx.errors import (
@@ -388,6 +389,48 @@ async def test_a_token_that_expired_during_the_wait_for_a_slot_is_renewed_before
     assert _requests(sim, "trunk/list") == 2
 
 
+async def test_a_refresh_goes_ahead_of_the_requests_waiting_for_the_pbx(
+    sim: AsyncSimulator,
+    session: aiohttp.ClientSession,
+    redis_client: aioredis.Redis,
+    clock: ManualClock,
+) -> None:
+    entry = _entry(sim, max_inflight=1)
+    limiter = DeviceLimiter(redis_client, max_waiting=100)
+    connection = PbxConnection(
+        entry, PbxClient(session, entry, USER_AGENT), limiter, TokenCache(redis_client, clock), 5
+    )
+    await connection.api("GET", "trunk/list")  # logs in
+    async with limiter.slot(entry, wait_s=5):  # another request holds the PBX's one slot
+        queued = [asyncio.create_task(connection.api("GET", "trunk/list")) for _ in range(3)]
+        await wait_until(lambda: limiter.waiting(entry.base_url) == 3)
+        clock.advance(ACCESS_TTL_S - REFRESH_MARGIN_S + 1)  # due for renewal, still alive
+        late = asyncio.create_task(connection.api("GET", "trunk/list"))
+        await wait_until(lambda: limiter.waiting(entry.base_url) == 4)  # its refresh waits too
+    await asyncio.wait(queued, return_when=asyncio.FIRST_COMPLETED)
+    # The refresh went first: queued behind them, a token of a few seconds would die waiting.
+    assert _requests(sim, "refresh_token") == 1
+    await asyncio.gather(*queued, late)
+    assert _requests(sim, "refresh_token") == 1
+    assert sim.counters(PBX)["tokens_refused"] == 0
+
+
+@pytest.mark.parametrize("lifetime_s", [4, 5, 8, 10, 30, 60, 600, 1800, 7200])
+def test_a_token_is_due_for_renewal_while_it_may_still_be_sent(
+    clock: ManualClock, lifetime_s: float
+) -> None:
+    # Otherwise a short-lived token is neither renewed (still "usable") nor sent ("dead").
+    answer = {"access_token": "a", "access_token_expire_time": lifetime_s, "refresh_token": "r"}
+    pair = TokenPair.from_answer(answer, clock())
+    assert pair.usable(clock())
+    for tenth in range(int(lifetime_s * 10)):
+        now = clock() + tenth / 10
+        assert not pair.usable(now) or pair.alive(now), (
+            f"usable but not sendable at +{tenth / 10} s"
+        )
+    assert pair.refresh_at - clock() >= lifetime_s / 2  # yet used for at least half of its life
+
+
 async def test_a_token_refused_again_on_the_replay_is_not_sent_again(
     sim: AsyncSimulator, connection: PbxConnection
 ) -> None:
@@ -558,6 +601,29 @@ async def test_a_token_answer_without_a_token_is_a_bad_answer_and_frees_the_lock
     with pytest.raises(PbxBadAnswerError, match="no access token"):
         await TokenCache(redis_client, clock).token(entry, answers_without_token)
     assert not await redis_client.exists(keys.token_lock(entry.base_url, entry.client_id))
+
+
+async def test_the_fetch_lock_lives_as_long_as_the_fetch_and_no_longer(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A short lock, renewed while its fetch lasts: a worker killed while fetching holds up the
+    # PBX's other requests for LOCK_TTL_MS at most, however slow its fetch.
+    monkeypatch.setattr(tokens_module, "LOCK_TTL_MS", 150)
+    entry = _entry(sim)
+    lock_key = keys.token_lock(entry.base_url, entry.client_id)
+    held_late: list[int] = []
+
+    async def slow_login(_endpoint: str, _body: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.sleep(0.6)  # four lifetimes of the lock
+        held_late.append(await redis_client.exists(lock_key))
+        return {"errcode": 0, "access_token": "a", "access_token_expire_time": 1800}
+
+    assert await TokenCache(redis_client, clock).token(entry, slow_login) == "a"
+    assert held_late == [1]
+    assert not await redis_client.exists(lock_key)
 
 
 async def test_invalidate_leaves_an_expired_or_replaced_pair_alone(

@@ -10,8 +10,8 @@ from worker.delivery import _attempts
 
 ITEM = Item(
     job_id="job", item_no=1, pbx="hq", name="t1", state=State.RUNNING, attempts=6,
-    maybe_sent=False, first_try_at=None, tries=0, deferrals=0, attempts_at_retry=0, errcode=None,
-    errmsg="", body=None,
+    maybe_sent=False, taken_before=False, first_try_at=None, tries=0, deferrals=0,
+    attempts_at_retry=0, errcode=None, errmsg="", body=None,
 )  # fmt: skip
 
 

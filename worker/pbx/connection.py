@@ -12,7 +12,10 @@ from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
 
 SEARCH_PAGE_SIZE = 100
+# A request gives its slot up to wait for a token renewal at most this often less one.
+MAX_SLOT_TRIES = 3
 BeforeSend = Callable[[], Awaitable[None]]
+OnRefused = Callable[[], None]
 
 
 class _TokenRefusedError(Exception):
@@ -45,9 +48,13 @@ class PbxConnection:
         self._slot_wait_s = slot_wait_s
 
     async def _token_call(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with self._limiter.slot(self.entry, self._slot_wait_s):
-            await self._limiter.starting(self.entry)
-            return await self._client.call("POST", endpoint, body=body)
+        # Ahead of the queued requests: they all wait for the token.
+        async with self._limiter.slot(self.entry, self._slot_wait_s, urgent=True):
+            return await self._token_call_in_slot(endpoint, body)
+
+    async def _token_call_in_slot(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        await self._limiter.starting(self.entry)
+        return await self._client.call("POST", endpoint, body=body)
 
     async def api(
         self,
@@ -57,15 +64,19 @@ class PbxConnection:
         params: dict[str, str | int] | None = None,
         body: dict[str, Any] | None = None,
         before_send: BeforeSend | None = None,
+        on_refused: OnRefused | None = None,
     ) -> dict[str, Any]:
         """One authenticated call; on 10004 the token is renewed once and the call replayed once.
 
-        `before_send` runs each time the request is about to go out (its slot held).
+        `before_send` runs each time the request is about to go out (its slot held);
+        `on_refused` when the PBX answered 10004, which says it did not act on the request.
         """
         for replay in (False, True):
             try:
                 return await self._send(method, endpoint, before_send, params=params, body=body)
             except _TokenRefusedError as refused:
+                if on_refused is not None:
+                    on_refused()
                 # Forgotten either way: the next run of a task must not send it again.
                 await self._tokens.invalidate(self.entry, refused.token)
                 if replay:
@@ -75,27 +86,41 @@ class PbxConnection:
     async def _send(
         self, method: str, endpoint: str, before_send: BeforeSend | None, **kwargs: Any
     ) -> dict[str, Any]:
-        """One request, with the token taken once its slot is held: a token that expired while
-        the request waited for the slot is renewed first (once)."""
-        for renewed in (False, True):
-            fetched = await self._tokens.token(self.entry, self._token_call, self._job_id)
+        """One request, with the token taken once its slot is held. A token that expired while
+        the request waited for the slot is renewed in that slot, right before the request
+        (unless the PBX wants a pause between requests, or another task is renewing it already:
+        then the slot is given up and the request queues again behind that renewal)."""
+        for _ in range(MAX_SLOT_TRIES):
+            await self._tokens.token(self.entry, self._token_call, self._job_id)
             async with self._limiter.slot(self.entry, self._slot_wait_s):
                 token = self._tokens.current(self.entry)
-                if token is None and not renewed:
+                if token is None and self._limiter.allows_back_to_back(self.entry):
+                    token = await self._tokens.renew_now(
+                        self.entry, self._token_call_in_slot, self._job_id
+                    )
+                if token is None:
                     continue  # leaves the slot: renewing takes one of its own
                 if before_send is not None:
                     await before_send()
                 await self._limiter.starting(self.entry)
-                token = token or fetched
                 try:
                     return await self._client.call(method, endpoint, token=token, **kwargs)
                 except PbxTokenExpiredError as exc:
                     raise _TokenRefusedError(token, exc) from None
-        raise AssertionError("unreachable")
+        # Never sent: each time the request had its slot, its token had run out again.
+        raise PbxTokenExpiredError(
+            f"{endpoint}: no access token lived until the request's turn ({MAX_SLOT_TRIES} tries)",
+            errcode=10004, errmsg="TOKEN EXPIRED",
+        )  # fmt: skip
 
-    async def create_trunk(self, body: dict[str, Any], before_send: BeforeSend) -> int:
-        """POST trunk/create; the new trunk's id. `before_send` runs before each request."""
-        answer = await self.api("POST", "trunk/create", body=body, before_send=before_send)
+    async def create_trunk(
+        self, body: dict[str, Any], before_send: BeforeSend, on_refused: OnRefused | None = None
+    ) -> int:
+        """POST trunk/create; the new trunk's id. `before_send` runs before each request,
+        `on_refused` after each one answered 10004 (see api)."""
+        answer = await self.api(
+            "POST", "trunk/create", body=body, before_send=before_send, on_refused=on_refused
+        )
         trunk_id = answer.get("id")
         if isinstance(trunk_id, int) and not isinstance(trunk_id, bool):
             return trunk_id

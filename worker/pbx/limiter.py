@@ -185,29 +185,44 @@ class DeviceLimiter:
             return float("inf")  # every slot is this process's: a local release wakes us
         return min(POLL_S, max(0.005, int(expires_ms) / 1000))
 
-    async def acquire(self, entry: PbxEntry, wait_s: float) -> str:
-        """Take a slot of the entry's device, waiting at most wait_s; the lease id."""
+    async def acquire(self, entry: PbxEntry, wait_s: float, *, urgent: bool = False) -> str:
+        """Take a slot of the entry's device, waiting at most wait_s; the lease id. An `urgent`
+        request (a token call, which every queued request waits for) goes ahead of the waiters
+        and never steps aside."""
         device = self._device(entry.base_url)
         new = not device.queue and not device.held
         self._new_share += NEW_SHARE_WEIGHT * (new - self._new_share)
         lease_id = owner_token()
         pause_s = float("inf")  # until a local release wakes us
-        if not device.queue and device.held < self._limit(entry, device):
+        if (urgent or not device.queue) and device.held < self._limit(entry, device):
             pause = await self._try(entry, device, lease_id)
             if pause is None:
                 return lease_id
             pause_s = pause
-        if self._should_step_aside(entry, device, wait_s):
+        if not urgent and self._should_step_aside(entry, device, wait_s):
             raise SlotUnavailableError(f"{entry.pbx} is saturated", self.comeback_in_s(entry))
-        return await self._wait(entry, device, lease_id, wait_s, pause_s)
+        return await self._wait(entry, device, lease_id, wait_s, pause_s, urgent=urgent)
+
+    def allows_back_to_back(self, entry: PbxEntry) -> bool:
+        """Whether a slot held may carry a second request right after the first: not when the
+        device has a `min_interval_ms` (as Redis last said, else as the entry says)."""
+        interval_ms = self._device(entry.base_url).interval_ms
+        return (entry.min_interval_ms if interval_ms < 0 else interval_ms) == 0
 
     async def _wait(
-        self, entry: PbxEntry, device: _Device, lease_id: str, wait_s: float, pause_s: float
+        self,
+        entry: PbxEntry,
+        device: _Device,
+        lease_id: str,
+        wait_s: float,
+        pause_s: float,
+        *,
+        urgent: bool = False,
     ) -> str:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
         waiter = _Waiter()
-        device.queue.append(waiter)
+        (device.queue.appendleft if urgent else device.queue.append)(waiter)
         self._total_waiting += 1
         taken: str | None = None
         try:
@@ -321,9 +336,11 @@ class DeviceLimiter:
                 await pubsub.aclose()  # type: ignore[no-untyped-call] # unannotated in redis-py
 
     @asynccontextmanager
-    async def slot(self, entry: PbxEntry, wait_s: float) -> AsyncIterator[None]:
-        """Hold one slot of the device for the duration of one request."""
-        lease_id = await self.acquire(entry, wait_s)
+    async def slot(
+        self, entry: PbxEntry, wait_s: float, *, urgent: bool = False
+    ) -> AsyncIterator[None]:
+        """Hold one slot of the device for the duration of one request (see acquire)."""
+        lease_id = await self.acquire(entry, wait_s, urgent=urgent)
         self._in_use[lease_id] = entry.base_url
         if self._renewal is None:
             self._renewal = asyncio.create_task(self._renew_in_use())

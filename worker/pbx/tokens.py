@@ -15,11 +15,12 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import redis.asyncio as aioredis
 
 from jobs import keys
+from jobs.held_locks import HeldLocks
 from jobs.locks import UNLOCK_LUA, owner_token
 from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
@@ -39,8 +40,9 @@ REFRESH_MARGIN_S = 120.0
 SEND_MARGIN_S = 2.0
 # When an answer gives no lifetime, the documented ones (seconds).
 DEFAULT_ACCESS_LIFETIME_S = 1800.0
-# The lock outlives the slowest token fetch (a refresh, then a login) by a margin.
-LOCK_MIN_TTL_MS = 60_000
+# The fetch lock lives this long unless its holder renews it, which it does every third of that
+# for as long as its fetch lasts: a worker killed while fetching stalls the PBX this long at most.
+LOCK_TTL_MS = 10_000
 LOCK_POLL_S = 0.05
 # After a 60002 on get_token, no worker asks that PBX for a token again for this long.
 TOKEN_CAP_PAUSE_MS = 60_000
@@ -79,6 +81,14 @@ if redis.call('HGET', KEYS[1], 'access_token') == ARGV[1] then
 end
 return 1
 """
+
+
+def _refresh_margin_s(lifetime_s: float) -> float:
+    """How long before its expiry an access token is renewed: REFRESH_MARGIN_S, or a quarter of
+    its lifetime when that is shorter, yet always more than SEND_MARGIN_S (a token is renewed
+    before it may no longer be sent), unless that would take over half of its lifetime."""
+    return max(min(REFRESH_MARGIN_S, lifetime_s / 4), min(SEND_MARGIN_S + 1, lifetime_s / 2))
+
 
 # Sends one token request (get_token / refresh_token) and returns the answer.
 TokenCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -128,7 +138,7 @@ class TokenPair:
             access_expires_at=now + lifetime_s,
             refresh_token=str(answer.get("refresh_token", "")),
             refresh_expires_at=now + refresh_lifetime_s,
-            refresh_at=now + lifetime_s - min(REFRESH_MARGIN_S, lifetime_s / 4),
+            refresh_at=now + lifetime_s - _refresh_margin_s(lifetime_s),
         )
 
     def keep_ms(self, now: float) -> int:
@@ -175,6 +185,7 @@ class TokenCache:
         self._read_or_lock = redis.register_script(READ_OR_LOCK_LUA)
         self._store_and_unlock = redis.register_script(STORE_AND_UNLOCK_LUA)
         self._invalidate = redis.register_script(INVALIDATE_LUA)
+        self._held = HeldLocks(redis)  # fetch locks, renewed while their fetch lasts
 
     async def token(self, entry: PbxEntry, call: TokenCall, job_id: str = "") -> str:
         """A usable access token for the entry's API client, fetched at most once at a time.
@@ -188,9 +199,26 @@ class TokenCache:
             return pair.access_token
         key = keys.token(*client)
         async with self._locks.setdefault(key, asyncio.Lock()):
-            pair = await self._stored_or_renewed(entry, key, call, job_id)
+            pair = await self._stored_or_renewed(entry, key, call, job_id, wait=True)
             self._local[client] = pair
             return pair.access_token
+
+    async def renew_now(self, entry: PbxEntry, call: TokenCall, job_id: str = "") -> str | None:
+        """For a request that holds its PBX's slot and found no token it may send: a token
+        renewed through `call` (which sends in that slot), or the one another process stored
+        meanwhile. None when another task or process is fetching one already: that fetch needs
+        a slot of its own, so the caller must give its slot up and wait for it (see token)."""
+        client = (entry.base_url, entry.client_id)
+        key = keys.token(*client)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        if lock.locked():
+            return None
+        async with lock:
+            pair = await self._stored_or_renewed(entry, key, call, job_id, wait=False)
+            if pair is None:
+                return None
+            self._local[client] = pair
+            return pair.access_token if pair.alive(self._clock()) else None
 
     def current(self, entry: PbxEntry) -> str | None:
         """The access token this process last got for the entry's client, while it may still be
@@ -207,14 +235,24 @@ class TokenCache:
         # Keeps the refresh token: the next fetch refreshes instead of logging in again.
         await self._batch.script(self._invalidate, [keys.token(*client)], [failed_token])
 
+    @overload
     async def _stored_or_renewed(
-        self, entry: PbxEntry, key: str, call: TokenCall, job_id: str
-    ) -> TokenPair:
-        """The pair in Redis if usable, else a new one fetched under the Redis lock (or the one
-        another process fetched meanwhile)."""
+        self, entry: PbxEntry, key: str, call: TokenCall, job_id: str, *, wait: Literal[True]
+    ) -> TokenPair: ...
+
+    @overload
+    async def _stored_or_renewed(
+        self, entry: PbxEntry, key: str, call: TokenCall, job_id: str, *, wait: Literal[False]
+    ) -> TokenPair | None: ...
+
+    async def _stored_or_renewed(
+        self, entry: PbxEntry, key: str, call: TokenCall, job_id: str, *, wait: bool
+    ) -> TokenPair | None:
+        """The pair in Redis if usable, else a new one fetched under the Redis lock, or (`wait`)
+        the one another process fetched meanwhile; without `wait`, None while another holds
+        the lock."""
         lock_key = keys.token_lock(entry.base_url, entry.client_id)
         owner = owner_token()
-        lock_ms = max(LOCK_MIN_TTL_MS, int(entry.timeout_s * 2_000) + 5_000)
         lock_keys = [
             key, lock_key, keys.token_refused(entry.base_url, entry.client_id),
             keys.token_capped(entry.base_url, entry.client_id),
@@ -223,7 +261,7 @@ class TokenCache:
             status, stored_fields, refusal, capped = await self._batch.script(
                 self._read_or_lock,
                 lock_keys,
-                [owner, lock_ms, job_id, repr(self._clock())],
+                [owner, LOCK_TTL_MS, job_id, repr(self._clock())],
             )
             pair = TokenPair.from_hash(
                 dict(zip(stored_fields[::2], stored_fields[1::2], strict=True))
@@ -232,12 +270,18 @@ class TokenCache:
                 return pair
             if status == LOCKED:
                 break
+            if not wait:
+                return None
             await asyncio.sleep(LOCK_POLL_S)  # another process is fetching it
+        self._held.hold(lock_key, owner, LOCK_TTL_MS)
         unlocked = False
         try:
             pair = await self._fetch(
                 entry, pair, call, job_id, refusal=refusal, capped=bool(capped)
             )
+            # Before anything else: the PBX may have revoked the old token with this refresh,
+            # and the request that had to wait for the refresh's slot takes the token now.
+            self._local[(entry.base_url, entry.client_id)] = pair
             ttl_ms = pair.keep_ms(self._clock())
             fields = [part for item in pair.as_hash().items() for part in item]
             await self._batch.script(
@@ -246,6 +290,7 @@ class TokenCache:
             unlocked = True
             return pair
         finally:
+            self._held.let_go(lock_key)
             if not unlocked:
                 await self._batch.script(self._unlock, [lock_key], [owner])
 

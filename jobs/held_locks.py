@@ -1,9 +1,12 @@
-"""The item claims this process holds, kept alive for as long as their runs last.
+"""Redis locks this process holds, kept alive for as long as it works under them.
 
-A claim's lock expires after the broker's visibility timeout, so that a killed worker's items can
-be claimed again. A run that lives longer (a long slot wait, a slow login, a PBX given a long
-`timeout_s`) must not lose its claim to the task the broker redelivers meanwhile, which would
-then send the same trunk while this run's create may be in flight.
+A lock expires soon after its holder dies, so that a killed worker's work can be taken up again:
+- an item's claim after the broker's visibility timeout. A run that lives longer (a long slot
+  wait, a slow login, a PBX given a long `timeout_s`) must not lose its claim to the task the
+  broker redelivers meanwhile, which would then send the same trunk while this run's create may
+  be in flight;
+- a PBX's token fetch lock within seconds, however long the fetch itself may take: a worker
+  killed while fetching must not stall every other worker's requests to that PBX for a minute.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ return 0
 """
 
 
-class HeldClaims:
-    """Claims held by this process, each renewed every third of its lifetime until let go."""
+class HeldLocks:
+    """Locks held by this process, each renewed every third of its lifetime until let go."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
@@ -54,4 +57,4 @@ class HeldClaims:
                         await self._renew(keys=[lock_key], args=[owner, ttl_ms], client=pipe)
                     await pipe.execute()
             except RedisError as exc:  # the next round tries again; a lock outlives one miss
-                log.warning("renewing item claims failed: %s", type(exc).__name__)
+                log.warning("renewing locks failed: %s", type(exc).__name__)
