@@ -107,6 +107,11 @@ def token_refused(base_url: str, client_id: str) -> str:
     return f"{PREFIX}token:{_digest(base_url, client_id)}:refused"
 
 
+def token_unanswered(base_url: str, client_id: str) -> str:
+    """Sorted set, expiring: logins that got no answer, by time (each may have left a token)."""
+    return f"{PREFIX}token:{_digest(base_url, client_id)}:unanswered"
+
+
 def token_capped(base_url: str, client_id: str) -> str:
     """String, expiring: set while the PBX refuses new tokens (60002), so nobody hammers it."""
     return f"{PREFIX}token:{_digest(base_url, client_id)}:capped"

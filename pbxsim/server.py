@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import signal
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,11 +40,14 @@ class RunningServer:
     runner: web.AppRunner
     host: str
     port: int
+    tls: bool = False
 
     @property
     def root_url(self) -> str:
-        """http://host:port, with an address clients can reach when bound to all interfaces."""
-        return f"http://{_reachable_host(self.host)}:{self.port}"
+        """http(s)://host:port, with an address clients can reach when bound to all
+        interfaces."""
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{_reachable_host(self.host)}:{self.port}"
 
     def base_url(self, alias: str) -> str:
         """The base URL of one PBX (the path prefix included)."""
@@ -55,9 +59,14 @@ class RunningServer:
 
 
 async def start_server(
-    fleet: Fleet, host: str = "127.0.0.1", port: int = 0, access_log: bool = False
+    fleet: Fleet,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    access_log: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> RunningServer:
-    """Start serving the fleet on host:port (0: a free port) on the running loop."""
+    """Start serving the fleet on host:port (0: a free port) on the running loop; over TLS with
+    `ssl_context` (a server context holding the PBXs' certificate)."""
     runner = web.AppRunner(
         make_app(fleet),
         access_log=_log if access_log else None,
@@ -65,14 +74,14 @@ async def start_server(
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=1024)
+    site = web.TCPSite(runner, host, port, backlog=1024, ssl_context=ssl_context)
     try:
         await site.start()
     except OSError:
         await runner.cleanup()
         raise
     bound_port = int(runner.addresses[0][1])
-    return RunningServer(fleet, runner, host, bound_port)
+    return RunningServer(fleet, runner, host, bound_port, tls=ssl_context is not None)
 
 
 async def serve_until_signalled(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -44,12 +45,17 @@ class SimulatorAccess:
     _server: RunningServer | None = None
 
     def __init__(
-        self, settings: SimSettings | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        settings: SimSettings | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.settings = settings or SimSettings()
         self.fleet = Fleet(self.settings)
         self._host = host
         self._port = port
+        self._ssl_context = ssl_context  # serve over TLS with this server context
 
     def _run(self, action: Callable[[], T]) -> T:
         raise NotImplementedError
@@ -137,9 +143,13 @@ class SimulatorThread(SimulatorAccess):
     """The simulator on 127.0.0.1 in a background thread with its own event loop."""
 
     def __init__(
-        self, settings: SimSettings | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        settings: SimSettings | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(settings, host, port)
+        super().__init__(settings, host, port, ssl_context)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._start_error: OSError | None = None
@@ -189,7 +199,9 @@ class SimulatorThread(SimulatorAccess):
         asyncio.set_event_loop(loop)
         server: RunningServer | None = None
         try:
-            server = loop.run_until_complete(start_server(self.fleet, self._host, self._port))
+            server = loop.run_until_complete(
+                start_server(self.fleet, self._host, self._port, ssl_context=self._ssl_context)
+            )
         except OSError as exc:
             self._start_error = exc
         finally:
@@ -207,7 +219,9 @@ class AsyncSimulator(SimulatorAccess):
 
     async def start(self) -> Self:
         """Start serving on the running loop."""
-        self._server = await start_server(self.fleet, self._host, self._port)
+        self._server = await start_server(
+            self.fleet, self._host, self._port, ssl_context=self._ssl_context
+        )
         return self
 
     async def stop(self) -> None:

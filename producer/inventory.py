@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,9 @@ INVENTORY_COLUMNS = (
     "tls_fingerprint", "max_inflight", "min_interval_ms", "timeout_s",
 )  # fmt: skip
 ENV_PREFIX = "env:"
+_PEM_CERTIFICATE = re.compile(
+    r"-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE-----", re.DOTALL
+)
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -46,13 +51,23 @@ def _secret(text: str, environ: Mapping[str, str]) -> str:
 
 
 def _ca_pem(text: str, base_dir: Path) -> str:
+    """The CA certificates of a `ca_file`, as PEM: only its certificates (the file may hold more,
+    a private key say, which must not be stored), checked to load as TLS trust anchors."""
     path = Path(text).expanduser()
     path = path if path.is_absolute() else base_dir / path
     try:
-        return path.read_text(encoding="utf-8")
+        content = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not a PEM text file"
         raise CellError(f"cannot read {str(path)!r}: {reason}") from None
+    certificates = "".join(f"{block}\n" for block in _PEM_CERTIFICATE.findall(content))
+    if not certificates:
+        raise CellError(f"{str(path)!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    try:
+        ssl.create_default_context(cadata=certificates)
+    except ssl.SSLError as exc:
+        raise CellError(f"{str(path)!r}: its certificate does not load: {exc.reason}") from None
+    return certificates
 
 
 def _cell_value(column: str, text: str, environ: Mapping[str, str]) -> Any:
@@ -93,6 +108,9 @@ def _entry_values(
                 errors[column] = str(exc)
         else:
             values[column] = value
+    if values.get("verify_tls") is False and "ca_pem" in values:
+        # Which one is meant? A CA file says "verify against it"; false says "do not verify".
+        errors["verify_tls"] = "is false, yet a ca_file is given: leave one of them out"
     return values, errors
 
 

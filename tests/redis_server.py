@@ -38,25 +38,45 @@ def redis_server_binary() -> str:
 
 
 class RedisServer:
-    """A redis-server child process that keeps nothing on disk."""
+    """A redis-server child process that keeps nothing on disk, unless `persistent` (an
+    append-only file, written at every command, so that a restart keeps everything)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, persistent: bool = False, unix_socket: bool = False) -> None:
         self.port = free_port()
         self._dir = tempfile.mkdtemp(prefix="trunkctl-redis-")
-        self._process = subprocess.Popen(
+        self._persistent = persistent
+        self._socket = Path(self._dir) / "redis.sock" if unix_socket else None
+        self._process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        options = ["--appendonly", "yes", "--appendfsync", "always"] if self._persistent else []
+        if self._socket is not None:
+            options += ["--unixsocket", str(self._socket)]
+        process = subprocess.Popen(
             [
                 redis_server_binary(),
                 "--port", str(self.port),
                 "--bind", "127.0.0.1",
                 "--save", "",
                 "--appendonly", "no",
+                *options,
                 "--dir", self._dir,
                 "--databases", "4",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        self._process = process
         self._wait_ready(deadline_s=10.0)
+        return process
+
+    def restart(self, down_s: float) -> None:
+        """Stop the server (as an outage would: clients lose their connections), and start it
+        again on the same port after `down_s`, with what it kept on disk."""
+        self._process.terminate()
+        self._process.wait(timeout=10)
+        time.sleep(down_s)  # the outage itself
+        self._start()
 
     @property
     def pid(self) -> int:
@@ -66,6 +86,11 @@ class RedisServer:
     def url(self, db: int = 1) -> str:
         """The server's URL; tests use database 1, never database 0."""
         return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def unix_url(self, db: int = 1) -> str:
+        """The server's unix socket URL, as redis-py reads it (with `unix_socket`)."""
+        assert self._socket is not None, "started without a unix socket"
+        return f"unix://{self._socket}?db={db}"
 
     def _wait_ready(self, deadline_s: float) -> None:
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)

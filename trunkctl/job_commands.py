@@ -129,7 +129,7 @@ def _wait_until_final(job_id: str, timeout_s: float | None, live: bool) -> dict[
 @click.option(
     "--timeout",
     "timeout_s",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     help="Give up waiting after S seconds (exit 3).",
 )

@@ -209,7 +209,12 @@ class Channel(kombu_redis.Channel):
         qos = getattr(self, "_qos", None)  # only if kombu created it
         if isinstance(qos, QoS):
             qos.close()
-        self.__dict__.pop("_bookkeeping_client", None)  # its pool is about to be disconnected
+        # The bookkeeping client stays: kombu restores the unacked messages while it closes, and
+        # tasks that end after a reconnect ack or reject their messages on this old channel, all
+        # through conn_or_acquire. The client's pool reconnects by itself; a new client would
+        # need a new pool, which a channel closed after a lost connection can no longer make (its
+        # transport has let go of the connection's parameters): the worker died of that when
+        # its Redis restarted.
         super().close()
 
 

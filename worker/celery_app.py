@@ -6,6 +6,7 @@ import gc
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from celery import Celery
 from celery.signals import after_setup_logger, worker_init, worker_ready, worker_shutdown
@@ -13,9 +14,22 @@ from celery.signals import after_setup_logger, worker_init, worker_ready, worker
 from trunkctl.settings import Settings
 
 
+def broker_url(redis_url: str) -> str:
+    """kombu's spelling of a Redis URL: a unix socket is `redis+socket://` there, with the
+    database as its `virtual_host` (redis-py, the CLI and the worker's own calls read
+    `unix:///path?db=N`); any other URL is the same for both."""
+    parts = urlsplit(redis_url)
+    if parts.scheme != "unix":
+        return redis_url
+    query = dict(parse_qsl(parts.query))
+    database = query.pop("db", "0")
+    query["virtual_host"] = database
+    return f"redis+socket://{parts.netloc}{parts.path}?{urlencode(query)}"
+
+
 def make_app(settings: Settings) -> Celery:
     """A Celery app configured for trunk delivery."""
-    app = Celery("trunkctl", broker=settings.redis_url, include=["worker.tasks"])
+    app = Celery("trunkctl", broker=broker_url(settings.redis_url), include=["worker.tasks"])
     app.conf.update(
         # kombu's Redis transport, building fewer client objects (see worker/broker.py).
         broker_transport="worker.broker:Transport",

@@ -31,6 +31,9 @@ from worker.pbx.errors import (
 )
 from worker.pbx.limiter import SlotUnavailableError
 
+# How long an item's claim outlives its run's last renewal.
+CLAIM_LOCK_MS = 30_000
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -71,7 +74,9 @@ class Delivery:
     async def run(self, job_id: str, item_no: int) -> Outcome:
         """One run of one item's task."""
         owner = owner_token()
-        lock_ms = self._settings.visibility_timeout_s * 1000
+        # Renewed while the run lasts (jobs.held_locks); after a crash or a lost unlock, the item
+        # is free again this soon, at the latest when the broker hands its task to another worker.
+        lock_ms = min(self._settings.visibility_timeout_s * 1000, CLAIM_LOCK_MS)
         now = self._clock()
         claim = await self._store.claim(
             job_id, item_no, owner, lock_ms, max_attempts=self._settings.max_attempts, now=now

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any, NoReturn
 
 from celery import Task
+from celery.exceptions import Reject
 from celery.signals import worker_shutdown
 
 from jobs.queue import DELIVER_TASK, NOOP_TASK
@@ -57,10 +59,23 @@ def deliver_trunk(
             return _give_up(job_id, item_no, f"gave up after {errors} errors: {reason}")
         log.warning("job %s item %s: %s; retrying", job_id, item_no, reason)
         delay_s = backoff_s(errors, base_s=settings.backoff_base_s, cap_s=settings.backoff_max_s)
-        raise self.retry(countdown=delay_s, kwargs={"errors": errors}) from None
+        _run_again(self, delay_s, errors=errors)
     if outcome.run_again_in_s is not None:
-        raise self.retry(countdown=outcome.run_again_in_s)
+        _run_again(self, outcome.run_again_in_s)
     return outcome.state.value if outcome.state else None
+
+
+def _run_again(task: Task[[str, int, int], str | None], delay_s: float, **kwargs: Any) -> NoReturn:
+    """Celery's retry: a new message due in `delay_s`, and this one acked. When the broker cannot
+    take the new message (Redis out of reach), Celery would drop this one too, and the item would
+    stay unfinished for good: it is kept instead, put back on the queue, or left unacked until
+    the broker restores it."""
+    try:
+        raise task.retry(countdown=delay_s, kwargs=kwargs or None)
+    except Reject as dropped:
+        reason = redact(str(dropped))
+        log.warning("could not queue the next run (%s): the task goes back to the queue", reason)
+        raise Reject(reason, requeue=True) from None
 
 
 def _give_up(job_id: str, item_no: int, reason: str) -> str | None:
@@ -69,10 +84,10 @@ def _give_up(job_id: str, item_no: int, reason: str) -> str | None:
     try:
         process = runtime(settings)
         process.run(process.delivery.give_up(job_id, item_no, reason))
-    except Exception as exc:  # noqa: BLE001 - Redis is out of reach: the item stays as it is
+    except Exception as exc:  # noqa: BLE001 - Redis is out of reach: the task comes back
         failure = redact(f"{type(exc).__name__}: {exc}")
         log.error("job %s item %s: could not record the failure: %s", job_id, item_no, failure)  # noqa: TRY400
-        return None
+        raise Reject(failure, requeue=True) from None
     return State.FAILED.value
 
 

@@ -124,3 +124,18 @@ def test_a_refused_skip_invalid_submit_says_why(
     )  # fmt: skip
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.endswith(f"nothing queued: {reason}\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("status", "some-job", "--wait", "--timeout", "-5"), "--timeout"),
+        (("jobs", "--limit", "0"), "--limit"),
+    ],
+)
+def test_out_of_range_options_are_usage_errors(
+    redis_url: str, args: tuple[str, ...], option: str
+) -> None:
+    done = run({"TRUNKCTL_REDIS_URL": redis_url}, *args)
+    assert done.returncode == 2
+    assert f"Invalid value for '{option}'" in done.stderr

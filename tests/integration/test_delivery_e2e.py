@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import ssl
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from jobs import keys
 from pbxsim import SimSettings, SimulatorThread
 from tests.e2e import Rollout, fleet_rows, register_body, wait_for
+from tests.tls_certificates import self_signed
 from trunks.schema import parse_request_body
 
 pytestmark = pytest.mark.e2e
@@ -334,3 +337,32 @@ def test_worker_killed_mid_batch_loses_nothing(rollout: Rollout) -> None:
         status = rollout.wait_final(job_id, timeout_s=120)
         assert status["counts"]["succeeded"] == len(rows)
         assert_each_created_once(sim, rows)
+
+
+def test_a_pbx_whose_certificate_fails_pinning_fails_its_items_at_once(
+    rollout: Rollout, tmp_path: Path
+) -> None:
+    # No retry changes a certificate: the PBX's items fail with the reason (as with refused
+    # credentials), the other PBX of the job is served as usual.
+    made = self_signed(tmp_path / "tls")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(made.cert_file, made.key_file)
+    with SimulatorThread(SimSettings(pbx_count=2), ssl_context=context) as sim:
+        pinned_wrong, pinned_right = sim.aliases()
+        inventory = sim.inventory_rows()
+        inventory[0]["tls_fingerprint"] = "ab" * 32
+        inventory[1]["tls_fingerprint"] = made.sha256
+        rollout.start_workers(1)
+        rows = fleet_rows([pinned_wrong, pinned_right], per_pbx=5)
+        job_id = rollout.submit(sim, rows, inventory).job_id or ""
+        rollout.wait_final(job_id, timeout_s=30)  # not after ten minutes of retries
+        records = rollout.records(job_id)
+        wrong = [r for r in records if r["pbx"] == pinned_wrong]
+        assert {r["state"] for r in wrong} == {"failed"}
+        assert {r["attempts"] for r in wrong} == {0}  # no create ever left
+        assert wrong[0]["errmsg"].startswith(
+            f"get_token: TLS certificate fingerprint mismatch: pinned SHA-256 {'ab' * 32}, "
+            f"the PBX showed {made.sha256}"
+        )
+        assert {r["state"] for r in records if r["pbx"] == pinned_right} == {"succeeded"}
+        assert sim.counters(pinned_wrong)["requests"] == {}

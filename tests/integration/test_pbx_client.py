@@ -7,10 +7,8 @@ in its exception chain.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import hashlib
-import ipaddress
 import json
+import re
 import socket
 import ssl
 import traceback
@@ -25,9 +23,11 @@ from aiohttp.test_utils import TestServer
 
 from pbxsim import AsyncSimulator, SimSettings
 from tests.sim_fixtures import register_body
+from tests.tls_certificates import self_signed
 from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient, tls_option
 from worker.pbx.errors import (
+    PbxAuthError,
     PbxBadAnswerError,
     PbxBusyError,
     PbxConnectionError,
@@ -35,6 +35,7 @@ from worker.pbx.errors import (
     PbxError,
     PbxRejectedError,
     PbxServerError,
+    PbxTlsError,
     PbxTokenExpiredError,
 )
 
@@ -485,41 +486,8 @@ def test_tls_option_prefers_fingerprint_then_ca_then_verify_flag() -> None:
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     """A self-signed certificate for 127.0.0.1: (cert file, key file, SHA-256 hex)."""
-    x509 = pytest.importorskip("cryptography.x509")
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import NameOID  # noqa: PLC0415
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pbx.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
-    return cert_file, key_file, digest
+    made = self_signed(tmp_path_factory.mktemp("tls"))
+    return made.cert_file, made.key_file, made.sha256
 
 
 @pytest.fixture
@@ -568,11 +536,51 @@ async def test_tls_pinned_fingerprint_ca_file_and_verification_off_connect(
         {"tls_fingerprint": "00" * 32},  # pinned to another certificate
     ],
 )
-async def test_tls_untrusted_certificate_is_a_connection_error(
+async def test_tls_untrusted_certificate_is_a_tls_error(
     tls_server: TestServer,
     session: aiohttp.ClientSession,
     fields: dict[str, Any],
 ) -> None:
-    with pytest.raises(PbxConnectionError) as info:
+    # Fatal for the PBX (no retry changes a certificate), and said readably.
+    with pytest.raises(PbxTlsError) as info:
         await _tls_client(session, tls_server, **fields).call("GET", "x", token=TOKEN)
+    assert isinstance(info.value, PbxAuthError)
+    message = str(info.value)
+    assert re.fullmatch(
+        r"x: TLS certificate (not trusted: self-signed certificate|fingerprint mismatch: "
+        r"pinned SHA-256 0{64}, the PBX showed [0-9a-f]{64})",
+        message,
+    ), message
     _assert_secret_free(info.value)
+
+
+async def test_a_ca_file_verifies_the_chain_not_the_name(
+    session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    # The PBX's certificate names another host than the address it is reached at, as default
+    # certificates do: its own CA vouches for it.
+    made = self_signed(tmp_path, ip=None, dns="pbx.elsewhere.example")
+
+    async def echo(_request: web.Request) -> web.Response:
+        return web.json_response({"errcode": 0, "errmsg": "SUCCESS"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", echo)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(made.cert_file, made.key_file)
+    server = TestServer(app)
+    await server.start_server(ssl=context)
+    try:
+        client = _tls_client(session, server, ca_pem=made.cert_file.read_text())
+        assert (await client.call("GET", "x", token=TOKEN))["errcode"] == 0
+        other = self_signed(tmp_path / "other")  # another CA: refused
+        stranger = _tls_client(session, server, ca_pem=other.cert_file.read_text())
+        with pytest.raises(PbxTlsError, match="not trusted"):
+            await stranger.call("GET", "x", token=TOKEN)
+    finally:
+        await server.close()
+
+
+def test_a_stored_ca_that_does_not_load_is_a_tls_error() -> None:
+    with pytest.raises(PbxTlsError, match="its ca_file does not load"):
+        tls_option(_entry("https://pbx", ca_pem="not a certificate"))

@@ -28,6 +28,8 @@ from worker.pbx.connection import PbxConnection
 from worker.pbx.errors import (
     PbxAuthError,
     PbxBadAnswerError,
+    PbxConnectionError,
+    PbxTimeoutError,
     PbxTokenCapError,
     PbxTokenExpiredError,
 )
@@ -521,9 +523,10 @@ async def _answering_pbx(
     redis_client: aioredis.Redis,
     clock: ManualClock,
     routes: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.Response]]],
+    **entry_fields: Any,
 ) -> AsyncIterator[PbxConnection]:
     """A connection to a PBX of the test's own making: `routes` maps (method, endpoint) to its
-    handler; get_token always succeeds."""
+    handler; get_token always succeeds. `entry_fields` go to its inventory entry."""
     app = web.Application()
     app.router.add_post("/openapi/v1.0/get_token", _get_token)
     for (method, endpoint), handler in routes.items():
@@ -533,7 +536,7 @@ async def _answering_pbx(
     try:
         entry = PbxEntry(
             pbx=PBX, base_url=str(server.make_url("")).rstrip("/"), client_id="c",
-            client_secret="s",
+            client_secret="s", **entry_fields,
         )  # fmt: skip
         yield PbxConnection(
             entry, PbxClient(session, entry, USER_AGENT),
@@ -590,6 +593,38 @@ async def test_a_search_answer_that_makes_no_sense_is_a_bad_answer(
             await connection.find_trunk("office")
 
 
+async def test_a_request_that_timed_out_keeps_its_slot_while_the_pbx_may_work_on_it(
+    session: aiohttp.ClientSession, redis_client: aioredis.Redis, clock: ManualClock
+) -> None:
+    # max_inflight 1 counts what the PBX works on: a request the client gave up on may still be
+    # running there, so the next one must not join it at once.
+    running: list[int] = [0, 0]  # now, most at once
+    work: set[asyncio.Task[web.Response]] = set()
+
+    async def process() -> web.Response:
+        running[0] += 1
+        running[1] = max(running)
+        try:
+            await asyncio.sleep(0.3)
+            return web.json_response({"errcode": 0, "errmsg": "SUCCESS"})
+        finally:
+            running[0] -= 1
+
+    async def slow(_request: web.Request) -> web.Response:
+        # As a PBX does, it finishes the work even when the client has gone.
+        task = asyncio.create_task(process())
+        work.add(task)
+        return await asyncio.shield(task)
+
+    routes = {("GET", "trunk/list"): slow}
+    async with _answering_pbx(session, redis_client, clock, routes, timeout_s=0.2) as connection:
+        calls = [connection.api("GET", "trunk/list") for _ in range(2)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        await asyncio.gather(*work)
+    assert [type(result) for result in results] == [PbxTimeoutError, PbxTimeoutError]
+    assert running[1] == 1
+
+
 async def test_a_token_answer_without_a_token_is_a_bad_answer_and_frees_the_lock(
     sim: AsyncSimulator, redis_client: aioredis.Redis, clock: ManualClock
 ) -> None:
@@ -624,6 +659,31 @@ async def test_the_fetch_lock_lives_as_long_as_the_fetch_and_no_longer(
     assert await TokenCache(redis_client, clock).token(entry, slow_login) == "a"
     assert held_late == [1]
     assert not await redis_client.exists(lock_key)
+
+
+async def test_logins_that_got_no_answer_stop_before_the_token_cap(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    # A PBX slower than timeout_s: every login times out, yet may issue a token (8 at most).
+    entry = _entry(sim)
+    sent: list[str] = []
+
+    async def times_out(endpoint: str, _body: dict[str, Any]) -> dict[str, Any]:
+        sent.append(endpoint)
+        raise PbxConnectionError(f"{endpoint}: timed out after 30 s")
+
+    cache = TokenCache(redis_client, clock)
+    for _ in range(tokens_module.MAX_UNANSWERED_LOGINS):
+        with pytest.raises(PbxConnectionError):
+            await cache.token(entry, times_out)
+    with pytest.raises(PbxTokenCapError, match="got no answer"):
+        await cache.token(entry, times_out)
+    assert sent == ["get_token"] * tokens_module.MAX_UNANSWERED_LOGINS
+    clock.advance(tokens_module.DEFAULT_ACCESS_LIFETIME_S + 1)  # those tokens have expired
+    assert await cache.token(entry, _token_call(session, entry)) != ""
 
 
 async def test_invalidate_leaves_an_expired_or_replaced_pair_alone(

@@ -8,6 +8,7 @@ import pytest
 
 from producer.inventory import read_inventory
 from producer.problems import Problem
+from tests.tls_certificates import self_signed
 from trunkctl.errors import UnreadableInputError
 from trunks.pbx import PbxEntry
 
@@ -62,21 +63,64 @@ def test_defaults_of_the_optional_columns(tmp_path: Path) -> None:
 
 
 def test_every_optional_column_is_read(tmp_path: Path) -> None:
-    (tmp_path / "certs").mkdir()
-    (tmp_path / "certs" / "acme.pem").write_text(PEM, encoding="utf-8")
+    made = self_signed(tmp_path / "certs")
     row = entry(
-        base_url="http://10.0.0.5/pbx/", api_path="/api/v2/", verify_tls="FALSE",
-        ca_file="certs/acme.pem", tls_fingerprint=FINGERPRINT, max_inflight="4",
+        base_url="http://10.0.0.5/pbx/", api_path="/api/v2/", verify_tls="YES",
+        ca_file="certs/cert.pem", tls_fingerprint=FINGERPRINT, max_inflight="4",
         min_interval_ms="250", timeout_s="2.5",
     )  # fmt: skip
     entries, problems = read(tmp_path, inventory_text(row))
     assert problems == []
     acme = entries["acme-hq"]
     assert acme.api_url == "http://10.0.0.5/pbx/api/v2"
-    assert acme.verify_tls is False
-    assert acme.ca_pem == PEM
+    assert acme.verify_tls is True
+    assert acme.ca_pem == made.cert_file.read_text(encoding="utf-8")
     assert acme.tls_fingerprint == "ab" * 32
     assert (acme.max_inflight, acme.min_interval_ms, acme.timeout_s) == (4, 250, 2.5)
+
+
+def test_only_the_certificates_of_a_ca_file_are_kept(tmp_path: Path) -> None:
+    # A file holding the key too (a PBX's certificate bundle): the key is never stored in Redis.
+    made = self_signed(tmp_path)
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(made.key_file.read_text() + made.cert_file.read_text(), encoding="utf-8")
+    entries, problems = read(tmp_path, inventory_text(entry(ca_file="bundle.pem")))
+    assert problems == []
+    assert entries["acme-hq"].ca_pem == made.cert_file.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "holds no PEM certificate"),
+        ("just some text\n", "holds no PEM certificate"),
+        ("key", "holds no PEM certificate"),
+        (PEM, "its certificate does not load"),
+    ],
+    ids=["empty", "text", "private-key-only", "broken-certificate"],
+)
+def test_a_ca_file_without_a_usable_certificate_is_an_error(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    if content == "key":
+        content = self_signed(tmp_path / "made").key_file.read_text(encoding="utf-8")
+    (tmp_path / "ca.pem").write_text(content, encoding="utf-8")
+    entries, problems = read(tmp_path, inventory_text(entry(ca_file="ca.pem")))
+    assert entries == {}
+    (problem,) = problems
+    assert (problem.line, problem.column) == (2, "ca_file")
+    assert message in problem.message
+    assert "PRIVATE KEY" not in problem.message
+
+
+def test_verification_off_with_a_ca_file_is_an_error(tmp_path: Path) -> None:
+    self_signed(tmp_path)
+    row = entry(ca_file="cert.pem", verify_tls="false")
+    entries, problems = read(tmp_path, inventory_text(row))
+    assert entries == {}
+    assert [(p.column, p.message) for p in problems] == [
+        ("verify_tls", "is false, yet a ca_file is given: leave one of them out")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,10 @@ from worker.pbx.errors import (
     PbxBadAnswerError,
     PbxBusyError,
     PbxConnectionError,
+    PbxError,
     PbxServerError,
+    PbxTimeoutError,
+    PbxTlsError,
     error_for,
 )
 from worker.pbx.redaction import redact, redact_values
@@ -30,16 +33,40 @@ _SECRET_BODY_FIELDS = ("password", "refresh_token")
 
 @functools.lru_cache(maxsize=256)
 def _ca_context(ca_pem: str) -> ssl.SSLContext:
-    return ssl.create_default_context(cadata=ca_pem)
+    context = ssl.create_default_context(cadata=ca_pem)
+    # The chain must lead to this PBX's own CA; its name need not match the address: a PBX's
+    # certificate rarely names the address an MSP reaches it at (yeastar-api.md).
+    context.check_hostname = False
+    return context
 
 
 def tls_option(entry: PbxEntry) -> ssl.SSLContext | aiohttp.Fingerprint | bool:
     """aiohttp's `ssl=` argument for a PBX: pinned fingerprint, private CA, default, or off."""
     if entry.tls_fingerprint:
         return aiohttp.Fingerprint(bytes.fromhex(entry.tls_fingerprint))
-    if entry.ca_pem:
-        return _ca_context(entry.ca_pem)
+    if entry.ca_pem is not None:
+        try:
+            return _ca_context(entry.ca_pem)
+        except (ssl.SSLError, ValueError) as exc:  # stored by a version that did not check it
+            raise PbxTlsError(f"{entry.pbx}: its ca_file does not load: {exc}") from None
     return entry.verify_tls
+
+
+def _tls_failure(
+    endpoint: str, exc: aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch
+) -> str:
+    """What went wrong with the PBX's certificate, readably (never a secret: certificates and
+    their fingerprints are public)."""
+    if isinstance(exc, aiohttp.ServerFingerprintMismatch):
+        return (
+            f"{endpoint}: TLS certificate fingerprint mismatch: pinned SHA-256 "
+            f"{exc.expected.hex()}, the PBX showed {exc.got.hex()}"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        error = exc.certificate_error
+        reason = getattr(error, "verify_message", "") or getattr(error, "reason", "") or error
+        return f"{endpoint}: TLS certificate not trusted: {reason}"
+    return f"{endpoint}: TLS handshake failed: {getattr(exc, 'reason', '') or type(exc).__name__}"
 
 
 class PbxClient:
@@ -68,6 +95,7 @@ class PbxClient:
         url = f"{self._entry.api_url}/{endpoint}"
         secrets = [token or "", self._entry.client_secret.get_secret_value()]
         secrets += [str(body[field]) for field in _SECRET_BODY_FIELDS if body and field in body]
+        failure: type[PbxError] = PbxConnectionError
         try:
             # No redirects: the API never sends one, and following it would change a POST into a
             # GET (answered 10001 at best) and carry the token to wherever it points.
@@ -77,13 +105,19 @@ class PbxClient:
             ) as response:  # fmt: skip
                 status = response.status
                 text = await response.text(errors="replace")
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            reason = redact(f"{type(exc).__name__}: {exc}", secrets)
+        except (aiohttp.ServerFingerprintMismatch, aiohttp.ClientSSLError) as exc:
+            # The PBX cannot prove it is that PBX: no retry will change that (see PbxTlsError).
+            failure, message = PbxTlsError, _tls_failure(endpoint, exc)
+        except TimeoutError:
+            failure = PbxTimeoutError
+            message = f"{endpoint}: timed out after {self._timeout.total:g} s"
+        except (aiohttp.ClientError, OSError) as exc:
+            message = f"{endpoint}: " + redact(f"{type(exc).__name__}: {exc}", secrets)
         else:
             return _envelope(endpoint, status, text, secrets)
         # Not chained, and raised outside the handler so that not even __context__ keeps aiohttp's
         # exception: its message and request_info may carry the URL, token and all.
-        raise PbxConnectionError(f"{endpoint}: {reason}") from None
+        raise failure(message) from None
 
 
 def _envelope(endpoint: str, status: int, text: str, secrets: list[str]) -> dict[str, Any]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient
-from worker.pbx.errors import PbxBadAnswerError, PbxTokenExpiredError
+from worker.pbx.errors import PbxBadAnswerError, PbxTimeoutError, PbxTokenExpiredError
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
 
 SEARCH_PAGE_SIZE = 100
 # A request gives its slot up to wait for a token renewal at most this often less one.
 MAX_SLOT_TRIES = 3
+# After a request timed out, its slot is held for another timeout_s, up to this long.
+TIMEOUT_HOLD_MAX_S = 30.0
 BeforeSend = Callable[[], Awaitable[None]]
 OnRefused = Callable[[], None]
 
@@ -107,6 +110,11 @@ class PbxConnection:
                     return await self._client.call(method, endpoint, token=token, **kwargs)
                 except PbxTokenExpiredError as exc:
                     raise _TokenRefusedError(token, exc) from None
+                except PbxTimeoutError:
+                    # The PBX may still be working on it: its slot stays taken a while longer,
+                    # so that no other request (nor this one's lookup and re-send) joins it there.
+                    await asyncio.sleep(min(self.entry.timeout_s, TIMEOUT_HOLD_MAX_S))
+                    raise
         # Never sent: each time the request had its slot, its token had run out again.
         raise PbxTokenExpiredError(
             f"{endpoint}: no access token lived until the request's turn ({MAX_SLOT_TRIES} tries)",

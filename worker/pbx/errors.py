@@ -38,6 +38,11 @@ class PbxConnectionError(PbxTransientError):
     may_have_applied = True
 
 
+class PbxTimeoutError(PbxConnectionError):
+    """Raised when the answer does not come within the PBX's `timeout_s`: the PBX may still be
+    working on the request."""
+
+
 class PbxServerError(PbxTransientError):
     """Raised for an HTTP 5xx answer (a proxy or the PBX web server failing)."""
 
@@ -72,6 +77,12 @@ class PbxAuthError(PbxError):
 
     Fatal for that PBX: retrying would spend one of the 5 failed logins before the IP block.
     """
+
+
+class PbxTlsError(PbxAuthError):
+    """Raised when the PBX's TLS certificate fails verification or pinning (or the handshake
+    fails): it cannot prove it is that PBX, and no retry changes that. Fatal for that PBX, as
+    refused credentials are, until `retry` with a corrected inventory."""
 
 
 class PbxDuplicateError(PbxError):

@@ -27,6 +27,7 @@ from trunks.pbx import PbxEntry
 from worker.pbx.errors import (
     PbxAuthError,
     PbxBadAnswerError,
+    PbxConnectionError,
     PbxRejectedError,
     PbxTokenCapError,
     PbxTokenExpiredError,
@@ -46,6 +47,10 @@ LOCK_TTL_MS = 10_000
 LOCK_POLL_S = 0.05
 # After a 60002 on get_token, no worker asks that PBX for a token again for this long.
 TOKEN_CAP_PAUSE_MS = 60_000
+# A login that got no answer (a timeout, a dropped connection) may have issued a token anyway,
+# which counts toward the PBX's cap of 8 until it expires: after this many within a token's
+# lifetime, no login is tried until the oldest of them is that old.
+MAX_UNANSWERED_LOGINS = 3
 # A refused login is remembered (per job) this long after the last one: as long as a job lives.
 REFUSAL_KEEP_MS = 31 * 24 * 3600 * 1000
 
@@ -324,14 +329,39 @@ class TokenCache:
             else:
                 # Timed from the answer: the call may have waited for a slot first.
                 return TokenPair.from_answer(answer, self._clock())
-        secret = entry.client_secret.get_secret_value()
+        return await self._login(entry, call, job_id, capped=capped)
+
+    async def _login(
+        self, entry: PbxEntry, call: TokenCall, job_id: str, *, capped: bool
+    ) -> TokenPair:
+        """A new pair from get_token, unless the PBX's token cap is being waited out, or too many
+        logins went unanswered lately (each may have left a token behind on the PBX)."""
         if capped:
             # The PBX said 8 tokens are out: wait for one to expire instead of asking again.
             raise PbxTokenCapError(
                 "get_token: MAX LIMITATION EXCEEDED (errcode 60002)", errcode=60002
             )
+        unanswered_key = keys.token_unanswered(entry.base_url, entry.client_id)
+        now = self._clock()
+        since = now - DEFAULT_ACCESS_LIFETIME_S
+        if await self._redis.zcount(unanswered_key, since, "+inf") >= MAX_UNANSWERED_LOGINS:
+            raise PbxTokenCapError(
+                f"get_token: {MAX_UNANSWERED_LOGINS} logins in the last "
+                f"{DEFAULT_ACCESS_LIFETIME_S / 60:.0f} minutes got no answer, and each may have "
+                "left a token on the PBX (8 at most): not logging in again for now",
+                errmsg="too many unanswered logins",
+            )
+        secret = entry.client_secret.get_secret_value()
         try:
             answer = await call("get_token", {"username": entry.client_id, "password": secret})
+        except PbxConnectionError:
+            # It may have reached the PBX, which then issued a token nobody will ever use.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(unanswered_key, {owner_token(): now})
+                pipe.zremrangebyscore(unanswered_key, "-inf", since)
+                pipe.expire(unanswered_key, int(DEFAULT_ACCESS_LIFETIME_S))
+                await pipe.execute()
+            raise
         except PbxTokenCapError:
             capped_key = keys.token_capped(entry.base_url, entry.client_id)
             await self._redis.set(capped_key, "1", px=TOKEN_CAP_PAUSE_MS)
