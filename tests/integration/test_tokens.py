@@ -34,7 +34,8 @@ from worker.pbx.errors import (
     PbxTokenExpiredError,
 )
 from worker.pbx.limiter import DeviceLimiter
-from worker.pbx.tokens import REFRESH_MARGIN_S, TokenCache, TokenCall, TokenPair
+from worker.pbx.token_pair import DEFAULT_ACCESS_LIFETIME_S, REFRESH_MARGIN_S, TokenPair
+from worker.pbx.tokens import TokenCache, TokenCall
 
 PBX = "pbx-001"
 USER_AGENT = "trunkctl-tests/1.0"
@@ -682,7 +683,7 @@ async def test_logins_that_got_no_answer_stop_before_the_token_cap(
     with pytest.raises(PbxTokenCapError, match="got no answer"):
         await cache.token(entry, times_out)
     assert sent == ["get_token"] * tokens_module.MAX_UNANSWERED_LOGINS
-    clock.advance(tokens_module.DEFAULT_ACCESS_LIFETIME_S + 1)  # those tokens have expired
+    clock.advance(DEFAULT_ACCESS_LIFETIME_S + 1)  # those tokens have expired
     assert await cache.token(entry, _token_call(session, entry)) != ""
 
 
