@@ -45,9 +45,10 @@ MAX_UNANSWERED_LOGINS = 3
 # A refused login is remembered (per job) this long after the last one: as long as a job lives.
 REFUSAL_KEEP_MS = 31 * 24 * 3600 * 1000
 
-# KEYS: token, fetch lock, refused logins, token-cap pause. ARGV: owner, lock ms, job id, now
-# (epoch s): a pair is usable until its refresh_at. Returns {status, the stored pair's fields,
-# the job's refused login or '', the token-cap pause (1/0)}: status 1 when the
+# KEYS: token, fetch lock, refused logins, token-cap pause, unanswered logins. ARGV: owner,
+# lock ms, job id, now (epoch s), a token's lifetime (s), MAX_UNANSWERED_LOGINS. A pair is usable
+# until its refresh_at. Returns {status, the stored pair's fields, the job's refused login or '',
+# why no login may be tried (0: it may, PAUSED_AT_CAP, TOO_MANY_UNANSWERED)}: status 1 when the
 # stored pair is usable (no lock taken), 2 when the fetch lock is now ours, 0 when another holds it.
 READ_OR_LOCK_LUA = """
 local pair = redis.call('HGETALL', KEYS[1])
@@ -57,8 +58,16 @@ for i = 1, #pair, 2 do
     end
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0, pair, '', 0} end
-return {2, pair, redis.call('HGET', KEYS[3], ARGV[3]) or '', redis.call('EXISTS', KEYS[4])}
+local paused = 0
+if redis.call('EXISTS', KEYS[4]) == 1 then
+    paused = 1
+elseif redis.call('ZCOUNT', KEYS[5], tonumber(ARGV[4]) - tonumber(ARGV[5]), '+inf')
+        >= tonumber(ARGV[6]) then
+    paused = 2
+end
+return {2, pair, redis.call('HGET', KEYS[3], ARGV[3]) or '', paused}
 """
+PAUSED_AT_CAP, TOO_MANY_UNANSWERED = 1, 2
 USABLE, LOCKED = 1, 2
 # KEYS: token, fetch lock. ARGV: owner, ttl ms, then the pair's fields and values. Replaces the
 # stored pair and drops the lock if this owner still holds it.
@@ -168,13 +177,17 @@ class TokenCache:
         lock_keys = [
             key, lock_key, keys.token_refused(entry.base_url, entry.client_id),
             keys.token_capped(entry.base_url, entry.client_id),
+            keys.token_unanswered(entry.base_url, entry.client_id),
         ]  # fmt: skip
         while True:
-            status, stored_fields, refusal, capped = await self._batch.script(
+            status, stored_fields, refusal, paused = await self._batch.script(
                 self._read_or_lock,
                 lock_keys,
-                [owner, LOCK_TTL_MS, job_id, repr(self._clock())],
-            )
+                [
+                    owner, LOCK_TTL_MS, job_id, repr(self._clock()), DEFAULT_ACCESS_LIFETIME_S,
+                    MAX_UNANSWERED_LOGINS,
+                ],
+            )  # fmt: skip
             pair = TokenPair.from_hash(
                 dict(zip(stored_fields[::2], stored_fields[1::2], strict=True))
             )
@@ -188,9 +201,7 @@ class TokenCache:
         self._held.hold(lock_key, owner, LOCK_TTL_MS)
         unlocked = False
         try:
-            pair = await self._fetch(
-                entry, pair, call, job_id, refusal=refusal, capped=bool(capped)
-            )
+            pair = await self._fetch(entry, pair, call, job_id, refusal=refusal, paused=paused)
             # Before anything else: the PBX may have revoked the old token with this refresh,
             # and the request that had to wait for the refresh's slot takes the token now.
             self._local[(entry.base_url, entry.client_id)] = pair
@@ -214,10 +225,10 @@ class TokenCache:
         job_id: str,
         *,
         refusal: bytes,
-        capped: bool,
+        paused: int,
     ) -> TokenPair:
         """A new pair: refreshed if `old` can be, else a login, unless a login of this job was
-        refused before (`refusal`) or the PBX's token cap is being waited out (`capped`)."""
+        refused before (`refusal`) or logins are `paused` (see _login)."""
         if refusal:
             # A login of this job failed on this PBX client already: another try, whatever its
             # secret (two aliases may name the same PBX), would spend a strike toward the IP
@@ -236,14 +247,14 @@ class TokenCache:
             else:
                 # Timed from the answer: the call may have waited for a slot first.
                 return TokenPair.from_answer(answer, self._clock())
-        return await self._login(entry, call, job_id, capped=capped)
+        return await self._login(entry, call, job_id, paused=paused)
 
     async def _login(
-        self, entry: PbxEntry, call: TokenCall, job_id: str, *, capped: bool
+        self, entry: PbxEntry, call: TokenCall, job_id: str, *, paused: int
     ) -> TokenPair:
         """A new pair from get_token, unless the PBX's token cap is being waited out, or too many
         logins went unanswered lately (each may have left a token behind on the PBX)."""
-        if capped:
+        if paused == PAUSED_AT_CAP:
             # The PBX said 8 tokens are out: wait for one to expire instead of asking again.
             raise PbxTokenCapError(
                 "get_token: MAX LIMITATION EXCEEDED (errcode 60002)", errcode=60002
@@ -251,7 +262,7 @@ class TokenCache:
         unanswered_key = keys.token_unanswered(entry.base_url, entry.client_id)
         now = self._clock()
         since = now - DEFAULT_ACCESS_LIFETIME_S
-        if await self._redis.zcount(unanswered_key, since, "+inf") >= MAX_UNANSWERED_LOGINS:
+        if paused == TOO_MANY_UNANSWERED:
             raise PbxTokenCapError(
                 f"get_token: {MAX_UNANSWERED_LOGINS} logins in the last "
                 f"{DEFAULT_ACCESS_LIFETIME_S / 60:.0f} minutes got no answer, and each may have "
