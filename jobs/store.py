@@ -6,14 +6,13 @@ hashes that only `jobs.transitions` moves once the job is queued. Every key of a
 
 A job is final only once its submit is done (a "submitting" count, see jobs.transitions). The
 submit holds a lease on the job while it stores and queues; a job still submitting without one
-was cut short, and `retry` makes it whole with what was stored.
+was cut short, and `retry` (jobs.job_retry) makes it whole with what was stored.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -25,11 +24,7 @@ from jobs.job_writer import SUBMIT_LEASE_MS, WRITE_BATCH, JobWriter, new_job_id
 from jobs.records import iso_time, report_record
 from jobs.states import State, is_final, outcome
 from jobs.transitions import (
-    NOTHING_OPEN_FUNCTION_LUA,
     SUBMITTING,
-    TRANSITION_LUA,
-    Transition,
-    applied,
 )
 
 if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts 70 ms sooner
@@ -45,51 +40,14 @@ if redis.call('HSETNX', KEYS[1], 'job_id', ARGV[1]) == 0 then return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
-# KEYS: job counts, job pbx-counts, job, submitter lease. ARGV: item key prefix, highest item
-# number. If the job's submit was cut short (not done, and its lease gone), makes the job whole:
-# counts it again from the items that were stored (the others never were), ends its submit, and
-# returns the queued ones as {number, pbx, ...} (some may have no task); else false. One script,
-# so that no transition of a worker (nor the submit) slips between check, read and write.
-RECOUNT_LUA = (
-    NOTHING_OPEN_FUNCTION_LUA
-    + """
-if redis.call('HEXISTS', KEYS[1], 'submitting') == 0 then return false end
-if redis.call('EXISTS', KEYS[4]) == 1 then return false end
-local counts, pbx_counts, stored, queued = {}, {}, 0, {}
-for n = 1, tonumber(ARGV[2]) do
-    local f = redis.call('HMGET', ARGV[1] .. n, 'state', 'pbx')
-    if f[1] then
-        stored = stored + 1
-        counts[f[1]] = (counts[f[1]] or 0) + 1
-        local key = f[2] .. '|' .. f[1]
-        pbx_counts[key] = (pbx_counts[key] or 0) + 1
-        if f[1] == 'queued' then
-            queued[#queued + 1] = n
-            queued[#queued + 1] = f[2]
-        end
-    end
-end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
-for state, n in pairs(counts) do redis.call('HSET', KEYS[1], state, n) end
-for key, n in pairs(pbx_counts) do redis.call('HSET', KEYS[2], key, n) end
-redis.call('HSET', KEYS[3], 'total', stored)
-if nothing_open(KEYS[1]) then redis.pcall('PUBLISH', KEYS[1], 'final') end
-return queued
-"""
-)
-# What a retried item starts again without: its last outcome and its retry clock. `maybe_sent`
-# stays: a create of an earlier run may have landed, so the name is looked up before a re-send.
-RETRY_RESET: dict[str, str | int] = {
-    "errcode": "", "errmsg": "", "detail": "", "finished_at": "", "tries": 0, "first_try_at": "",
-    "deferrals": 0,
-}  # fmt: skip
 
 
-def _decoded(value: bytes | str) -> str:
+def decoded(value: bytes | str) -> str:
+    """Text from Redis (bytes) or from a caller (str)."""
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _numbered(job: Mapping[str, str] | None) -> int:
+def highest_item_number(job: Mapping[str, str] | None) -> int:
     """The highest item number of a job (beyond its total when a cut-short submit left gaps)."""
     if job is None:
         return 0
@@ -108,7 +66,7 @@ class JobStore:
         from trunks.pbx import PbxEntry  # noqa: PLC0415 - see the import at the top
 
         raw = self.client.hgetall(keys.PBX_ENTRIES)
-        return {_decoded(alias): PbxEntry.from_stored(data) for alias, data in raw.items()}
+        return {decoded(alias): PbxEntry.from_stored(data) for alias, data in raw.items()}
 
     def store_entries(self, entries: Iterable[PbxEntry]) -> None:
         """Make these the latest entries of their aliases and set their devices' limits."""
@@ -160,7 +118,7 @@ class JobStore:
         """Drop the oldest entries of the jobs index whose jobs have expired (a few per call:
         every submit trims the index, so it does not grow without end)."""
         listed = self.client.zrange(keys.JOBS_INDEX, 0, 9)
-        oldest = [_decoded(job_id) for job_id in listed]  # type: ignore[arg-type] # ids, no scores
+        oldest = [decoded(job_id) for job_id in listed]  # type: ignore[arg-type] # ids, no scores
         if not oldest:
             return
         with self.client.pipeline(transaction=False) as pipe:
@@ -175,7 +133,7 @@ class JobStore:
     def job(self, job_id: str) -> dict[str, str] | None:
         """The job's own fields, or None for an unknown (or expired) job."""
         raw = self.client.hgetall(keys.job(job_id))
-        return {_decoded(k): _decoded(v) for k, v in raw.items()} if raw else None
+        return {decoded(k): decoded(v) for k, v in raw.items()} if raw else None
 
     def status(self, job_id: str) -> dict[str, Any] | None:
         """The `status --json` object of a job."""
@@ -192,11 +150,11 @@ class JobStore:
         if submitting:
             submit = SUBMIT_RUNNING if leased else SUBMIT_CUT_SHORT
         counts = {state.value: 0 for state in State}
-        counts.update({_decoded(k): int(v) for k, v in raw_counts.items()})
+        counts.update({decoded(k): int(v) for k, v in raw_counts.items()})
         final = is_final(counts) and not submitting
         pbxs: dict[str, dict[str, int]] = {}
         for key, value in raw_pbx_counts.items():
-            pbx, _, state = _decoded(key).rpartition("|")
+            pbx, _, state = decoded(key).rpartition("|")
             if int(value):
                 pbxs.setdefault(pbx, {})[state] = int(value)
         return {
@@ -238,7 +196,7 @@ class JobStore:
 
     def items(self, job_id: str) -> Iterator[dict[str, Any]]:
         """The report record of every item, in input order, read in pipelined batches."""
-        total = _numbered(self.job(job_id))
+        total = highest_item_number(self.job(job_id))
         for start in range(1, total + 1, WRITE_BATCH):
             with self.client.pipeline(transaction=False) as pipe:
                 for item_no in range(start, min(start + WRITE_BATCH, total + 1)):
@@ -250,7 +208,7 @@ class JobStore:
     def list_jobs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The most recent jobs, newest first, as `jobs --json` lists them."""
         newest = self.client.zrevrange(keys.JOBS_INDEX, 0, limit - 1)
-        job_ids = [_decoded(job_id) for job_id in newest]  # type: ignore[arg-type] # ids, no scores
+        job_ids = [decoded(job_id) for job_id in newest]  # type: ignore[arg-type] # ids, no scores
         listed = []
         for job_id in job_ids:
             status = self.status(job_id)
@@ -259,102 +217,3 @@ class JobStore:
                 continue
             listed.append({name: status[name] for name in JOB_SUMMARY_FIELDS})
         return listed
-
-    def retry(
-        self, job_id: str, new_entries: Mapping[str, PbxEntry] | None = None
-    ) -> dict[str, array[int]] | None:
-        """Move the job's failed items back to queued; their numbers by PBX (None: no such job).
-        A job whose submit was cut short is first made whole (see RECOUNT_LUA): its queued items
-        are among those returned, to be queued again.
-
-        New inventory entries replace the stored ones (globally and in the job); every retried
-        PBX's credential circuit is closed again, so one login is tried with what is stored now.
-        """
-        job = self.job(job_id)
-        if job is None:
-            return None
-        if new_entries:
-            self.store_entries(new_entries.values())
-            used = set(self.client.hkeys(keys.job_pbxs(job_id)))
-            replaced = {
-                alias: entry.stored_json()
-                for alias, entry in new_entries.items()
-                if alias.encode() in used
-            }
-            if replaced:
-                self.client.hset(keys.job_pbxs(job_id), mapping=replaced)  # type: ignore[arg-type] # key type
-        requeued: dict[str, array[int]] = self._recount(job_id, _numbered(job))
-        failed = self._failed_items(job_id, _numbered(job))
-        self._close_circuits(job_id, set(failed))
-        script = self.client.register_script(TRANSITION_LUA)
-        now = iso_time()
-        for pbx, items in failed.items():
-            with self.client.pipeline(transaction=False) as pipe:
-                for item_no, attempts in items:
-                    transition = Transition(
-                        job_id, item_no, State.QUEUED, {
-                            **RETRY_RESET, "attempts_at_retry": attempts, "updated_at": now,
-                        }, requeue=True,
-                    )  # fmt: skip
-                    script(keys=transition.keys(), args=transition.args(), client=pipe)
-                results = pipe.execute()
-            for (item_no, _), result in zip(items, results, strict=True):
-                if applied(result):
-                    requeued.setdefault(pbx, array("L")).append(item_no)
-        self._extend(job_id, _numbered(job))
-        return requeued
-
-    def _recount(self, job_id: str, numbered: int) -> dict[str, array[int]]:
-        """If the job's submit was cut short: the job made whole (see RECOUNT_LUA) and its
-        queued items, by PBX, to queue again; otherwise nothing."""
-        recount = self.client.register_script(RECOUNT_LUA)
-        found = recount(
-            keys=[
-                keys.job_counts(job_id), keys.job_pbx_counts(job_id), keys.job(job_id),
-                keys.job_submitter(job_id),
-            ],
-            args=[keys.item_prefix(job_id), numbered],
-        )  # fmt: skip
-        queued: dict[str, array[int]] = {}
-        for item_no, pbx in zip(found[::2], found[1::2], strict=True) if found else ():
-            queued.setdefault(_decoded(pbx), array("L")).append(int(item_no))
-        return queued
-
-    def _failed_items(self, job_id: str, total: int) -> dict[str, list[tuple[int, int]]]:
-        """(item number, attempts so far) of the failed items, by PBX."""
-        failed: dict[str, list[tuple[int, int]]] = {}
-        for start in range(1, total + 1, WRITE_BATCH):
-            numbers = range(start, min(start + WRITE_BATCH, total + 1))
-            with self.client.pipeline(transaction=False) as pipe:
-                for item_no in numbers:
-                    pipe.hmget(keys.item(job_id, item_no), "state", "pbx", "attempts")
-                for item_no, (state, pbx, attempts) in zip(numbers, pipe.execute(), strict=True):
-                    if state == State.FAILED.value.encode():
-                        failed.setdefault(_decoded(pbx), []).append((item_no, int(attempts or 0)))
-        return failed
-
-    def _close_circuits(self, job_id: str, aliases: set[str]) -> None:
-        from trunks.pbx import PbxEntry  # noqa: PLC0415 - see the import at the top
-
-        entries = self.client.hgetall(keys.job_pbxs(job_id))
-        with self.client.pipeline(transaction=False) as pipe:
-            for alias in aliases:
-                pipe.hdel(keys.job_circuit(job_id), alias)
-                raw = entries.get(alias.encode())
-                if raw:
-                    entry = PbxEntry.from_stored(raw)
-                    pipe.hdel(keys.token_refused(entry.base_url, entry.client_id), job_id)
-            pipe.execute()
-
-    def _extend(self, job_id: str, total: int) -> None:
-        with self.client.pipeline(transaction=False) as pipe:
-            for key in (
-                keys.job(job_id), keys.job_counts(job_id), keys.job_pbx_counts(job_id),
-                keys.job_pbxs(job_id), keys.job_circuit(job_id),
-            ):  # fmt: skip
-                pipe.expire(key, self.ttl_s)
-            for item_no in range(1, total + 1):
-                pipe.expire(keys.item(job_id, item_no), self.ttl_s)
-                if len(pipe) >= WRITE_BATCH * 2:
-                    pipe.execute()
-            pipe.execute()

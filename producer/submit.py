@@ -20,6 +20,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
+from jobs.job_retry import JobRetry
 from jobs.job_writer import JobWriter, NewItem, cut_short_advice
 from jobs.queue import QueuedTask, TaskQueue, batches
 from jobs.states import State
@@ -163,7 +164,7 @@ class Submitter:
         if inventory.problems:
             return RetryResult(job_id, None, inventory.problems)
         with signals_held() as interrupted:  # items moved back to queued must all get a task
-            requeued = self.store.retry(job_id, inventory.entries)
+            requeued = JobRetry(self.store).retry(job_id, inventory.entries)
             count = None if requeued is None else self.queue.publish(_round_robin(job_id, requeued))
         if count is None:
             raise UsageError(f"no job {job_id!r} (unknown, or expired)")

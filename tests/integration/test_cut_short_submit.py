@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from jobs import keys
+from jobs.job_retry import JobRetry
 from jobs.job_writer import JobWriter, NewItem, SubmitLeaseLostError
 from jobs.states import State
 from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_DONE, SUBMIT_RUNNING, JobStore
@@ -141,7 +142,7 @@ def test_retry_makes_a_job_cut_short_while_storing_its_chunks_whole(job_store: J
         "rejected": 1,
     }  # fmt: skip
 
-    requeued = _numbers(job_store.retry(writer.job_id))
+    requeued = _numbers(JobRetry(job_store).retry(writer.job_id))
 
     assert requeued == {"pbx-a": [2, 4], "pbx-b": [3]}  # every stored item still queued
     status = _status(job_store, writer.job_id)
@@ -176,7 +177,7 @@ def test_retry_makes_a_job_cut_short_while_reading_its_batch_again_whole(
     _lease_runs_out(job_store, writer.job_id)
     assert _status(job_store, writer.job_id)["submit"] == SUBMIT_CUT_SHORT
 
-    requeued = _numbers(job_store.retry(writer.job_id))
+    requeued = _numbers(JobRetry(job_store).retry(writer.job_id))
 
     assert requeued == {"pbx-b": [1, 3], "pbx-a": [2]}
     status = _status(job_store, writer.job_id)
@@ -187,7 +188,7 @@ def test_retry_leaves_a_running_submit_alone(job_store: JobStore) -> None:
     writer = _new_job(job_store)
     writer.add(_item(1))
     writer.finish()
-    assert job_store.retry(writer.job_id) == {}
+    assert JobRetry(job_store).retry(writer.job_id) == {}
     status = _status(job_store, writer.job_id)
     assert (status["submit"], status["total"], status["counts"]["queued"]) == (
         SUBMIT_RUNNING, 1, 1,
