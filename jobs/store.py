@@ -33,11 +33,16 @@ if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts
 JOB_SUMMARY_FIELDS = ("job_id", "label", "created_at", "final", "outcome", "counts", "submit")
 SUBMIT_DONE, SUBMIT_RUNNING, SUBMIT_CUT_SHORT = "done", "in progress", "cut short"
 
-# KEYS: job. ARGV: job id, ttl s. Claims a new job's id (with the TTL every key of a job has):
-# 1, or 0 when another job has it.
+# KEYS: job, jobs index. ARGV: job id, ttl s, job key prefix. Claims a new job's id (with the TTL
+# every key of a job has): 1, or 0 when another job has it. On the way, drops the oldest entries
+# of the jobs index whose jobs have expired (a few per submit, so the index does not grow without
+# end), in the same round trip.
 CLAIM_JOB_ID_LUA = """
 if redis.call('HSETNX', KEYS[1], 'job_id', ARGV[1]) == 0 then return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+for _, listed in ipairs(redis.call('ZRANGE', KEYS[2], 0, 9)) do
+    if redis.call('EXISTS', ARGV[3] .. listed) == 0 then redis.call('ZREM', KEYS[2], listed) end
+end
 return 1
 """
 
@@ -89,9 +94,11 @@ class JobStore:
         now = time.time()
         job_id = new_job_id(now)
         # Claimed first: two submits in the same second may draw the same id.
-        while not self.client.eval(CLAIM_JOB_ID_LUA, 1, keys.job(job_id), job_id, self.ttl_s):
+        while not self.client.eval(
+            CLAIM_JOB_ID_LUA, 2, keys.job(job_id), keys.JOBS_INDEX, job_id, self.ttl_s,
+            keys.job(""),
+        ):  # fmt: skip
             job_id = new_job_id(now)
-        self._forget_expired_jobs()
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(
                 keys.job(job_id),
@@ -113,22 +120,6 @@ class JobStore:
             pipe.zadd(keys.JOBS_INDEX, {job_id: now})
             pipe.execute()
         return JobWriter(self.client, job_id, self.ttl_s)
-
-    def _forget_expired_jobs(self) -> None:
-        """Drop the oldest entries of the jobs index whose jobs have expired (a few per call:
-        every submit trims the index, so it does not grow without end)."""
-        listed = self.client.zrange(keys.JOBS_INDEX, 0, 9)
-        oldest = [decoded(job_id) for job_id in listed]  # type: ignore[arg-type] # ids, no scores
-        if not oldest:
-            return
-        with self.client.pipeline(transaction=False) as pipe:
-            for job_id in oldest:
-                pipe.exists(keys.job(job_id))
-            gone = [
-                job_id for job_id, alive in zip(oldest, pipe.execute(), strict=True) if not alive
-            ]
-        if gone:
-            self.client.zrem(keys.JOBS_INDEX, *gone)
 
     def job(self, job_id: str) -> dict[str, str] | None:
         """The job's own fields, or None for an unknown (or expired) job."""

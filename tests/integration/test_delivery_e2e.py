@@ -158,16 +158,26 @@ def test_faults_end_succeeded_without_duplicates(
     assert_no_secret_in(rollout.worker_output(), secrets_of(sim3, rows))
 
 
+def _one_trunk_under(
+    rollout: Rollout, sim: SimulatorThread, fault: str, **settings: str
+) -> dict[str, Any]:
+    """One trunk for the first PBX, every create of which meets `fault`, delivered by a worker
+    with `settings`: its report record once final."""
+    alias = sim.aliases()[0]
+    sim.set_faults([{"endpoint": "trunk/create", "pbx": alias, "kind": fault}])
+    rollout.settings.update(settings)
+    rollout.start_workers(1)
+    job_id = rollout.submit(sim, [(alias, register_body("trunk-0", 1))]).job_id or ""
+    rollout.wait_final(job_id)
+    [record] = rollout.records(job_id)
+    return record
+
+
 def test_a_create_that_keeps_failing_gives_up_after_max_attempts(
     rollout: Rollout, sim3: SimulatorThread
 ) -> None:
     alias = sim3.aliases()[0]
-    sim3.set_faults([{"endpoint": "trunk/create", "pbx": alias, "kind": "http503"}])
-    rollout.settings["TRUNKCTL_MAX_ATTEMPTS"] = "3"
-    rollout.start_workers(1)
-    result = rollout.submit(sim3, [(alias, register_body("trunk-0", 1))])
-    rollout.wait_final(result.job_id or "")
-    [record] = rollout.records(result.job_id or "")
+    record = _one_trunk_under(rollout, sim3, "http503", TRUNKCTL_MAX_ATTEMPTS="3")
     assert record["state"] == "failed"
     assert record["errmsg"] == "gave up after 3 attempts: trunk/create: HTTP 503"
     assert record["attempts"] == 3
@@ -181,12 +191,7 @@ def test_replays_after_10004_count_toward_max_attempts(
     # Every create answered 10004: each run sends one and its replay, but never more than
     # TRUNKCTL_MAX_ATTEMPTS in all (3 here: the second run stops before its replay).
     alias = sim3.aliases()[0]
-    sim3.set_faults([{"endpoint": "trunk/create", "pbx": alias, "kind": "token_expired"}])
-    rollout.settings["TRUNKCTL_MAX_ATTEMPTS"] = "3"
-    rollout.start_workers(1)
-    result = rollout.submit(sim3, [(alias, register_body("trunk-0", 1))])
-    rollout.wait_final(result.job_id or "")
-    [record] = rollout.records(result.job_id or "")
+    record = _one_trunk_under(rollout, sim3, "token_expired", TRUNKCTL_MAX_ATTEMPTS="3")
     assert record["state"] == "failed"
     assert (
         record["errmsg"] == "gave up after 3 attempts: trunk/create: TOKEN EXPIRED (errcode 10004)"
@@ -200,12 +205,9 @@ def test_a_create_that_keeps_failing_gives_up_when_its_retry_window_ends(
     # Each try (a lookup, then the create) takes 0.3 s or more: a 1 s window ends first.
     with SimulatorThread(SimSettings(pbx_count=1, latency_ms=150)) as sim:
         alias = sim.aliases()[0]
-        sim.set_faults([{"endpoint": "trunk/create", "kind": "http503"}])
-        rollout.settings.update(TRUNKCTL_MAX_ATTEMPTS="50", TRUNKCTL_RETRY_WINDOW_S="1")
-        rollout.start_workers(1)
-        result = rollout.submit(sim, [(alias, register_body("trunk-0", 1))])
-        rollout.wait_final(result.job_id or "")
-        [record] = rollout.records(result.job_id or "")
+        record = _one_trunk_under(
+            rollout, sim, "http503", TRUNKCTL_MAX_ATTEMPTS="50", TRUNKCTL_RETRY_WINDOW_S="1"
+        )
         assert record["state"] == "failed"
         assert re.fullmatch(
             r"gave up after \d+ s of retries: trunk/create: HTTP 503", record["errmsg"]

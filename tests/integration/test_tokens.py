@@ -370,18 +370,29 @@ async def test_api_gives_up_after_one_replay(
     assert _requests(sim, "refresh_token") == 1
 
 
-async def test_a_token_that_expired_during_the_wait_for_a_slot_is_renewed_before_sending(
+@pytest.fixture
+async def one_slot(
     sim: AsyncSimulator,
     session: aiohttp.ClientSession,
     redis_client: aioredis.Redis,
     clock: ManualClock,
-) -> None:
+) -> tuple[PbxEntry, DeviceLimiter, PbxConnection]:
+    """A connection to a PBX of max_inflight 1, logged in; its limiter, to hold the slot."""
     entry = _entry(sim, max_inflight=1)
     limiter = DeviceLimiter(redis_client, max_waiting=100)
     connection = PbxConnection(
         entry, PbxClient(session, entry, USER_AGENT), limiter, TokenCache(redis_client, clock), 5
     )
     await connection.api("GET", "trunk/list")  # logs in
+    return entry, limiter, connection
+
+
+async def test_a_token_that_expired_during_the_wait_for_a_slot_is_renewed_before_sending(
+    sim: AsyncSimulator,
+    clock: ManualClock,
+    one_slot: tuple[PbxEntry, DeviceLimiter, PbxConnection],
+) -> None:
+    entry, limiter, connection = one_slot
     async with limiter.slot(entry, wait_s=5):  # another request holds the PBX's one slot
         waiting = asyncio.create_task(connection.api("GET", "trunk/list"))
         await wait_until(lambda: limiter.waiting(entry.base_url) == 1)
@@ -394,16 +405,10 @@ async def test_a_token_that_expired_during_the_wait_for_a_slot_is_renewed_before
 
 async def test_a_refresh_goes_ahead_of_the_requests_waiting_for_the_pbx(
     sim: AsyncSimulator,
-    session: aiohttp.ClientSession,
-    redis_client: aioredis.Redis,
     clock: ManualClock,
+    one_slot: tuple[PbxEntry, DeviceLimiter, PbxConnection],
 ) -> None:
-    entry = _entry(sim, max_inflight=1)
-    limiter = DeviceLimiter(redis_client, max_waiting=100)
-    connection = PbxConnection(
-        entry, PbxClient(session, entry, USER_AGENT), limiter, TokenCache(redis_client, clock), 5
-    )
-    await connection.api("GET", "trunk/list")  # logs in
+    entry, limiter, connection = one_slot
     async with limiter.slot(entry, wait_s=5):  # another request holds the PBX's one slot
         queued = [asyncio.create_task(connection.api("GET", "trunk/list")) for _ in range(3)]
         await wait_until(lambda: limiter.waiting(entry.base_url) == 3)
