@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import redis.asyncio as aioredis
 
@@ -63,13 +63,20 @@ return 1
 """
 
 
+class CircuitReason(TypedDict):
+    """Why a PBX's credentials failed for a job: what each of its items records."""
+
+    errcode: int | None  # the PBX's errcode; None for a local reason (a TLS failure)
+    errmsg: str
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """What a task needs to deliver an item it holds the lock of."""
 
     item: Item | None  # as it was before the claim
     entry: PbxEntry | None
-    circuit: dict[str, Any] | None
+    circuit: CircuitReason | None
     marked: bool  # the claim counted an attempt and marked the item "maybe sent"
 
 
@@ -136,7 +143,7 @@ class ItemStore:
         """Stop keeping the claim alive: a final transition has dropped it."""
         self._held.let_go(keys.item_lock(job_id, item_no))
 
-    async def open_circuit(self, job_id: str, alias: str, reason: dict[str, Any]) -> None:
+    async def open_circuit(self, job_id: str, alias: str, reason: CircuitReason) -> None:
         """Mark the PBX's credentials bad for this job (the first reason stays)."""
         await self._open_circuit(
             keys=[keys.job_circuit(job_id), keys.job(job_id)], args=[alias, json.dumps(reason)]

@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import redis
 
@@ -30,8 +30,27 @@ from jobs.transitions import (
 if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts 70 ms sooner
     from trunks.pbx import PbxEntry
 
-JOB_SUMMARY_FIELDS = ("job_id", "label", "created_at", "final", "outcome", "counts", "submit")
 SUBMIT_DONE, SUBMIT_RUNNING, SUBMIT_CUT_SHORT = "done", "in progress", "cut short"
+
+
+class JobSummary(TypedDict):
+    """A job as `jobs --json` lists it."""
+
+    job_id: str
+    label: str
+    created_at: str | None
+    final: bool
+    outcome: str | None  # "success", "partial" or "failed" once final
+    counts: dict[str, int]  # items per state, every state present
+    submit: str  # SUBMIT_DONE, SUBMIT_RUNNING or SUBMIT_CUT_SHORT
+
+
+class JobStatus(JobSummary):
+    """The `status --json` object of a job."""
+
+    total: int
+    pbxs: dict[str, dict[str, int]]  # per PBX alias, its items per state (states with some)
+
 
 # KEYS: job, jobs index. ARGV: job id, ttl s, job key prefix. Claims a new job's id (with the TTL
 # every key of a job has): 1, or 0 when another job has it. On the way, drops the oldest entries
@@ -126,7 +145,7 @@ class JobStore:
         raw = self.client.hgetall(keys.job(job_id))
         return {decoded(k): decoded(v) for k, v in raw.items()} if raw else None
 
-    def status(self, job_id: str) -> dict[str, Any] | None:
+    def status(self, job_id: str) -> JobStatus | None:
         """The `status --json` object of a job."""
         job = self.job(job_id)
         if job is None:
@@ -196,7 +215,7 @@ class JobStore:
                     if raw:
                         yield report_record(raw)
 
-    def list_jobs(self, limit: int = 20) -> list[dict[str, Any]]:
+    def list_jobs(self, limit: int = 20) -> list[JobSummary]:
         """The most recent jobs, newest first, as `jobs --json` lists them."""
         newest = self.client.zrevrange(keys.JOBS_INDEX, 0, limit - 1)
         job_ids = [decoded(job_id) for job_id in newest]  # type: ignore[arg-type] # ids, no scores
@@ -206,5 +225,14 @@ class JobStore:
             if status is None:
                 self.client.zrem(keys.JOBS_INDEX, job_id)  # expired: forget it
                 continue
-            listed.append({name: status[name] for name in JOB_SUMMARY_FIELDS})
+            summary = JobSummary(
+                job_id=status["job_id"],
+                label=status["label"],
+                created_at=status["created_at"],
+                final=status["final"],
+                outcome=status["outcome"],
+                counts=status["counts"],
+                submit=status["submit"],
+            )
+            listed.append(summary)
         return listed

@@ -15,7 +15,7 @@ import click
 from jobs.job_writer import cut_short_advice
 from jobs.records import REPORT_FIELDS
 from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES
-from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_RUNNING
+from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_RUNNING, JobStatus, JobSummary
 from trunkctl import context
 from trunkctl.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from trunkctl.output import print_json
@@ -28,7 +28,7 @@ POLL_QUIET_S = 1.0
 CLEAR_TO_END = "\x1b[K"
 
 
-def _status_or_fail(job_id: str) -> dict[str, Any]:
+def _status_or_fail(job_id: str) -> JobStatus:
     status = context.job_store().status(job_id)
     if status is None:
         raise UsageError(f"no job {job_id!r} (unknown, or expired)")
@@ -43,13 +43,13 @@ def _cut_short_text(job_id: str) -> str:
     )
 
 
-def _outcome_word(status: dict[str, Any]) -> str:
+def _outcome_word(status: JobSummary) -> str:
     if status["final"]:
         return str(status["outcome"])
     return SUBMIT_CUT_SHORT if status["submit"] == SUBMIT_CUT_SHORT else "in progress"
 
 
-def status_exit_code(status: dict[str, Any]) -> int:
+def status_exit_code(status: JobStatus) -> int:
     """0 when every item is succeeded or exists, 1 when any failed or was rejected, or when the
     job's submit was cut short."""
     if status["submit"] == SUBMIT_CUT_SHORT:
@@ -59,7 +59,7 @@ def status_exit_code(status: dict[str, Any]) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
-def _progress_line(status: dict[str, Any]) -> str:
+def _progress_line(status: JobStatus) -> str:
     counts = status["counts"]
     done = sum(counts.get(state, 0) for state in FINAL_STATES)
     total = status["total"] or 1
@@ -80,7 +80,7 @@ def styled(state: str, width: int = 0) -> str:
     return click.style(f"{state:<{width}}", fg=STATE_COLOURS.get(state))
 
 
-def _print_status(status: dict[str, Any]) -> None:
+def _print_status(status: JobStatus) -> None:
     click.echo(f"job      {status['job_id']}  {status['label']}".rstrip())
     click.echo(f"created  {status['created_at']}")
     outcome = _outcome_word(status)
@@ -103,7 +103,7 @@ def _print_status(status: dict[str, Any]) -> None:
             click.echo(f"  {pbx:<20} " + ", ".join(f"{s} {n}" for s, n in counts.items()))
 
 
-def _wait_until_final(job_id: str, timeout_s: float | None, live: bool) -> dict[str, Any]:
+def _wait_until_final(job_id: str, timeout_s: float | None, live: bool) -> JobStatus:
     """The job's status once final (or at the timeout), with a progress line if `live`."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     with context.job_store().final_announcement(job_id) as wait_final:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
+from jobs.item_store import CircuitReason
 from worker.pbx.errors import PbxAuthError
 
 
@@ -25,9 +25,9 @@ class OpenedCircuits:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._opened: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._opened: dict[tuple[str, str], tuple[float, CircuitReason]] = {}
 
-    def record(self, job_id: str, pbx: str, reason: dict[str, Any]) -> None:
+    def record(self, job_id: str, pbx: str, reason: CircuitReason) -> None:
         """Note a circuit this process has just stored in Redis (`reason`: errcode, errmsg)."""
         self._opened[(job_id, pbx)] = (self._clock(), reason)
 
@@ -37,5 +37,5 @@ class OpenedCircuits:
         if opened is not None and claimed_at < opened[0]:
             reason = opened[1]
             raise CircuitOpenError(
-                str(reason.get("errmsg")), errcode=reason.get("errcode"), errmsg=reason["errmsg"]
+                reason["errmsg"], errcode=reason["errcode"], errmsg=reason["errmsg"]
             )

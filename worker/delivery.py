@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.item_store import ItemStore, final_transition, outcome_fields
+from jobs.item_store import CircuitReason, ItemStore, final_transition, outcome_fields
 from jobs.locks import owner_token
 from jobs.records import Item, iso_time
 from jobs.states import FINAL_STATES, State
@@ -202,10 +202,10 @@ class Delivery:
         state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
         return await self._finish(item, state, trunk_id=trunk_id)
 
-    def _note_circuit(self, item: Item, exc: PbxAuthError) -> dict[str, Any]:
+    def _note_circuit(self, item: Item, exc: PbxAuthError) -> CircuitReason:
         """The circuit's reason; remembered in this process for the tasks already past their
         claim, unless the circuit was already known (see worker.circuits)."""
-        reason = {"errcode": exc.errcode, "errmsg": _pbx_errmsg(exc)}
+        reason = CircuitReason(errcode=exc.errcode, errmsg=_pbx_errmsg(exc))
         if not isinstance(exc, CircuitOpenError):
             self._circuits.record(item.job_id, item.pbx, reason)
         return reason

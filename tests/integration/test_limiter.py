@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from jobs import keys
 from trunks.pbx import PbxEntry
+from worker.pbx import lease_keeper, step_aside
 from worker.pbx import limiter as limiter_module
 from worker.pbx.limiter import DeviceLimiter, SlotUnavailableError
 
@@ -117,7 +118,7 @@ async def test_min_interval_spaces_request_starts(redis_client: aioredis.Redis) 
 async def test_a_crashed_holders_lease_frees_itself(
     redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(limiter_module, "LEASE_S", 0.3)
+    monkeypatch.setattr(lease_keeper, "LEASE_S", 0.3)
     entry = _entry(max_inflight=1)
     crashed = DeviceLimiter(redis_client, max_waiting=10)
     await crashed.acquire(entry, wait_s=1)  # taken, never released: the worker died
@@ -135,7 +136,7 @@ async def test_a_held_lease_is_renewed_past_lease_s(
     redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A slow PBX request outlives LEASE_S: its lease must not expire under it.
-    monkeypatch.setattr(limiter_module, "LEASE_S", 0.3)
+    monkeypatch.setattr(lease_keeper, "LEASE_S", 0.3)
     entry = _entry(max_inflight=1)
     holder = DeviceLimiter(redis_client, max_waiting=10)
     other = DeviceLimiter(redis_client, max_waiting=10)
@@ -167,7 +168,7 @@ async def test_saturated_process_steps_aside_at_once_and_in_turn(
     redis_client: aioredis.Redis,
 ) -> None:
     entry = _entry(max_inflight=1)
-    enough = limiter_module.ENOUGH_WAITERS_PER_SLOT
+    enough = step_aside.ENOUGH_WAITERS_PER_SLOT
     limiter = DeviceLimiter(redis_client, max_waiting=enough)
     async with limiter.slot(entry, wait_s=1):
         waiters = [asyncio.create_task(limiter.acquire(entry, wait_s=5)) for _ in range(enough)]
@@ -206,7 +207,7 @@ async def test_waiters_that_give_up_together_come_back_from_their_place_in_line(
         result.retry_in_s for result in results if isinstance(result, SlotUnavailableError)
     )
     assert len(comebacks) == 10
-    half = limiter_module.ENOUGH_WAITERS_PER_SLOT / 2
+    half = step_aside.ENOUGH_WAITERS_PER_SLOT / 2
     assert comebacks[0] == pytest.approx(half * per_request_s, abs=0.05)  # first in line
     gaps = [later - earlier for earlier, later in itertools.pairwise(comebacks)]
     assert gaps == pytest.approx([per_request_s] * 9, abs=0.05)  # then in turn
@@ -216,7 +217,7 @@ async def test_stepping_aside_for_room_stops_while_only_busy_pbxs_tasks_arrive(
     redis_client: aioredis.Redis,
 ) -> None:
     entry = _entry(max_inflight=1)
-    enough = limiter_module.ENOUGH_WAITERS_PER_SLOT
+    enough = step_aside.ENOUGH_WAITERS_PER_SLOT
     limiter = DeviceLimiter(redis_client, max_waiting=1)  # always short of room
     waiters: list[asyncio.Task[str]] = []
 
@@ -345,7 +346,7 @@ async def test_a_limit_lowered_by_a_later_entry_holds_from_the_next_renewal(
 ) -> None:
     # Leases go from request to request inside the process; the device's stored limits (a
     # later submit's entry for the same base URL) must still take hold.
-    monkeypatch.setattr(limiter_module, "LEASE_S", 0.15)  # renewed, limits read, every 50 ms
+    monkeypatch.setattr(lease_keeper, "LEASE_S", 0.15)  # renewed, limits read, every 50 ms
     limits = keys.device_limits(BASE_URL)
     await redis_client.hset(limits, mapping={"max_inflight": 3, "min_interval_ms": 0})
     entry = _entry(max_inflight=3)
@@ -425,7 +426,7 @@ async def test_no_hand_over_when_the_device_has_a_min_interval(
 async def test_a_chain_of_handed_over_leases_is_renewed(
     redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(limiter_module, "LEASE_S", 0.3)
+    monkeypatch.setattr(lease_keeper, "LEASE_S", 0.3)
     entry = _entry(max_inflight=1)
     busy = DeviceLimiter(redis_client, max_waiting=10)
     other = DeviceLimiter(redis_client, max_waiting=10)

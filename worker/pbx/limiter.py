@@ -10,16 +10,15 @@ Within a process, waiters for a device queue in FIFO order and cost nothing whil
 - otherwise the lease goes back to Redis, announced on a pub/sub channel, and the head of the
   queue asks for one; while the device's slots are held by other processes, it waits for such an
   announcement, for the soonest lease to expire, or at most POLL_S.
-A task that would find enough already queued for its device may step aside instead (see
-`_should_step_aside`) and is told when to come back.
-One task per process renews every lease in use, in one pipeline, while requests run.
+A task that would find enough already queued for its device may step aside instead, and is told
+when to come back (see step_aside.py).
+Leases in use are renewed while requests run (see lease_keeper.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,34 +31,18 @@ from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from trunkctl.errors import TrunkctlError
 from trunks.pbx import PbxEntry
-from worker.pbx.limiter_scripts import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA, RENEW_LUA
-
-log = logging.getLogger(__name__)
+from worker.pbx import lease_keeper
+from worker.pbx.lease_keeper import LeaseKeeper
+from worker.pbx.limiter_scripts import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA
+from worker.pbx.release_listener import ReleaseListener
+from worker.pbx.step_aside import StepAsidePolicy, comeback_at
 
 # While every slot of a device is held by other processes, the head waiter asks Redis again when
-# one is given back (a message on keys.SLOT_RELEASED), when the soonest lease would expire (its
+# one is given back (heard by the ReleaseListener), when the soonest lease would expire (its
 # holder died), or at the latest after POLL_S (a missed message).
 POLL_S = 1.0
-# A lease lives this long unless renewed; leases in use are renewed every third of that, so a
-# killed worker's slot frees itself within LEASE_S however long the PBX's timeout is.
-LEASE_S = 10.0
 # Until the PBX's requests are timed, a request is guessed to take this long (a typical PBX).
 DEFAULT_HOLD_S = 0.2
-# A device with this many local waiters per slot has enough queued to stay busy: under pressure,
-# further tasks for it step aside (see DeviceLimiter.acquire).
-ENOUGH_WAITERS_PER_SLOT = 4
-# Stepping aside for room only helps if other PBXs' tasks are waiting in the broker. A sign of
-# them: recent arrivals for PBXs this process was not working on. When (nearly) every task that
-# arrives is for a PBX already at work here, the broker holds more of the same, and stepping aside
-# would only churn: tasks wait here instead (the long-wait rule still holds). The share of such
-# new arrivals is an average over recent ones, each weighing NEW_SHARE_WEIGHT: one new arrival
-# alone lifts it over ROOM_FOR_NEW_SHARE, and about 20 arrivals without another let it fall back.
-NEW_SHARE_WEIGHT = 0.05
-ROOM_FOR_NEW_SHARE = 0.02
-
-
-def _text(data: bytes | str) -> str:
-    return data.decode() if isinstance(data, bytes) else data
 
 
 class SlotUnavailableError(TrunkctlError):
@@ -97,22 +80,17 @@ class DeviceLimiter:
     def __init__(self, redis: aioredis.Redis, max_waiting: int) -> None:
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE_LUA)
-        self._renew = redis.register_script(RENEW_LUA)
         self._release = redis.register_script(RELEASE_LUA)
         self._mark_start = redis.register_script(MARK_START_LUA)
         # Acquires and releases of one loop turn (a burst of tasks starting) share a pipeline.
         self._batch = RedisBatcher(redis)
         self._devices: dict[str, _Device] = {}
         # Waiting costs nothing, but a waiting task holds one of the process's places for tasks:
-        # past max_waiting waiters the process is short of room (see _should_step_aside).
-        self._max_waiting = max_waiting
-        self._total_waiting = 0
-        self._new_share = 0.0  # of recent arrivals, those for a device not at work here
-        self._in_use: dict[str, str] = {}  # lease id -> its device's base URL
-        self._renewal: asyncio.Task[None] | None = None
+        # past max_waiting waiters the process is short of room.
+        self._policy = StepAsidePolicy(max_waiting)
+        self._leases = LeaseKeeper(redis, self._update_limits)
         self._by_id: dict[str, _Device] = {}
-        self._listening = 0  # waiters that want to hear of other processes' releases
-        self._listener: asyncio.Task[None] | None = None
+        self._releases = ReleaseListener(redis, self._released_elsewhere)
 
     def _device(self, base_url: str) -> _Device:
         device = self._devices.get(base_url)
@@ -135,33 +113,21 @@ class DeviceLimiter:
         return device.hold_s / self._limit(entry, device)
 
     def comeback_in_s(self, entry: PbxEntry, waiting_ahead: int | None = None) -> float:
-        """When a task that steps aside now should come back: when the waiters ahead of it
-        (`waiting_ahead`; by default the whole local queue) are down to half of "enough", and
-        after the tasks that stepped aside before it (one request's time apart), so that they
-        return about when the device needs them, in order. Waiters behind a task that gives up
-        waiting give up too, at about the same time: they do not count."""
+        """In how long a task that steps aside now should come back (see step_aside.comeback_at),
+        counting the waiters ahead of it (`waiting_ahead`; by default the whole local queue).
+        Waiters behind a task that gives up waiting give up too, at about the same time: they do
+        not count."""
         device = self._device(entry.base_url)
-        per_request_s = self._per_request_s(entry, device)
-        half = ENOUGH_WAITERS_PER_SLOT * self._limit(entry, device) / 2
         queued = len(device.queue) if waiting_ahead is None else waiting_ahead
-        ahead = max(half, queued - half)
         now = asyncio.get_running_loop().time()
-        due = max(now + ahead * per_request_s, device.comeback_at + per_request_s)
-        device.comeback_at = due
-        return due - now
-
-    def _should_step_aside(self, entry: PbxEntry, device: _Device, wait_s: float) -> bool:
-        """Whether a new task for the device should step aside rather than queue here: only
-        when enough is queued to keep the device busy, and either the task would wait past
-        wait_s (it comes back in time instead of timing out) or this process is short of room
-        for other PBXs' tasks and some seem to be waiting (see ROOM_FOR_NEW_SHARE)."""
-        queued = len(device.queue)
-        if queued < ENOUGH_WAITERS_PER_SLOT * self._limit(entry, device):
-            return False
-        if queued * self._per_request_s(entry, device) > wait_s:
-            return True
-        short_of_room = self._total_waiting >= self._max_waiting
-        return short_of_room and self._new_share > ROOM_FOR_NEW_SHARE
+        device.comeback_at = comeback_at(
+            now,
+            queued,
+            self._limit(entry, device),
+            self._per_request_s(entry, device),
+            device.comeback_at,
+        )
+        return device.comeback_at - now
 
     async def _try(self, entry: PbxEntry, device: _Device, lease_id: str) -> float | None:
         """Ask Redis for a slot: None when taken, else how long to wait before asking again."""
@@ -172,7 +138,7 @@ class DeviceLimiter:
                 keys.device_next_start(entry.base_url),
                 keys.device_limits(entry.base_url),
             ],
-            [lease_id, int(LEASE_S * 1000), entry.max_inflight, entry.min_interval_ms],
+            [lease_id, int(lease_keeper.LEASE_S * 1000), entry.max_inflight, entry.min_interval_ms],
         )
         device.interval_ms = int(interval_ms)
         device.max_inflight = int(max_inflight)
@@ -190,8 +156,7 @@ class DeviceLimiter:
         request (a token call, which every queued request waits for) goes ahead of the waiters
         and never steps aside."""
         device = self._device(entry.base_url)
-        new = not device.queue and not device.held
-        self._new_share += NEW_SHARE_WEIGHT * (new - self._new_share)
+        self._policy.arrived(new_device=not device.queue and not device.held)
         lease_id = owner_token()
         pause_s = float("inf")  # until a local release wakes us
         if (urgent or not device.queue) and device.held < self._limit(entry, device):
@@ -199,7 +164,10 @@ class DeviceLimiter:
             if pause is None:
                 return lease_id
             pause_s = pause
-        if not urgent and self._should_step_aside(entry, device, wait_s):
+        limit, per_request_s = self._limit(entry, device), self._per_request_s(entry, device)
+        if not urgent and self._policy.should_step_aside(
+            len(device.queue), limit, per_request_s, wait_s
+        ):
             raise SlotUnavailableError(f"{entry.pbx} is saturated", self.comeback_in_s(entry))
         return await self._wait(entry, device, lease_id, wait_s, pause_s, urgent=urgent)
 
@@ -223,7 +191,7 @@ class DeviceLimiter:
         deadline = loop.time() + wait_s
         waiter = _Waiter()
         (device.queue.appendleft if urgent else device.queue.append)(waiter)
-        self._total_waiting += 1
+        self._policy.waiting += 1
         taken: str | None = None
         try:
             while True:
@@ -235,14 +203,14 @@ class DeviceLimiter:
                     )
                 listening = pause_s != float("inf")  # held elsewhere, or min_interval_ms
                 if listening:
-                    self._listen(1)
+                    self._releases.want(1)
                 try:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(min(pause_s, remaining)):
                             await waiter.wake.wait()
                 finally:
                     if listening:
-                        self._listen(-1)
+                        self._releases.want(-1)
                 if waiter.lease_id is not None:
                     taken = waiter.lease_id  # handed over by a finished request
                     return taken
@@ -255,7 +223,7 @@ class DeviceLimiter:
                         return taken
                     pause_s = pause
         finally:
-            self._total_waiting -= 1
+            self._policy.waiting -= 1
             device.queue.remove(waiter)
             if waiter.lease_id is not None and waiter.lease_id != taken:
                 # Handed a lease while asking Redis for one (or while giving up): pass it on.
@@ -294,10 +262,7 @@ class DeviceLimiter:
             await self._give_back(entry, device, lease_id)
 
     async def _give_back(self, entry: PbxEntry, device: _Device, lease_id: str) -> None:
-        self._in_use.pop(lease_id, None)
-        if not self._in_use and self._renewal is not None:
-            self._renewal.cancel()
-            self._renewal = None
+        self._leases.drop(lease_id)
         try:
             await self._batch.script(
                 self._release,
@@ -310,40 +275,13 @@ class DeviceLimiter:
             if device.queue:
                 device.queue[0].wake.set()
 
-    def _listen(self, change: int) -> None:
-        """Count waiters that want other processes' releases; listen while there are any."""
-        self._listening += change
-        if self._listening and self._listener is None:
-            self._listener = asyncio.create_task(self._wake_on_releases())
-        elif not self._listening and self._listener is not None:
-            self._listener.cancel()
-            self._listener = None
-
-    async def _wake_on_releases(self) -> None:
-        """Wake the head waiter of each device whose slot another process gave back."""
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(keys.SLOT_RELEASED)
-            while True:
-                message = await pubsub.get_message(timeout=POLL_S)
-                device = self._by_id.get(_text(message["data"])) if message else None
-                if device and device.queue and device.queue[0].lease_id is None:
-                    device.queue[0].wake.set()
-        except Exception as exc:  # noqa: BLE001 - waiters fall back to polling
-            log.warning("listening for released slots failed: %s", type(exc).__name__)
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call] # unannotated in redis-py
-
     @asynccontextmanager
     async def slot(
         self, entry: PbxEntry, wait_s: float, *, urgent: bool = False
     ) -> AsyncIterator[None]:
         """Hold one slot of the device for the duration of one request (see acquire)."""
         lease_id = await self.acquire(entry, wait_s, urgent=urgent)
-        self._in_use[lease_id] = entry.base_url
-        if self._renewal is None:
-            self._renewal = asyncio.create_task(self._renew_in_use())
+        self._leases.keep(lease_id, entry.base_url)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -353,27 +291,11 @@ class DeviceLimiter:
             device.hold_s = 0.8 * device.hold_s + 0.2 * (loop.time() - started)
             await self.release(entry, lease_id)  # handed over, the lease stays in use
 
-    async def _renew_in_use(self) -> None:
-        """Every LEASE_S / 3, push forward the expiry of every lease in use, and read again the
-        limits of their devices (cancelled at none)."""
-        while True:
-            await asyncio.sleep(LEASE_S / 3)
-            try:
-                in_use = list(self._in_use.items())
-                base_urls = sorted({base_url for _, base_url in in_use})
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for lease_id, base_url in in_use:
-                        await self._renew(
-                            keys=[keys.device_leases(base_url)],
-                            args=[lease_id, int(LEASE_S * 1000)],
-                            client=pipe,
-                        )
-                    for base_url in base_urls:
-                        pipe.hmget(keys.device_limits(base_url), "max_inflight", "min_interval_ms")
-                    results = await pipe.execute()
-                self._update_limits(base_urls, results[len(in_use) :])
-            except Exception as exc:  # noqa: BLE001 - keep renewing; a lease outlives one miss
-                log.warning("renewing slot leases failed: %s", type(exc).__name__)
+    def _released_elsewhere(self, device_id: str) -> None:
+        """Another process gave a slot of this device back: its head waiter looks again."""
+        device = self._by_id.get(device_id)
+        if device and device.queue and device.queue[0].lease_id is None:
+            device.queue[0].wake.set()
 
     def _update_limits(self, base_urls: list[str], limits: list[list[bytes | None]]) -> None:
         for base_url, (max_inflight, interval_ms) in zip(base_urls, limits, strict=True):
