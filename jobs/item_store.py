@@ -143,6 +143,12 @@ class ItemStore:
         """Stop keeping the claim alive: a final transition has dropped it."""
         self._held.let_go(keys.item_lock(job_id, item_no))
 
+    async def circuit(self, job_id: str, alias: str) -> CircuitReason | None:
+        """The job's open circuit for a PBX alias: why its credentials failed, or None."""
+        raw = await self._batch.command("HGET", keys.job_circuit(job_id), alias)
+        reason: CircuitReason | None = json.loads(raw) if raw else None
+        return reason
+
     async def open_circuit(self, job_id: str, alias: str, reason: CircuitReason) -> None:
         """Mark the PBX's credentials bad for this job (the first reason stays)."""
         await self._open_circuit(

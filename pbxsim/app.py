@@ -76,6 +76,10 @@ async def _serve(fleet: Fleet, pbx: Pbx, name: str, request: web.Request) -> web
     response = _json(fleet, endpoints.run(endpoint, call))
     if fault is not None and fault.kind == "drop_after":
         _drop_connection(request)
+    if fault is not None and fault.kind == "garbled_after":
+        # Handled, then an answer that is not the API's (a proxy's or a web page's).
+        response = web.Response(text="<html><body>OK</body></html>", content_type="text/html")
+        response.force_close()
     return response
 
 

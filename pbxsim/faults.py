@@ -9,7 +9,14 @@ from typing import Any, Literal, cast, get_args
 from pbxsim.errors import SimInputError
 
 FaultKind = Literal[
-    "errcode-2", "http503", "token_expired", "access_denied", "drop_before", "drop_after", "slow"
+    "errcode-2",
+    "http503",
+    "token_expired",
+    "access_denied",
+    "drop_before",
+    "drop_after",
+    "garbled_after",
+    "slow",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 ANY = "*"

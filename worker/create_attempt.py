@@ -14,7 +14,6 @@ from jobs.item_store import ItemStore
 from jobs.records import Item
 from jobs.states import State
 from jobs.transitions import Transition
-from worker.circuits import OpenedCircuits
 from worker.pbx.errors import PbxError, PbxTokenExpiredError
 
 
@@ -36,20 +35,16 @@ class CreateAttempt:
     def __init__(
         self,
         store: ItemStore,
-        circuits: OpenedCircuits,
         item: Item,
         *,
         running: dict[str, str | int],
         marked: bool,
-        claimed_at: float,
         max_attempts: int,
     ) -> None:
         self._store = store
-        self._circuits = circuits
         self._item = item
         self._running = running
         self._marked = marked  # the claim counted the first request and marked the item
-        self._claimed_at = claimed_at
         self._max_attempts = max_attempts
         self._left = 0  # requests that left
         self._refused = 0  # of those, answered 10004
@@ -76,8 +71,6 @@ class CreateAttempt:
         The claim has counted the first request when it marked the item; a replay after 10004
         is one more, unless the run's attempts are used up."""
         item = self._item
-        # The PBX may have refused the credentials while this task waited for its slot.
-        self._circuits.check(item.job_id, item.pbx, self._claimed_at)
         if self._left and item.attempts_this_run + self._left >= self._max_attempts:
             raise PbxTokenExpiredError(
                 "trunk/create: TOKEN EXPIRED (errcode 10004)", errcode=10004, errmsg="TOKEN EXPIRED"

@@ -21,9 +21,9 @@ from jobs.transitions import Transition
 from trunkctl.settings import Settings
 from trunks.pbx import PbxEntry
 from worker.backoff import backoff_s, defer_s
-from worker.circuits import CircuitOpenError, OpenedCircuits
+from worker.circuits import CircuitOpenError, OpenedCircuits, circuit_open_error
 from worker.create_attempt import NOTHING_BACK, CreateAttempt, TakeBack
-from worker.pbx.connection import PbxConnection
+from worker.pbx.connection import OnAuthFailure, PbxConnection
 from worker.pbx.errors import (
     PbxAuthError,
     PbxDuplicateError,
@@ -61,7 +61,8 @@ class Delivery:
     def __init__(
         self,
         store: ItemStore,
-        connect: Callable[[PbxEntry, str], PbxConnection],  # (entry, job id)
+        # (entry, job id, what to do when the PBX refuses the credentials) -> connection
+        connect: Callable[[PbxEntry, str, OnAuthFailure], PbxConnection],
         settings: Settings,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -122,11 +123,10 @@ class Delivery:
     async def _attempt(self, item: Item, entry: PbxEntry, marked: bool, now: float) -> Outcome:
         first_try_at = item.first_try_at or now
         try:
-            pbx = self._connect(entry, item.job_id)
+            pbx = self._connect(entry, item.job_id, lambda exc: self._open_circuit(item, exc))
             return await self._create(item, pbx, first_try_at, marked, claimed_at=now)
         except PbxAuthError as exc:
-            reason = self._note_circuit(item, exc)
-            await self._store.open_circuit(item.job_id, item.pbx, reason)
+            reason = await self._open_circuit(item, exc)
             return await self._finish(item, State.FAILED, **reason)
         except SlotUnavailableError as exc:
             return await self._defer(item, exc.retry_in_s)
@@ -159,13 +159,16 @@ class Delivery:
         if item.attempts_this_run >= self._settings.max_attempts:
             return await self._give_up(item, item.attempts_this_run)
         attempt = CreateAttempt(
-            self._store, self._circuits, item, running=running, marked=marked,
-            claimed_at=claimed_at, max_attempts=self._settings.max_attempts,
+            self._store, item, running=running, marked=marked,
+            max_attempts=self._settings.max_attempts,
         )  # fmt: skip
+
+        async def before_send() -> None:
+            await self._stop_if_circuit_open(item, claimed_at)
+            await attempt.about_to_send()
+
         try:
-            trunk_id = await pbx.create_trunk(
-                item.body or {}, attempt.about_to_send, attempt.refused
-            )
+            trunk_id = await pbx.create_trunk(item.body or {}, before_send, attempt.refused)
         except PbxDuplicateError as exc:
             return await self._on_duplicate(item, pbx, exc)
         except SlotUnavailableError as exc:
@@ -201,6 +204,21 @@ class Delivery:
         # Ours if an earlier create of this job may have landed; otherwise it was there before.
         state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
         return await self._finish(item, state, trunk_id=trunk_id)
+
+    async def _stop_if_circuit_open(self, item: Item, claimed_at: float) -> None:
+        """Raise CircuitOpenError if the PBX refused the credentials for the item's job while
+        its task waited for the slot: known at once in this process, and stored before the
+        refused request's slot was given back in any other (see PbxConnection)."""
+        self._circuits.check(item.job_id, item.pbx, claimed_at)
+        reason = await self._store.circuit(item.job_id, item.pbx)
+        if reason is not None:
+            raise circuit_open_error(reason)
+
+    async def _open_circuit(self, item: Item, exc: PbxAuthError) -> CircuitReason:
+        """Open the job's circuit for the item's PBX (the first reason stays); its reason."""
+        reason = self._note_circuit(item, exc)
+        await self._store.open_circuit(item.job_id, item.pbx, reason)
+        return reason
 
     def _note_circuit(self, item: Item, exc: PbxAuthError) -> CircuitReason:
         """The circuit's reason; remembered in this process for the tasks already past their

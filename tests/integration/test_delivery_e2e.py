@@ -216,6 +216,29 @@ def test_a_create_that_keeps_failing_gives_up_when_its_retry_window_ends(
         assert sim.counters(alias)["requests"]["trunk/create"] == record["attempts"]
 
 
+def test_a_create_answered_with_a_web_page_is_looked_up_before_it_is_sent_again(
+    rollout: Rollout, sim3: SimulatorThread
+) -> None:
+    # The PBX stores the trunk, then something (a proxy) answers with a page instead of the API's
+    # JSON. The item fails with the reason, but stays "maybe sent": `retry` looks the name up
+    # first, finds the trunk this job made, and records it as `succeeded`, with no second create.
+    alias = sim3.aliases()[0]
+    record = _one_trunk_under(rollout, sim3, "garbled_after")
+    assert record["state"] == "failed"
+    assert record["errmsg"].startswith("trunk/create: HTTP 200 with no API answer")
+    assert record["attempts"] == 1
+    [stored] = sim3.trunks(alias)
+    sim3.set_faults([])
+    job_id = rollout.store.list_jobs(1)[0]["job_id"]
+    assert rollout.submitter.retry(job_id, None).requeued == 1
+    assert rollout.wait_final(job_id)["outcome"] == "success"
+    [again] = rollout.records(job_id)
+    assert again["state"] == "succeeded"
+    assert again["trunk_id"] == stored["id"]
+    assert again["attempts"] == 1
+    assert sim3.counters(alias)["requests"]["trunk/create"] == 1
+
+
 def test_wrong_secret_fails_one_pbx_after_one_login(
     rollout: Rollout, sim3: SimulatorThread
 ) -> None:
@@ -303,17 +326,21 @@ def test_a_trunk_found_only_after_a_failed_lookup_still_ends_exists(
     assert len(sim3.trunks(alias)) == 1
 
 
-def test_items_waiting_when_a_create_is_refused_access_send_nothing(rollout: Rollout) -> None:
+@pytest.mark.parametrize("workers", [1, 3])
+def test_items_waiting_when_a_create_is_refused_access_send_nothing(
+    rollout: Rollout, workers: int
+) -> None:
     # 10009 on trunk/create (an API client without the permission): the credentials are bad for
-    # the job, so the tasks already waiting for that PBX's slot fail without sending theirs.
+    # the job, so the tasks already waiting for that PBX's slot, in any worker process, fail
+    # without sending theirs.
     with SimulatorThread(SimSettings(pbx_count=2, latency_ms=100)) as sim:
         denied, fine = sim.aliases()
         sim.set_faults([{"pbx": denied, "endpoint": "trunk/create", "kind": "access_denied"}])
-        rollout.start_workers(1)
-        rows = fleet_rows([denied, fine], per_pbx=6)
+        rollout.start_workers(workers)
+        rows = fleet_rows([denied, fine], per_pbx=12)
         result = rollout.submit(sim, rows)
         status = rollout.wait_final(result.job_id or "")
-        assert status["pbxs"] == {denied: {"failed": 6}, fine: {"succeeded": 6}}
+        assert status["pbxs"] == {denied: {"failed": 12}, fine: {"succeeded": 12}}
         assert sim.counters(denied)["requests"]["trunk/create"] == 1
         refused = [r for r in rollout.records(result.job_id or "") if r["pbx"] == denied]
         assert {(r["errcode"], r["errmsg"]) for r in refused} == {(10009, "OPERATION FAILED")}

@@ -242,7 +242,13 @@ async def odd_server() -> AsyncIterator[TestServer]:
         return web.json_response({"status": "ok"})
 
     async def text_errcode(_request: web.Request) -> web.Response:
-        return web.json_response({"errcode": "0", "errmsg": "SUCCESS"})
+        return web.json_response({"errcode": "OK", "errmsg": "SUCCESS"})
+
+    async def string_success(_request: web.Request) -> web.Response:
+        return web.json_response({"errcode": "0", "errmsg": "SUCCESS", "id": 7})
+
+    async def string_refusal(_request: web.Request) -> web.Response:
+        return web.json_response({"errcode": " -1", "errmsg": "FAILURE"})
 
     async def a_list(_request: web.Request) -> web.Response:
         return web.json_response([{"errcode": 0}])
@@ -285,6 +291,8 @@ async def odd_server() -> AsyncIterator[TestServer]:
     app.router.add_get("/api/html", html)
     app.router.add_get("/api/no_errcode", no_errcode)
     app.router.add_get("/api/text_errcode", text_errcode)
+    app.router.add_get("/api/string_success", string_success)
+    app.router.add_get("/api/string_refusal", string_refusal)
     app.router.add_get("/api/a_list", a_list)
     app.router.add_get("/api/http400", error_with_http_400)
     app.router.add_get("/api/slow", slow)
@@ -333,6 +341,18 @@ async def test_answers_without_an_int_errcode_are_bad_answers(
         await _odd_client(session, odd_server).call("GET", endpoint, token=TOKEN)
     assert not info.value.transient
     assert "HTTP 200" in str(info.value)
+
+
+async def test_an_errcode_sent_as_a_string_of_digits_is_read_as_its_number(
+    odd_server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    # Some firmware quotes the errcode: "-1" is still a refused login (a strike toward the IP
+    # block, never to be retried), not an answer that makes no sense.
+    client = _odd_client(session, odd_server)
+    assert (await client.call("GET", "string_success", token=TOKEN))["id"] == 7
+    with pytest.raises(PbxAuthError) as info:
+        await client.call("GET", "string_refusal", token=TOKEN)
+    assert info.value.errcode == -1
 
 
 async def test_404_text_is_a_bad_answer(session: aiohttp.ClientSession) -> None:

@@ -247,6 +247,31 @@ async def test_a_dead_refresh_token_is_tried_once_then_forgotten(
     assert not await redis_client.exists(keys.token(entry.base_url, entry.client_id))
 
 
+async def test_a_refresh_refused_for_the_client_ends_tries_for_its_job(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    # 10009 (or -1, 70004, 70087, 10005) on refresh_token: the client or the caller is refused.
+    # The job's tasks that wait for the token must not refresh (or log in) again, each in turn.
+    entry = _entry(sim)
+    call = _token_call(session, entry)
+    await TokenCache(redis_client, clock).token(entry, call, "job-a")
+    sim.set_faults([{"endpoint": "refresh_token", "kind": "access_denied"}])
+    clock.advance(ACCESS_TTL_S)
+    caches = [TokenCache(redis_client, clock), TokenCache(redis_client, clock)]
+    results = await asyncio.gather(
+        *(caches[n % 2].token(entry, call, "job-a") for n in range(6)), return_exceptions=True
+    )
+    assert all(isinstance(result, PbxAuthError) for result in results)
+    codes = {result.errcode for result in results if isinstance(result, PbxAuthError)}
+    assert len(codes) == 1  # the PBX's own refusal, for every waiting task
+    assert _requests(sim, "refresh_token") == 1
+    assert _requests(sim, "get_token") == 1  # the first login only
+    assert not await redis_client.exists(keys.token(entry.base_url, entry.client_id))
+
+
 async def test_invalidate_current_token_then_token_refreshes_once(
     sim: AsyncSimulator,
     redis_client: aioredis.Redis,

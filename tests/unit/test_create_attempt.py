@@ -10,7 +10,6 @@ import redis.asyncio as aioredis
 from jobs.item_store import ItemStore
 from jobs.records import Item
 from jobs.states import State
-from worker.circuits import OpenedCircuits
 from worker.create_attempt import CreateAttempt, TakeBack
 from worker.pbx.errors import PbxConnectionError, PbxError, PbxRejectedError, PbxTokenExpiredError
 
@@ -26,10 +25,7 @@ KEEP = TakeBack({}, 0)
 def _attempt(item: Item = ITEM, max_attempts: int = 6) -> CreateAttempt:
     # Marked by the claim: the first request records nothing more, so no Redis is needed.
     store = ItemStore(aioredis.Redis())  # never connects
-    return CreateAttempt(
-        store, OpenedCircuits(lambda: 0.0), item, running={}, marked=True, claimed_at=0.0,
-        max_attempts=max_attempts,
-    )  # fmt: skip
+    return CreateAttempt(store, item, running={}, marked=True, max_attempts=max_attempts)
 
 
 async def test_a_request_that_never_left_is_taken_back_whole() -> None:

@@ -9,6 +9,7 @@ import pytest
 from trunkctl.errors import TrunkctlError
 from worker.pbx.errors import (
     PbxAuthError,
+    PbxBadAnswerError,
     PbxBusyError,
     PbxDuplicateError,
     PbxError,
@@ -113,3 +114,11 @@ def test_partial_success_is_a_rejection_that_may_have_applied() -> None:
     assert isinstance(exc, PbxRejectedError)
     assert not exc.transient
     assert exc.may_have_applied
+
+
+def test_a_bad_answer_to_a_create_may_have_created_the_trunk() -> None:
+    # Sent with a token from that very base URL: whatever answered, the PBX may have acted on it,
+    # so the next run looks the name up before it sends, and a trunk found is this job's.
+    exc = PbxBadAnswerError("trunk/create: HTTP 200 with no API answer")
+    assert exc.may_have_applied
+    assert not exc.transient

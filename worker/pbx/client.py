@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import ssl
 from typing import Any
 
@@ -29,6 +30,8 @@ from worker.pbx.redaction import redact, redact_values
 # Body fields that carry a secret (get_token's client secret, refresh_token's token, a trunk's SIP
 # password): a PBX may echo them back in an error answer (40002's invalid_param_list, say).
 _SECRET_BODY_FIELDS = ("password", "refresh_token")
+# An errcode some firmware sends as a string of digits.
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @functools.lru_cache(maxsize=256)
@@ -131,10 +134,11 @@ def _envelope(endpoint: str, status: int, text: str, secrets: list[str]) -> dict
     except ValueError:
         parsed = None
     answer: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
-    errcode = answer.get("errcode")
-    if not isinstance(errcode, int) or isinstance(errcode, bool):
+    errcode = _errcode(answer.get("errcode"))
+    if errcode is None:
         raise PbxBadAnswerError(
-            f"{endpoint}: HTTP {status} with no API answer (is base_url/api_path right?)",
+            f"{endpoint}: HTTP {status} with no API answer "
+            "(a proxy in between, or a wrong base_url or api_path?)",
             errmsg=f"HTTP {status}",
         )
     if errcode != 0:
@@ -142,3 +146,13 @@ def _envelope(endpoint: str, status: int, text: str, secrets: list[str]) -> dict
         answer = redact_values(answer, secrets)
         raise error_for(errcode, str(answer.get("errmsg", "")), answer, endpoint=endpoint)
     return answer
+
+
+def _errcode(value: Any) -> int | None:
+    """The answer's errcode as an integer, also when it comes as a string of digits ("-1"):
+    dispatch is on the number, and answers are read leniently."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    return None

@@ -8,7 +8,12 @@ from typing import Any
 
 from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient
-from worker.pbx.errors import PbxBadAnswerError, PbxTimeoutError, PbxTokenExpiredError
+from worker.pbx.errors import (
+    PbxAuthError,
+    PbxBadAnswerError,
+    PbxTimeoutError,
+    PbxTokenExpiredError,
+)
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
 
@@ -19,6 +24,8 @@ MAX_SLOT_TRIES = 3
 TIMEOUT_HOLD_MAX_S = 30.0
 BeforeSend = Callable[[], Awaitable[None]]
 OnRefused = Callable[[], None]
+# Called, slot still held, when the PBX refuses the credentials or the caller on a request.
+OnAuthFailure = Callable[[PbxAuthError], Awaitable[object]]
 
 
 class _TokenRefusedError(Exception):
@@ -42,9 +49,11 @@ class PbxConnection:
         slot_wait_s: float,
         *,
         job_id: str = "",
+        on_auth_failure: OnAuthFailure | None = None,
     ) -> None:
         self.entry = entry
         self._job_id = job_id  # whose run a refused login ends (see TokenCache.token)
+        self._on_auth_failure = on_auth_failure
         self._client = client
         self._limiter = limiter
         self._tokens = tokens
@@ -110,6 +119,12 @@ class PbxConnection:
                     return await self._client.call(method, endpoint, token=token, **kwargs)
                 except PbxTokenExpiredError as exc:
                     raise _TokenRefusedError(token, exc) from None
+                except PbxAuthError as exc:
+                    if self._on_auth_failure is not None:
+                        # Before the slot is given back: the next request for this PBX, from
+                        # any process, finds the job's circuit open and is not sent.
+                        await self._on_auth_failure(exc)
+                    raise
                 except PbxTimeoutError:
                     # The PBX may still be working on it: its slot stays taken a while longer,
                     # so that no other request (nor this one's lookup and re-send) joins it there.

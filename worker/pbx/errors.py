@@ -102,6 +102,10 @@ class PbxPartialError(PbxRejectedError):
 class PbxBadAnswerError(PbxRejectedError):
     """Raised when the answer is not the API's JSON envelope (wrong base_url, a proxy page)."""
 
+    # A create is only sent with a token, which the same base URL and API path gave: whatever
+    # answered it, the request may well have reached the PBX and created the trunk.
+    may_have_applied = True
+
 
 AUTH_ERRCODES = frozenset({-1, 70004, 70087, 10005, 10009})
 

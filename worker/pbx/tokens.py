@@ -244,6 +244,12 @@ class TokenCache:
                 # The refresh token is gone or refused: forget the pair (this process holds the
                 # fetch lock), so that nobody tries it again, and log in.
                 await self._redis.delete(keys.token(entry.base_url, entry.client_id))
+            except PbxAuthError as exc:
+                # The PBX refused the client or the caller itself (-1, 70004, 70087, 10005...):
+                # as for a refused login, nobody of this job tries this client again, neither a
+                # refresh with the pair (forgotten) nor a login, until `retry`.
+                await self._record_refusal(entry, job_id, exc, forget_pair=True)
+                raise
             else:
                 # Timed from the answer: the call may have waited for a slot first.
                 return TokenPair.from_answer(answer, self._clock())
@@ -285,11 +291,21 @@ class TokenCache:
             await self._redis.set(capped_key, "1", px=TOKEN_CAP_PAUSE_MS)
             raise
         except PbxAuthError as exc:
-            reason = {"message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg}
-            refused_key = keys.token_refused(entry.base_url, entry.client_id)
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hset(refused_key, job_id, json.dumps(reason))
-                pipe.pexpire(refused_key, REFUSAL_KEEP_MS)
-                await pipe.execute()
+            await self._record_refusal(entry, job_id, exc)
             raise
         return TokenPair.from_answer(answer, self._clock())
+
+    async def _record_refusal(
+        self, entry: PbxEntry, job_id: str, exc: PbxAuthError, *, forget_pair: bool = False
+    ) -> None:
+        """Remember that the PBX refused this client for the job (see _fetch); `forget_pair`:
+        drop the stored pair too, so that its refresh token is not tried again."""
+        reason = {"message": str(exc), "errcode": exc.errcode, "errmsg": exc.errmsg}
+        refused_key = keys.token_refused(entry.base_url, entry.client_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(refused_key, job_id, json.dumps(reason))
+            pipe.pexpire(refused_key, REFUSAL_KEEP_MS)
+            if forget_pair:
+                pipe.delete(keys.token(entry.base_url, entry.client_id))
+            await pipe.execute()
+        self._local.pop((entry.base_url, entry.client_id), None)
