@@ -20,7 +20,7 @@ from jobs.states import FINAL_STATES, State
 from jobs.transitions import Transition
 from trunkctl.settings import Settings
 from trunks.pbx import PbxEntry
-from worker.backoff import backoff_s, defer_s
+from worker.backoff import defer_s
 from worker.circuits import CircuitOpenError, OpenedCircuits, circuit_open_error
 from worker.create_attempt import NOTHING_BACK, CreateAttempt, TakeBack
 from worker.pbx.connection import OnAuthFailure, PbxConnection
@@ -30,6 +30,7 @@ from worker.pbx.errors import (
     PbxError,
 )
 from worker.pbx.limiter import SlotUnavailableError
+from worker.retry_policy import counted, decide
 
 # How long an item's claim outlives its run's last renewal.
 CLAIM_LOCK_MS = 30_000
@@ -47,12 +48,6 @@ def _pbx_errmsg(error: PbxError) -> str:
     """The PBX's own errmsg when it answered with an errcode, else the local reason (both free
     of the request's secrets: the client scrubs what a PBX echoes back)."""
     return str(error) if error.errcode is None else error.errmsg
-
-
-def _attempts(item: Item, attempts: int) -> str:
-    """'N attempts', saying so when they are those since `retry` (the report's `attempts` counts
-    every run)."""
-    return f"{attempts} attempts" + (" since the last retry" if item.attempts_at_retry else "")
 
 
 class Delivery:
@@ -229,27 +224,22 @@ class Delivery:
         return reason
 
     async def _give_up(self, item: Item, attempts: int) -> Outcome:
-        reason = f"gave up after {_attempts(item, attempts)}: {item.errmsg or 'no answer'}"
+        reason = f"gave up after {counted(item, attempts)}: {item.errmsg or 'no answer'}"
         return await self._finish(item, State.FAILED, errcode=item.errcode, errmsg=reason)
 
     async def _retry_or_fail(self, item: Item, exc: PbxError, first_try_at: float) -> Outcome:
+        """Run the item again after a backoff, unless its bounds are reached (see
+        worker.retry_policy)."""
         fresh = await self._store.load(item.job_id, item.item_no)
-        attempts = (fresh or item).attempts_this_run
-        tries = item.tries + 1
-        delay_s = backoff_s(
-            tries, base_s=self._settings.backoff_base_s, cap_s=self._settings.backoff_max_s
-        )
-        elapsed_s = self._clock() - first_try_at
-        if attempts >= self._settings.max_attempts:
+        decision = decide(
+            item, exc, attempts=(fresh or item).attempts_this_run,
+            elapsed_s=self._clock() - first_try_at, settings=self._settings,
+        )  # fmt: skip
+        if decision.give_up is not None:
             return await self._finish(
-                item, State.FAILED, errcode=exc.errcode,
-                errmsg=f"gave up after {_attempts(item, attempts)}: {exc}",
-            )  # fmt: skip
-        if elapsed_s + delay_s > self._settings.retry_window_s:
-            return await self._finish(
-                item, State.FAILED, errcode=exc.errcode,
-                errmsg=f"gave up after {elapsed_s:.0f} s of retries: {exc}",
-            )  # fmt: skip
+                item, State.FAILED, errcode=exc.errcode, errmsg=decision.give_up
+            )
+        tries, delay_s = decision.tries, decision.delay_s
         errmsg = _pbx_errmsg(exc)
         fields = {**outcome_fields(errcode=exc.errcode, errmsg=errmsg), "tries": tries}
         fields.update(updated_at=iso_time(), first_try_at=repr(first_try_at))

@@ -199,6 +199,30 @@ def test_replays_after_10004_count_toward_max_attempts(
     assert record["attempts"] == sim3.counters(alias)["requests"]["trunk/create"] == 3
 
 
+def test_lookups_that_keep_failing_give_up_after_max_attempts_tries(
+    rollout: Rollout, sim3: SimulatorThread
+) -> None:
+    # The create's answer is lost, and every lookup before a re-send meets a 503: the tries are
+    # bounded like the creates are (not only by the retry window), sparing a sick PBX.
+    alias = sim3.aliases()[0]
+    sim3.set_faults(
+        [
+            {"endpoint": "trunk/create", "pbx": alias, "kind": "drop_after", "nth": 1},
+            {"endpoint": "trunk/search", "pbx": alias, "kind": "http503"},
+        ]
+    )
+    rollout.settings.update(TRUNKCTL_MAX_ATTEMPTS="3")
+    rollout.start_workers(1)
+    job_id = rollout.submit(sim3, [(alias, register_body("trunk-0", 1))]).job_id or ""
+    rollout.wait_final(job_id)
+    [record] = rollout.records(job_id)
+    assert record["state"] == "failed"
+    assert record["errmsg"] == "gave up after 3 failed tries: trunk/search: HTTP 503"
+    assert record["attempts"] == 1
+    requests = sim3.counters(alias)["requests"]
+    assert (requests["trunk/create"], requests["trunk/search"]) == (1, 2)
+
+
 def test_a_create_that_keeps_failing_gives_up_when_its_retry_window_ends(
     rollout: Rollout,
 ) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import ssl
 import traceback
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from pbxsim import AsyncSimulator, SimSettings
+from tests.redis_server import free_port
 from tests.sim_fixtures import register_body
 from tests.tls_certificates import self_signed
 from trunks.pbx import PbxEntry
@@ -37,6 +37,7 @@ from worker.pbx.errors import (
     PbxServerError,
     PbxTlsError,
     PbxTokenExpiredError,
+    PbxUnreachableError,
 )
 
 PBX = "pbx-001"
@@ -422,19 +423,14 @@ async def test_timeout_is_a_connection_error_without_the_token(
     _assert_secret_free(info.value)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-async def test_connection_refused_is_a_connection_error_without_the_token(
+async def test_connection_refused_is_unreachable_and_never_sent_without_the_token(
     session: aiohttp.ClientSession,
 ) -> None:
-    entry = _entry(f"http://127.0.0.1:{_free_port()}")
-    with pytest.raises(PbxConnectionError) as info:
-        await PbxClient(session, entry, USER_AGENT).call("GET", "trunk/list", token=TOKEN)
+    entry = _entry(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(PbxUnreachableError) as info:
+        await PbxClient(session, entry, USER_AGENT).call("POST", "trunk/create", token=TOKEN)
+    assert info.value.transient
+    assert not info.value.may_have_applied  # no connection: no create to look up later
     _assert_secret_free(info.value)
 
 

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from jobs import keys
 from pbxsim import AsyncSimulator, ManualClock, SimSettings
+from tests.redis_server import free_port
 from tests.sim_fixtures import peer_body, wait_until
 from trunks.pbx import PbxEntry
 from worker.pbx import connection as connection_module
@@ -32,6 +33,7 @@ from worker.pbx.errors import (
     PbxTimeoutError,
     PbxTokenCapError,
     PbxTokenExpiredError,
+    PbxUnreachableError,
 )
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.token_pair import DEFAULT_ACCESS_LIFETIME_S, REFRESH_MARGIN_S, TokenPair
@@ -714,6 +716,24 @@ async def test_logins_that_got_no_answer_stop_before_the_token_cap(
         await cache.token(entry, times_out)
     assert sent == ["get_token"] * tokens_module.MAX_UNANSWERED_LOGINS
     clock.advance(DEFAULT_ACCESS_LIFETIME_S + 1)  # those tokens have expired
+    assert await cache.token(entry, _token_call(session, entry)) != ""
+
+
+async def test_a_login_that_found_no_pbx_listening_is_not_an_unanswered_one(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    # A PBX that is down (connection refused) got no login, so it issued no token: however many
+    # times it is found down, logins go on once it is back.
+    entry = _entry(sim)
+    down = _entry(sim, base_url=f"http://127.0.0.1:{free_port()}")
+    cache = TokenCache(redis_client, clock)
+    for _ in range(tokens_module.MAX_UNANSWERED_LOGINS + 1):
+        with pytest.raises(PbxUnreachableError):
+            await cache.token(entry, _token_call(session, down))
+    assert not await redis_client.exists(keys.token_unanswered(entry.base_url, entry.client_id))
     assert await cache.token(entry, _token_call(session, entry)) != ""
 
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from worker.backoff import backoff_s, defer_s
+from worker.backoff import backoff_s, defer_s, wait_out_s
 
 
 @pytest.mark.parametrize(
@@ -88,3 +88,12 @@ def test_defer_stays_within_bounds_for_real_random_draws() -> None:
             high_s = min(30.0, max(0.05, backlog_s))
             assert delay > 0.0
             assert low_s <= delay <= high_s
+
+
+def test_a_lasting_state_is_waited_out_between_half_the_cap_and_the_cap() -> None:
+    assert wait_out_s(cap_s=20, rand=lambda: 0.0) == 10
+    assert wait_out_s(cap_s=20, rand=lambda: 1.0) == 20
+
+
+def test_a_backoff_after_thousands_of_tries_is_the_cap_not_an_overflow() -> None:
+    assert backoff_s(5000, base_s=1.0, cap_s=20.0, rand=lambda: 1.0) == 20.0

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from jobs.records import Item
 from jobs.states import State
-from worker.delivery import _attempts
+from worker.retry_policy import counted
 
 ITEM = Item(
     job_id="job", item_no=1, pbx="hq", name="t1", state=State.RUNNING, attempts=6,
@@ -16,7 +16,7 @@ ITEM = Item(
 
 
 def test_attempts_since_a_retry_say_so() -> None:
-    assert _attempts(ITEM, 6) == "6 attempts"
+    assert counted(ITEM, 6) == "6 attempts"
     # The report's `attempts` counts every run (8 here); the reason, this run's.
     retried = replace(ITEM, attempts=8, attempts_at_retry=6)
-    assert _attempts(retried, 2) == "2 attempts since the last retry"
+    assert counted(retried, 2) == "2 attempts since the last retry"

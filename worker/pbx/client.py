@@ -23,6 +23,7 @@ from worker.pbx.errors import (
     PbxServerError,
     PbxTimeoutError,
     PbxTlsError,
+    PbxUnreachableError,
     error_for,
 )
 from worker.pbx.redaction import redact, redact_values
@@ -114,6 +115,9 @@ class PbxClient:
         except TimeoutError:
             failure = PbxTimeoutError
             message = f"{endpoint}: timed out after {self._timeout.total:g} s"
+        except aiohttp.ClientConnectorError as exc:
+            failure = PbxUnreachableError
+            message = f"{endpoint}: " + redact(f"{type(exc).__name__}: {exc}", secrets)
         except (aiohttp.ClientError, OSError) as exc:
             message = f"{endpoint}: " + redact(f"{type(exc).__name__}: {exc}", secrets)
         else:

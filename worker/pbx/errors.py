@@ -38,6 +38,13 @@ class PbxConnectionError(PbxTransientError):
     may_have_applied = True
 
 
+class PbxUnreachableError(PbxConnectionError):
+    """Raised when no connection to the PBX could be made (refused, no route, a name that does
+    not resolve): the request never left, so it cannot have been applied."""
+
+    may_have_applied = False
+
+
 class PbxTimeoutError(PbxConnectionError):
     """Raised when the answer does not come within the PBX's `timeout_s`: the PBX may still be
     working on the request."""

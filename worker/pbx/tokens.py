@@ -29,6 +29,7 @@ from worker.pbx.errors import (
     PbxRejectedError,
     PbxTokenCapError,
     PbxTokenExpiredError,
+    PbxUnreachableError,
 )
 from worker.pbx.token_pair import DEFAULT_ACCESS_LIFETIME_S, TokenPair
 
@@ -278,6 +279,8 @@ class TokenCache:
         secret = entry.client_secret.get_secret_value()
         try:
             answer = await call("get_token", {"username": entry.client_id, "password": secret})
+        except PbxUnreachableError:
+            raise  # no connection, so no login reached the PBX: nothing to count
         except PbxConnectionError:
             # It may have reached the PBX, which then issued a token nobody will ever use.
             async with self._redis.pipeline(transaction=False) as pipe:
