@@ -39,7 +39,9 @@ def print_problems(report: ValidationReport, *, err: bool = False) -> None:
     for problem in report.problems:
         click.echo(str(problem), err=err)
     summary = f"{report.valid} valid, {report.invalid} invalid rows"
-    click.echo(summary if report.ok else f"\n{summary}; {len(report.problems)} problems", err=err)
+    count = len(report.problems)
+    problems = f"{count} problem" + ("" if count == 1 else "s")
+    click.echo(summary if report.ok else f"\n{summary}; {problems}", err=err)
 
 
 def _refusal(report: ValidationReport) -> str:

@@ -30,6 +30,8 @@ def job_store() -> JobStore:
         client.ping()
     except redis.RedisError as exc:
         raise UsageError(f"cannot reach Redis at TRUNKCTL_REDIS_URL: {exc}") from None
+    except TypeError as exc:  # an option in the URL's query string that redis-py does not take
+        raise UsageError(f"TRUNKCTL_REDIS_URL has an option Redis does not take: {exc}") from None
     return JobStore(client, config.job_ttl_s)
 
 

@@ -135,7 +135,10 @@ def _wait_until_final(job_id: str, timeout_s: float | None, live: bool) -> JobSt
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> int:
-    """Counts per state of a job; exit 0 all delivered, 1 some failed, 3 timeout."""
+    """Counts per state of a job; exit 0 all delivered, 1 some failed, 3 not final yet
+    (timeout)."""
+    if timeout_s is not None and not wait:
+        raise UsageError("--timeout applies to --wait: give both, or neither")
     live = wait and not as_json and sys.stderr.isatty()
     current = _wait_until_final(job_id, timeout_s, live) if wait else _status_or_fail(job_id)
     if as_json:
@@ -153,7 +156,12 @@ def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> i
             err=True,
         )
         return EXIT_TIMEOUT
-    return status_exit_code(current)
+    code = status_exit_code(current)
+    if code == EXIT_OK and not current["final"]:
+        # Nothing failed so far, but not done: what `--wait --timeout 0` says too, so that
+        # `trunkctl status JOB && ...` never goes on before the trunks are delivered.
+        return EXIT_TIMEOUT
+    return code
 
 
 def _csv_cell(value: Any) -> Any:

@@ -65,7 +65,9 @@ def _base_url_problem(value: str) -> str | None:
 def _check_base_url(value: str) -> str:
     problem = _base_url_problem(value)
     if problem:
-        if "@" in value:  # it may carry a password: not echoed
+        if "@" in value or "://" not in value:
+            # It may carry a password, or be no URL at all (a client secret in the wrong
+            # column, say): not echoed.
             raise PydanticCustomError("base_url", problem)
         raise PydanticCustomError("base_url", problem + ", got {value}", {"value": repr(value)})
     return value.rstrip("/")

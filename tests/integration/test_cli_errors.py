@@ -35,6 +35,11 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
             "TRUNKCTL_REDIS_URL is not a Redis URL", id="redis-url-without-scheme",
         ),
         pytest.param(
+            {"TRUNKCTL_REDIS_URL": f"redis://:hunter2-pass@127.0.0.1:{free_port()}/1?bogus=1"},
+            ("jobs",), "TRUNKCTL_REDIS_URL has an option Redis does not take",
+            id="redis-url-unknown-option",
+        ),
+        pytest.param(
             {"TRUNKCTL_VISIBILITY_TIMEOUT_S": "soon"}, ("jobs",),
             "TRUNKCTL_VISIBILITY_TIMEOUT_S must be a whole number", id="bad-setting",
         ),

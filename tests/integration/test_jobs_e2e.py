@@ -143,6 +143,13 @@ def test_status_wait_times_out_with_exit_3_while_nothing_delivers(
     status = json.loads(waited.stdout)
     assert not status["final"]
     assert status["counts"]["queued"] == 3
+    # Without --wait: a look, and the same answer. `status JOB && next-step` must not go on.
+    looked = run(rollout, "status", job_id)
+    assert looked.returncode == 3, looked.stderr
+    assert "queued" in looked.stdout
+    misused = run(rollout, "status", job_id, "--timeout", "5")
+    assert misused.returncode == 2
+    assert "--timeout applies to --wait" in misused.stderr
 
 
 def _start_big_submit(

@@ -205,6 +205,14 @@ def test_entry_problems(tmp_path: Path, changes: dict[str, str], column: str, me
     assert "pw123" not in problem.message
 
 
+def test_a_client_secret_in_the_base_url_column_is_not_echoed(tmp_path: Path) -> None:
+    # Two cells swapped by hand: the message names the column, not the secret it holds.
+    _, problems = read(tmp_path, inventory_text(entry(base_url=SECRET, client_secret="x")))
+    (problem,) = problems
+    assert problem.column == "base_url"
+    assert problem.message == "must be an http:// or https:// URL"
+
+
 def test_every_problem_of_an_entry_is_reported(tmp_path: Path) -> None:
     row = entry(base_url="ftp://x", verify_tls="maybe", client_secret="env:NOPE", client_id="")
     _, problems = read(tmp_path, inventory_text(row))

@@ -150,7 +150,7 @@ def test_human_output_lists_problems_then_a_summary(tmp_path: Path, pbxs: Path) 
     assert out.splitlines() == [
         f"{trunks}:3: name: 'a' is already used for PBX 'acme-hq' at line 2",
         "",
-        "1 valid, 1 invalid rows; 1 problems",
+        "1 valid, 1 invalid rows; 1 problem",
     ]
 
 
