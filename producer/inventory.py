@@ -21,6 +21,8 @@ INVENTORY_COLUMNS = (
     "pbx", "base_url", "client_id", "client_secret", "api_path", "verify_tls", "ca_file",
     "tls_fingerprint", "max_inflight", "min_interval_ms", "timeout_s",
 )  # fmt: skip
+# Without these a row can never be an entry: an inventory lacking one is wrong as a whole.
+REQUIRED_COLUMNS = ("pbx", "base_url", "client_id", "client_secret")
 ENV_PREFIX = "env:"
 _PEM_CERTIFICATE = re.compile(
     r"-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE-----", re.DOTALL
@@ -156,7 +158,13 @@ def read_inventory(path: str | Path, environ: Mapping[str, str] | None = None) -
     with open_table(path, INVENTORY_COLUMNS) as table:
         name = str(table.path)
         inventory.problems.extend(Problem(name, 1, p.column, p.message) for p in table.problems)
-        if table.problems:
+        if not table.problems:
+            inventory.problems.extend(
+                Problem(name, 1, column, "required column is missing from the header")
+                for column in REQUIRED_COLUMNS
+                if column not in table.columns
+            )
+        if inventory.problems:
             inventory.unread = True
             return inventory
         for row in table.rows():

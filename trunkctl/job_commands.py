@@ -233,9 +233,13 @@ def retry(job_id: str, pbxs_file: Path | None, as_json: bool) -> int:
     submitter = Submitter(context.job_store(), context.task_queue())
     result = submitter.retry(job_id, pbxs_file)
     if result.requeued is None:
-        for problem in result.problems:
-            click.echo(str(problem), err=True)
-        click.echo("nothing re-queued: the inventory has problems", err=True)
+        if as_json:  # the `retry --json` object, with the problems as `validate --json` has them
+            errors = [problem.as_json() for problem in result.problems]
+            print_json({**result.as_json(), "errors": errors})
+        else:
+            for problem in result.problems:
+                click.echo(str(problem), err=True)
+            click.echo("nothing re-queued: the inventory has problems", err=True)
         return EXIT_FAILED
     if as_json:
         print_json(result.as_json())

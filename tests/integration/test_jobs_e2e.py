@@ -94,6 +94,13 @@ def test_submit_fail_report_retry_succeed_resubmit(
     assert {r["errcode"] for r in bad if r["state"] == "failed"} == {-1}
     assert sim.counters(locked)["logins_failed"] == 1
 
+    (tmp_path / "broken.csv").write_text("pbx,base_url\n")  # no client columns
+    broken = run(rollout, "retry", job_id, "--pbxs", str(tmp_path / "broken.csv"), "--json")
+    assert broken.returncode == 1
+    refusal = json.loads(broken.stdout)
+    assert (refusal["job_id"], refusal["requeued"]) == (job_id, 0)
+    assert {error["file"] for error in refusal["errors"]} == {str(tmp_path / "broken.csv")}
+
     write_inventory(good_inventory, tmp_path / "fixed.csv")
     retried = run(rollout, "retry", job_id, "--pbxs", str(tmp_path / "fixed.csv"), "--json")
     assert retried.returncode == 0, retried.stderr

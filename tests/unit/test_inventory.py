@@ -255,6 +255,17 @@ def test_header_problems_make_the_inventory_empty(
     assert (entries, problems) == ({}, [Problem("pbxs.csv", 1, column, message)])
 
 
+def test_a_header_without_a_required_column_makes_the_inventory_empty(tmp_path: Path) -> None:
+    # Reported once, at the header, not once per row (nor not at all when there is no row).
+    for rows in ("", "acme-hq,http://pbx.acme.example\nglobex,http://pbx.globex.example\n"):
+        entries, problems = read(tmp_path, f"pbx,base_url\n{rows}")
+        assert entries == {}
+        assert problems == [
+            Problem("pbxs.csv", 1, column, "required column is missing from the header")
+            for column in ("client_id", "client_secret")
+        ]
+
+
 def test_header_names_are_trimmed_and_lower_cased(tmp_path: Path) -> None:
     entries, problems = read(tmp_path, " PBX ,Base_URL,Client_Id, CLIENT_SECRET\na,http://h,c,s\n")
     assert (list(entries), problems) == (["a"], [])
