@@ -40,6 +40,13 @@ class Settings:
     # The User-Agent sent to every PBX (the API rejects requests without one).
     user_agent: str = "trunkctl/0.1"
 
+    @property
+    def defer_cap_s(self) -> float:
+        """The longest a task is put off (a retry's backoff, a step aside for a busy PBX): well
+        inside the visibility timeout, so that a task held for its countdown is never handed
+        to another worker meanwhile."""
+        return self.visibility_timeout_s / 3
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from the environment; a malformed value is a UsageError naming it."""

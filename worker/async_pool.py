@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import logging
-import os
 import queue
 import threading
 import time
@@ -108,7 +108,9 @@ class _Job:
     args: tuple[Any, ...] | None
     kwargs: dict[str, Any] | None
     callback: Callable[..., Any] | None
+    number: int = 0  # what Celery knows the task by in this pool (its "pid"; see terminate_job)
     finished: bool = False
+    task: asyncio.Task[None] | None = None
 
 
 class ApplyResult:
@@ -133,6 +135,9 @@ class ApplyResult:
     def get(self, timeout: float | None = None) -> None:
         """Like wait."""
         self.wait(timeout)
+
+    def terminate(self, _signal: int | None = None) -> None:
+        """Celery calls this beside the pool's terminate_job, which does the work."""
 
 
 class AsyncioPool(BasePool):
@@ -159,6 +164,8 @@ class AsyncioPool(BasePool):
             target=self._finish_all, name="bookkeeping", daemon=True
         )
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._numbers = itertools.count(1)
+        self._jobs: dict[int, _Job] = {}  # by number, while their async part runs
 
     def on_start(self) -> None:
         if _loop_provider is None:
@@ -189,11 +196,14 @@ class AsyncioPool(BasePool):
                 apply_target, target, args, kwargs, callback, accept_callback
             )
             return ApplyResult(future=future)
+        job = _Job(*found, target, args, kwargs, callback, number=next(self._numbers))
         if accept_callback:
-            accept_callback(os.getpid(), time.monotonic())
-        job = _Job(*found, target, args, kwargs, callback)
+            # The job's number stands for a process id (as the gevent pool's greenlets do):
+            # Celery hands it back to terminate_job to cancel this task.
+            accept_callback(job.number, time.monotonic())
         with self._lock:
             self._pending += 1
+            self._jobs[job.number] = job
             self._incoming.append(job)
             wake = not self._wake_scheduled
             self._wake_scheduled = True
@@ -208,14 +218,47 @@ class AsyncioPool(BasePool):
             self._wake_scheduled = False
         for job in jobs:
             task = asyncio.ensure_future(self._run(job), loop=self._loop)
+            job.task = task
             self._running.add(task)  # the loop keeps only weak references to its tasks
             task.add_done_callback(self._running.discard)
+
+    def terminate_job(self, pid: int, signal: int | None = None) -> None:  # noqa: ARG002
+        """Cancel a task in progress (a cold shutdown; a lost broker connection): its run lets
+        its item and its PBX's slot go as it unwinds, and its message, never acknowledged, is
+        handed out again by the broker. Nothing is recorded of the run; its claim said enough."""
+        with self._lock:
+            job = self._jobs.get(pid)
+        if job is not None and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._cancel, job)
+
+    def _cancel(self, job: _Job) -> None:
+        if job.task is not None:
+            job.task.cancel()
+        else:  # not started yet: it never will be
+            with self._lock:
+                if job in self._incoming:
+                    self._incoming.remove(job)
+                    self._forget(job)
+
+    def _forget(self, job: _Job) -> None:
+        """Under the lock: the job will not be finished (cancelled)."""
+        self._jobs.pop(job.number, None)
+        job.finished = True
+        self._pending -= 1
+        if not self._pending:
+            self._idle.notify_all()
 
     async def _run(self, job: _Job) -> None:
         try:
             result: tuple[bool, Any] = (True, await job.part(*job.task_args, **job.task_kwargs))
+        except asyncio.CancelledError:
+            with self._lock:
+                self._forget(job)
+            raise
         except Exception as exc:  # noqa: BLE001 - handed to the task body, which decides
             result = (False, exc)
+        with self._lock:
+            self._jobs.pop(job.number, None)
         # Celery's tracer and its callbacks (late ack, retry, failure) block on the broker: they
         # run on the bookkeeping thread, never on the loop, which must stay free for the PBXs.
         self._finishing.put((job, result))

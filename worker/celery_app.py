@@ -13,6 +13,9 @@ from celery.signals import after_setup_logger, worker_init, worker_ready, worker
 
 from trunkctl.settings import Settings
 
+# How long the lock of a sweep for unacknowledged tasks lives if its holder dies.
+UNACKED_MUTEX_EXPIRE_S = 30
+
 
 def broker_url(redis_url: str) -> str:
     """kombu's spelling of a Redis URL: a unix socket is `redis+socket://` there, with the
@@ -53,6 +56,10 @@ def make_app(settings: Settings) -> Celery:
             # kombu sweeps for such tasks every interval x throttle seconds: make it the interval.
             "unacked_restore_interval": settings.restore_interval_s,
             "unacked_restore_throttle": 1,
+            # A sweep holds a lock (a restore takes well under a second); a worker killed while
+            # sweeping held it for kombu's default 300 s, and no dead worker's task came back
+            # meanwhile. No longer than the visibility timeout: the bound above holds.
+            "unacked_mutex_expire": min(UNACKED_MUTEX_EXPIRE_S, settings.visibility_timeout_s),
         },
     )
     return app

@@ -257,5 +257,5 @@ class Delivery:
             )
         )
         # Back when the PBX's backlog should have drained; well inside the visibility timeout.
-        cap_s = self._settings.visibility_timeout_s / 3
+        cap_s = self._settings.defer_cap_s
         return Outcome(State.QUEUED, defer_s(comeback_in_s, cap_s=cap_s))

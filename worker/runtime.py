@@ -74,7 +74,11 @@ class WorkerRuntime:
         )
         self._redis = aioredis.Redis(connection_pool=pool)
         # Keep a quarter of the task slots free of waiting, for the tasks of other PBXs.
-        self._limiter = DeviceLimiter(self._redis, self.settings.worker_concurrency * 3 // 4)
+        self._limiter = DeviceLimiter(
+            self._redis,
+            self.settings.worker_concurrency * 3 // 4,
+            max_comeback_s=self.settings.defer_cap_s,
+        )
         self._tokens = TokenCache(self._redis)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import ssl
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,10 @@ from jobs import keys
 from pbxsim import SimSettings, SimulatorThread
 from tests.e2e import Rollout, fleet_rows, register_body, wait_for
 from tests.tls_certificates import self_signed
+from tests.worker_process import FAST_SETTINGS
+from trunkctl.settings import Settings
 from trunks.schema import parse_request_body
+from worker.celery_app import make_app
 
 pytestmark = pytest.mark.e2e
 
@@ -384,10 +388,41 @@ def test_worker_killed_mid_batch_loses_nothing(rollout: Rollout) -> None:
             30, "some trunks created",
         )  # fmt: skip
         first.kill()
+        # Killed, say, while it swept for unacknowledged tasks: kombu's sweep lock is left
+        # behind, as long as the worker's settings make it live (kombu's own default: 300 s).
+        options = make_app(Settings.from_env(FAST_SETTINGS)).conf.broker_transport_options
+        rollout.client.set("unacked_mutex", "the-dead-worker", ex=options["unacked_mutex_expire"])
         assert not rollout.wait_final_or_none(job_id)
         rollout.start_workers(1)
         # Bounded by the dead worker's leases (10 s) and the visibility timeout (4 s in tests).
         status = rollout.wait_final(job_id, timeout_s=120)
+        assert status["counts"]["succeeded"] == len(rows)
+        assert_each_created_once(sim, rows)
+
+
+@pytest.mark.timeout(120)
+def test_a_cold_shutdown_cancels_the_runs_in_progress_and_lets_their_items_go(
+    rollout: Rollout,
+) -> None:
+    # SIGQUIT (or Ctrl-C twice): Celery cancels the tasks in progress through the pool. Their
+    # runs unwind, giving their items' claims back, so a worker started next takes them at once.
+    with SimulatorThread(SimSettings(pbx_count=2, latency_ms=300)) as sim:
+        [first] = rollout.start_workers(1)
+        rows = fleet_rows(sim.aliases(), per_pbx=10)
+        job_id = rollout.submit(sim, rows).job_id or ""
+        wait_for(
+            lambda: True if sum(sim.counters(a)["creates"] for a in sim.aliases()) >= 2 else None,
+            30, "some trunks created",
+        )  # fmt: skip
+        first.process.send_signal(signal.SIGQUIT)
+        assert first.process.wait(timeout=30) is not None
+        output = first.output()
+        assert "NotImplementedError" not in output
+        assert "Traceback" not in output
+        locks = [keys.item_lock(job_id, n) for n in range(1, len(rows) + 1)]
+        assert not rollout.client.exists(*locks)  # no claim of the dead worker holds an item
+        rollout.start_workers(1)
+        status = rollout.wait_final(job_id, timeout_s=60)
         assert status["counts"]["succeeded"] == len(rows)
         assert_each_created_once(sim, rows)
 

@@ -80,3 +80,23 @@ def test_more_slots_mean_more_waiters_make_enough() -> None:
     queued = ENOUGH * 2 - 1
     assert _policy().should_step_aside(queued, 1, PER_REQUEST_S, wait_s=0.1)
     assert not _policy().should_step_aside(queued, 2, PER_REQUEST_S, wait_s=0.1)
+
+
+def test_returns_beyond_the_horizon_line_up_at_the_horizon_leaving_no_holes() -> None:
+    # 300 tasks step aside at once for one PBX, while tasks are put off 30 s at most. Chained
+    # past the horizon, the later ones would be due at 30-60 s, yet all come back at 30 s (the
+    # most they can be put off) and step aside again, behind dues that no task fills.
+    due = 0.0
+    dues = []
+    for _ in range(300):
+        due = comeback_at(
+            now=0.0, ahead=ENOUGH, limit=1, per_request_s=PER_REQUEST_S, previous_due=due,
+            horizon_s=30.0,
+        )  # fmt: skip
+        dues.append(due)
+    assert max(dues) == 30.0
+    assert dues[:100] == pytest.approx([0.4 + n * PER_REQUEST_S for n in range(100)])
+    # One that comes back early and steps aside again is due by its own place in line, not
+    # behind dues of 30-60 s that no task will fill.
+    again = comeback_at(30.0, ENOUGH, 1, PER_REQUEST_S, due, horizon_s=30.0)
+    assert again == pytest.approx(30.0 + ENOUGH / 2 * PER_REQUEST_S)

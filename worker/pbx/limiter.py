@@ -77,7 +77,9 @@ class _Device:
 class DeviceLimiter:
     """Slots of in-flight requests per device (base URL), shared through Redis."""
 
-    def __init__(self, redis: aioredis.Redis, max_waiting: int) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, max_waiting: int, *, max_comeback_s: float = float("inf")
+    ) -> None:
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE_LUA)
         self._release = redis.register_script(RELEASE_LUA)
@@ -88,6 +90,8 @@ class DeviceLimiter:
         # Waiting costs nothing, but a waiting task holds one of the process's places for tasks:
         # past max_waiting waiters the process is short of room.
         self._policy = StepAsidePolicy(max_waiting)
+        # A task that steps aside is back within this long, however long its PBX's backlog.
+        self._max_comeback_s = max_comeback_s
         self._leases = LeaseKeeper(redis, self._update_limits)
         self._by_id: dict[str, _Device] = {}
         self._releases = ReleaseListener(redis, self._released_elsewhere)
@@ -126,6 +130,7 @@ class DeviceLimiter:
             self._limit(entry, device),
             self._per_request_s(entry, device),
             device.comeback_at,
+            horizon_s=self._max_comeback_s,
         )
         return device.comeback_at - now
 

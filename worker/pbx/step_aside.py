@@ -51,10 +51,23 @@ class StepAsidePolicy:
 
 
 def comeback_at(
-    now: float, ahead: int, limit: int, per_request_s: float, previous_due: float
+    now: float,
+    ahead: int,
+    limit: int,
+    per_request_s: float,
+    previous_due: float,
+    *,
+    horizon_s: float = float("inf"),
 ) -> float:
     """When a task that steps aside now, with `ahead` waiters in front of it, is due back: once
     those are down to half of "enough", and one request's time after the task that stepped aside
-    before it (`previous_due`), so that they return about when the device needs them, in order."""
+    before it (`previous_due`), so that they return about when the device needs them, in order.
+
+    Never later than `horizon_s` from now: a task is put off that long at most, and comes back
+    then, early, to step aside again if need be. Its place in the line of returns is at the
+    horizon, not where the backlog would put it: had the line run on past the horizon, the tasks
+    that come back early would leave holes in it, and the device would idle where they were due.
+    """
     half = ENOUGH_WAITERS_PER_SLOT * limit / 2
-    return max(now + max(half, ahead - half) * per_request_s, previous_due + per_request_s)
+    due = max(now + max(half, ahead - half) * per_request_s, previous_due + per_request_s)
+    return min(due, now + horizon_s)
