@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from celery import Celery
 from celery.signals import after_setup_logger, worker_init, worker_ready, worker_shutdown
 
+from trunkctl.errors import EXIT_USAGE, UsageError
 from trunkctl.settings import Settings
 
 # How long the lock of a sweep for unacknowledged tasks lives if its holder dies.
@@ -90,6 +92,18 @@ def _quiet_per_task_lines(**_: Any) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _warn_if_off_the_queue(sender: Any = None, **_: Any) -> None:
+    """A worker told to consume other queues (`-Q`) than the one submits fill would sit idle."""
+    consumer = getattr(sender, "task_consumer", None)
+    names = {queue.name for queue in getattr(consumer, "queues", None) or ()}
+    if names and settings.queue not in names:
+        logging.getLogger(__name__).warning(
+            "this worker consumes %s, but trunkctl submits to TRUNKCTL_QUEUE=%s: it will "
+            "deliver nothing of theirs (drop -Q, or set TRUNKCTL_QUEUE alike everywhere)",
+            ", ".join(sorted(names)), settings.queue,
+        )  # fmt: skip
+
+
 def _touch_ready_file(**_: Any) -> None:
     # For health checks (and tests): the file exists while the worker consumes.
     if settings.worker_ready_file:
@@ -101,11 +115,22 @@ def _remove_ready_file(**_: Any) -> None:
         Path(settings.worker_ready_file).unlink(missing_ok=True)
 
 
-settings = Settings.from_env()
+def _settings_or_exit() -> Settings:
+    """The settings; a malformed one ends `celery -A worker ...` with one line and exit 2, as
+    `trunkctl worker` does (Celery would print the traceback of its app's import)."""
+    try:
+        return Settings.from_env()
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+settings = _settings_or_exit()
 app = make_app(settings)
 after_setup_logger.connect(_quiet_per_task_lines, weak=False)
 # A file left by a killed worker must not say "ready" before this one consumes.
 worker_init.connect(_remove_ready_file, weak=False)
 worker_ready.connect(tune_gc, weak=False)  # before the ready file says so
+worker_ready.connect(_warn_if_off_the_queue, weak=False)
 worker_ready.connect(_touch_ready_file, weak=False)
 worker_shutdown.connect(_remove_ready_file, weak=False)

@@ -59,6 +59,16 @@ def test_environment_problems_are_one_line_and_exit_2(
     assert "hunter2-pass" not in done.stderr + done.stdout
 
 
+def test_celery_started_on_the_app_with_a_bad_setting_says_so_in_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "worker"],
+        env={**os.environ, "TRUNKCTL_WORKER_CONCURRENCY": "abc"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "error: TRUNKCTL_WORKER_CONCURRENCY must be a whole number, got 'abc'\n"
+
+
 def test_a_redis_that_refuses_a_command_is_one_line_and_exit_2(redis_url: str) -> None:
     # An ACL that lets the user connect, select its database and ping, and nothing else.
     admin = redis.Redis.from_url(redis_url)

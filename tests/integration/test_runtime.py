@@ -61,3 +61,31 @@ def test_the_runtime_is_sized_by_the_concurrency_celery_was_given(
         worker.stop()
     # A warm shutdown closes the PBX session and the Redis pool once the pool has stopped.
     assert "PBX connections and Redis pool closed" in worker.log_path.read_text(encoding="utf-8")
+
+
+def test_a_worker_told_to_consume_another_queue_says_it_will_deliver_nothing(
+    redis_url: str, tmp_path: Path
+) -> None:
+    worker = WorkerProcess(
+        {"TRUNKCTL_REDIS_URL": redis_url, "TRUNKCTL_QUEUE": "rollouts"}, "w", tmp_path / "w.log",
+        celery_args=("-Q", "other"),
+    )  # fmt: skip
+    try:
+        worker.wait_ready()  # the warning is logged before the ready file is touched
+        assert "this worker consumes other, but trunkctl submits to TRUNKCTL_QUEUE=rollouts" in (
+            worker.output()
+        )
+    finally:
+        worker.stop()
+    assert "consumes" not in _output_of_a_worker_on_its_queue(redis_url, tmp_path)
+
+
+def _output_of_a_worker_on_its_queue(redis_url: str, tmp_path: Path) -> str:
+    worker = WorkerProcess(
+        {"TRUNKCTL_REDIS_URL": redis_url, "TRUNKCTL_QUEUE": "rollouts"}, "v", tmp_path / "v.log"
+    )
+    try:
+        worker.wait_ready()
+        return worker.output()
+    finally:
+        worker.stop()
