@@ -14,6 +14,7 @@ from celery.signals import after_setup_logger, worker_init, worker_ready, worker
 
 from trunkctl.errors import EXIT_USAGE, UsageError
 from trunkctl.settings import Settings
+from worker.redis_pool import redis_url_problem
 
 # How long the lock of a sweep for unacknowledged tasks lives if its holder dies.
 UNACKED_MUTEX_EXPIRE_S = 30
@@ -119,10 +120,16 @@ def _settings_or_exit() -> Settings:
     """The settings; a malformed one ends `celery -A worker ...` with one line and exit 2, as
     `trunkctl worker` does (Celery would print the traceback of its app's import)."""
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
+        problem = str(exc)
+    else:
+        url_problem = redis_url_problem(settings.redis_url)
+        if url_problem is None:
+            return settings
+        problem = f"TRUNKCTL_REDIS_URL cannot be used: {url_problem}"
+    print(f"error: {problem}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
 
 
 settings = _settings_or_exit()

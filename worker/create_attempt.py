@@ -14,7 +14,7 @@ from jobs.records import Item
 from jobs.states import State
 from jobs.transitions import Transition
 from worker.circuits import circuit_open_error
-from worker.pbx.errors import PbxError, PbxTokenExpiredError
+from worker.pbx.errors import PbxError, PbxTokenExpiredError, PbxUnreachableError
 
 # Item fields to write back when a run ends otherwise than planned.
 TakeBack = dict[str, str | int]
@@ -76,7 +76,12 @@ class CreateAttempt:
         return NOTHING_BACK
 
     async def after_failure(self, failure: PbxError) -> None:
-        """Record the take-back of a run that ends in `failure` (see take_back)."""
-        if back := self.take_back(failure):
+        """Record the take-back of a run that ends in `failure` (see take_back), and uncount a
+        request that never left because no connection could be made."""
+        back = self.take_back(failure)
+        uncount = 1 if self._left and isinstance(failure, PbxUnreachableError) else 0
+        if back or uncount:
             item = self._item
-            await self._store.move(Transition(item.job_id, item.item_no, State.RUNNING, back))
+            await self._store.move(
+                Transition(item.job_id, item.item_no, State.RUNNING, back, add_attempts=-uncount)
+            )

@@ -60,3 +60,13 @@ def connection_pool(
     )
     pool.connection_class = _PACKED_IN_C.get(pool.connection_class, pool.connection_class)
     return pool
+
+
+def redis_url_problem(url: str) -> str | None:
+    """What keeps redis-py from using `url`, found without connecting (a scheme it does not
+    know, an option in the query string it does not take), or None."""
+    try:
+        connection_pool(url, max_connections=1).make_connection()  # type: ignore[no-untyped-call] # unannotated in redis-py
+    except (ValueError, TypeError) as exc:  # redis-py's messages never hold the URL itself
+        return str(exc)
+    return None

@@ -2,9 +2,11 @@
 counts and times (no I/O; the random source is a parameter).
 
 Bounded three ways: the create requests sent since the last `retry` (`max_attempts`), the runs
-that met a transient fault of any kind, a lookup or a login as much as a create (`max_attempts`
+that met a fault at the PBX of any kind, a lookup or a login as much as a create (`max_attempts`
 too: a sick PBX is not asked again and again), and the time since the first try (`retry_window_s`).
-A PBX whose tokens are all out is waited out instead: no try is counted, within the window.
+A run that asked nothing of the PBX counts no try, and is bounded by the window alone: its PBX
+could not be reached at all (down, rebooting), its tokens are all out (both waited out, a look
+every half to whole backoff cap), or its request's token ran out each time its turn came.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from jobs.records import Item
 from trunkctl.settings import Settings
 from worker.backoff import backoff_s, wait_out_s
-from worker.pbx.errors import PbxError, PbxTokenCapError
+from worker.pbx.errors import PbxError, PbxTokenCapError, PbxUnreachableError
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +47,17 @@ def decide(
 ) -> RetryDecision:
     """What becomes of an item after a run that met `fault`, having sent `attempts` creates
     since the last retry, `elapsed_s` after its first try."""
-    waiting = isinstance(fault, PbxTokenCapError)
-    if waiting:
-        tries, delay_s = item.tries, wait_out_s(cap_s=settings.backoff_max_s, rand=rand)
+    tries = item.tries + (1 if fault.tried_the_pbx else 0)
+    if isinstance(fault, PbxTokenCapError | PbxUnreachableError):  # lasting: waited out
+        delay_s = wait_out_s(cap_s=settings.backoff_max_s, rand=rand)
     else:
-        tries = item.tries + 1
         delay_s = backoff_s(
-            tries, base_s=settings.backoff_base_s, cap_s=settings.backoff_max_s, rand=rand
+            item.tries + 1, base_s=settings.backoff_base_s, cap_s=settings.backoff_max_s, rand=rand
         )
     give_up = None
     if attempts >= settings.max_attempts:
         give_up = f"gave up after {counted(item, attempts)}: {fault}"
-    elif tries >= settings.max_attempts and not waiting:
+    elif tries >= settings.max_attempts and fault.tried_the_pbx:
         give_up = f"gave up after {counted(item, tries, 'failed tries')}: {fault}"
     elif elapsed_s + delay_s > settings.retry_window_s:
         give_up = f"gave up after {elapsed_s:.0f} s of retries: {fault}"

@@ -59,14 +59,31 @@ def test_environment_problems_are_one_line_and_exit_2(
     assert "hunter2-pass" not in done.stderr + done.stdout
 
 
-def test_celery_started_on_the_app_with_a_bad_setting_says_so_in_one_line() -> None:
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param(
+            {"TRUNKCTL_WORKER_CONCURRENCY": "abc"},
+            "TRUNKCTL_WORKER_CONCURRENCY must be a whole number, got 'abc'", id="bad-setting",
+        ),
+        pytest.param(
+            {"TRUNKCTL_REDIS_URL": "redis://:hunter2-pass@127.0.0.1:1/1?bogus=1"},
+            "TRUNKCTL_REDIS_URL cannot be used: ", id="redis-url-unknown-option",
+        ),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("command", [["-m", "celery", "-A", "worker", "worker"]])
+def test_a_worker_started_with_a_bad_environment_says_so_in_one_line(
+    env: dict[str, str], message: str, command: list[str]
+) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "worker", "worker"],
-        env={**os.environ, "TRUNKCTL_WORKER_CONCURRENCY": "abc"},
+        [sys.executable, *command], env={**os.environ, **env},
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2
-    assert done.stderr == "error: TRUNKCTL_WORKER_CONCURRENCY must be a whole number, got 'abc'\n"
+    assert done.stderr.startswith(f"error: {message}")
+    assert done.stderr.count("\n") == 1
+    assert "hunter2-pass" not in done.stderr
 
 
 def test_a_redis_that_refuses_a_command_is_one_line_and_exit_2(redis_url: str) -> None:

@@ -14,7 +14,13 @@ from jobs.records import Item
 from jobs.states import State
 from worker.circuits import CircuitOpenError
 from worker.create_attempt import NOTHING_BACK, CreateAttempt
-from worker.pbx.errors import PbxConnectionError, PbxError, PbxRejectedError, PbxTokenExpiredError
+from worker.pbx.errors import (
+    PbxConnectionError,
+    PbxError,
+    PbxRejectedError,
+    PbxTokenExpiredError,
+    PbxUnreachableError,
+)
 
 ITEM = Item(
     job_id="job", item_no=1, pbx="hq", name="t1", state=State.RUNNING, attempts=0,
@@ -102,3 +108,13 @@ async def test_a_replay_is_not_sent_past_max_attempts(store: ItemStore) -> None:
     attempt.refused()
     with pytest.raises(PbxTokenExpiredError, match=r"TOKEN EXPIRED \(errcode 10004\)"):
         await attempt.about_to_send()  # its replay would be the fourth
+
+
+async def test_a_request_that_found_no_pbx_to_connect_to_is_uncounted_and_unmarked(
+    client: aioredis.Redis, store: ItemStore
+) -> None:
+    attempt = _attempt(store)
+    await attempt.about_to_send()
+    await attempt.after_failure(PbxUnreachableError("trunk/create: ClientConnectorError"))
+    fields = await _item_fields(client)
+    assert (fields[b"attempts"], fields[b"maybe_sent"]) == (b"0", b"0")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import signal
 import ssl
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -265,6 +267,34 @@ def test_a_create_answered_with_a_web_page_is_looked_up_before_it_is_sent_again(
     assert again["trunk_id"] == stored["id"]
     assert again["attempts"] == 1
     assert sim3.counters(alias)["requests"]["trunk/create"] == 1
+
+
+def test_a_pbx_that_is_down_is_waited_for_within_the_retry_window(rollout: Rollout) -> None:
+    # Rebooting, say: no connection can be made, so nothing reaches it. Its item is retried
+    # (without counting tries: TRUNKCTL_MAX_ATTEMPTS is 2 here) until it is back.
+    settings = SimSettings(pbx_count=1, seed=7)
+    with SimulatorThread(settings) as before_reboot:
+        port = urlsplit(before_reboot.root_url).port or 0
+        inventory = before_reboot.inventory_rows()
+        alias = before_reboot.aliases()[0]
+    rollout.settings.update(TRUNKCTL_MAX_ATTEMPTS="2")
+    rollout.start_workers(1)
+    rows = [(alias, register_body("trunk-0", 1))]
+    job_id = rollout.submit(before_reboot, rows, inventory).job_id or ""
+    item_key = keys.item(job_id, 1)
+
+    def down_for_2_s() -> bool | None:
+        errmsg, first_try_at = rollout.client.hmget(item_key, "errmsg", "first_try_at")
+        seen_down = errmsg and b"ClientConnectorError" in errmsg and first_try_at
+        return True if seen_down and time.time() - float(first_try_at or 0) > 2 else None
+
+    wait_for(down_for_2_s, 30, "tries while the PBX is down")  # backoff at most 0.3 s in tests
+    assert rollout.client.hget(item_key, "state") == b"retrying"
+    with SimulatorThread(settings, port=port) as after_reboot:
+        rollout.wait_final(job_id)
+        [record] = rollout.records(job_id)
+        assert (record["state"], record["attempts"]) == ("succeeded", 1)
+        assert after_reboot.counters(alias)["requests"]["trunk/create"] == 1
 
 
 def test_wrong_secret_fails_one_pbx_after_one_login(

@@ -9,7 +9,14 @@ import pytest
 from jobs.records import Item
 from jobs.states import State
 from trunkctl.settings import Settings
-from worker.pbx.errors import PbxConnectionError, PbxError, PbxServerError, PbxTokenCapError
+from worker.pbx.errors import (
+    PbxConnectionError,
+    PbxError,
+    PbxServerError,
+    PbxTokenCapError,
+    PbxTokenLapsedError,
+    PbxUnreachableError,
+)
 from worker.retry_policy import decide
 
 ITEM = Item(
@@ -62,3 +69,25 @@ def test_a_pbx_with_all_its_tokens_out_is_waited_out_without_counting_a_try(trie
     assert decision.delay_s == SETTINGS.backoff_max_s  # no hammering: up to the cap, not 1 s
     # ...as long as the window allows.
     assert _decide(CAPPED, elapsed_s=590.0).give_up is not None
+
+
+def test_a_pbx_that_cannot_be_reached_is_waited_for_within_the_window() -> None:
+    # Down or rebooting: nothing reached it, so no try counts; a look every 10-20 s.
+    down = PbxUnreachableError("get_token: ClientConnectorError: Cannot connect to host")
+    decision = _decide(down, tries=5, elapsed_s=300.0)
+    assert (decision.give_up, decision.tries) == (None, 5)
+    assert decision.delay_s == SETTINGS.backoff_max_s
+    assert _decide(down, tries=5, elapsed_s=590.0).give_up == (
+        "gave up after 590 s of retries: get_token: ClientConnectorError: Cannot connect to host"
+    )
+
+
+def test_a_request_whose_token_ran_out_before_its_turn_counts_no_try() -> None:
+    # Tokens of a few seconds and a long queue for the PBX: the request never left. It goes on
+    # within the window, with the backoff of the tries it has made.
+    lapsed = PbxTokenLapsedError(
+        "trunk/create: no access token lived until the request's turn (3 tries)", errcode=10004
+    )
+    decision = _decide(lapsed, tries=5)
+    assert (decision.give_up, decision.tries, decision.delay_s) == (None, 5, 20.0)
+    assert _decide(lapsed, tries=0).delay_s == 1.0

@@ -13,6 +13,7 @@ from worker.pbx.errors import (
     PbxBadAnswerError,
     PbxTimeoutError,
     PbxTokenExpiredError,
+    PbxTokenLapsedError,
 )
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
@@ -131,7 +132,7 @@ class PbxConnection:
                     await asyncio.sleep(min(self.entry.timeout_s, TIMEOUT_HOLD_MAX_S))
                     raise
         # Never sent: each time the request had its slot, its token had run out again.
-        raise PbxTokenExpiredError(
+        raise PbxTokenLapsedError(
             f"{endpoint}: no access token lived until the request's turn ({MAX_SLOT_TRIES} tries)",
             errcode=10004, errmsg="TOKEN EXPIRED",
         )  # fmt: skip

@@ -16,6 +16,9 @@ class PbxError(TrunkctlError):
 
     transient = False
     may_have_applied = False
+    # The PBX was asked and failed: a try that counts toward an item's bound (see
+    # worker.retry_policy). False where nothing was asked of it, or it said to wait.
+    tried_the_pbx = True
 
     def __init__(
         self, message: str, *, errcode: int | None = None, errmsg: str = "", detail: Any = None
@@ -43,6 +46,7 @@ class PbxUnreachableError(PbxConnectionError):
     not resolve): the request never left, so it cannot have been applied."""
 
     may_have_applied = False
+    tried_the_pbx = False
 
 
 class PbxTimeoutError(PbxConnectionError):
@@ -69,6 +73,8 @@ class PbxBusyError(PbxTransientError):
 class PbxTokenCapError(PbxTransientError):
     """Raised when get_token answers 60002: 8 tokens are out; wait, don't hammer."""
 
+    tried_the_pbx = False
+
 
 class PbxTokenExpiredError(PbxError):
     """Raised for errcode 10004: the token is expired or unknown; refresh once, replay once.
@@ -77,6 +83,13 @@ class PbxTokenExpiredError(PbxError):
     """
 
     transient = True
+
+
+class PbxTokenLapsedError(PbxTokenExpiredError):
+    """Raised when a request never left: each time its PBX's slot came, its token had run out
+    again (tokens of a few seconds, a long queue for the PBX). Nothing was asked of the PBX."""
+
+    tried_the_pbx = False
 
 
 class PbxAuthError(PbxError):
