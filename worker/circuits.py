@@ -13,11 +13,7 @@ import time
 from collections.abc import Callable
 
 from jobs.item_store import CircuitReason
-from worker.pbx.errors import PbxAuthError
-
-
-class CircuitOpenError(PbxAuthError):
-    """Raised before a request leaves when its PBX's credentials failed for its job meanwhile."""
+from worker.pbx.errors import CircuitOpenError
 
 
 class OpenedCircuits:

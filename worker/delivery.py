@@ -21,10 +21,11 @@ from jobs.transitions import Transition
 from trunkctl.settings import Settings
 from trunks.pbx import PbxEntry
 from worker.backoff import defer_s
-from worker.circuits import CircuitOpenError, OpenedCircuits
+from worker.circuits import OpenedCircuits
 from worker.create_attempt import NOTHING_BACK, CreateAttempt, TakeBack
 from worker.pbx.connection import OnAuthFailure, PbxConnection
 from worker.pbx.errors import (
+    CircuitOpenError,
     PbxAuthError,
     PbxDuplicateError,
     PbxError,
@@ -90,7 +91,7 @@ class Delivery:
             elif claim.circuit is not None:
                 outcome = await self._finish(item, State.FAILED, **claim.circuit)
             else:
-                outcome = await self._attempt(item, claim.entry, now)
+                outcome = await self._attempt(item, claim.entry, claim.marked, now)
             return outcome
         finally:
             if outcome.state in FINAL_STATES:  # a final transition has dropped the lock
@@ -115,11 +116,11 @@ class Delivery:
             detail=error.detail,
         )  # fmt: skip
 
-    async def _attempt(self, item: Item, entry: PbxEntry, now: float) -> Outcome:
+    async def _attempt(self, item: Item, entry: PbxEntry, marked: bool, now: float) -> Outcome:
         first_try_at = item.first_try_at or now
         try:
             pbx = self._connect(entry, item.job_id, lambda exc: self._open_circuit(item, exc))
-            return await self._create(item, pbx, first_try_at, claimed_at=now)
+            return await self._create(item, pbx, first_try_at, marked, claimed_at=now)
         except PbxAuthError as exc:
             reason = await self._open_circuit(item, exc)
             return await self._finish(item, State.FAILED, **reason)
@@ -135,10 +136,11 @@ class Delivery:
         item: Item,
         pbx: PbxConnection,
         first_try_at: float,
+        marked: bool,
         *,
         claimed_at: float,
     ) -> Outcome:
-        """Send the create, unless a lookup finds the trunk first."""
+        """Send the create; `marked`: the claim has already counted it and marked the item."""
         running: dict[str, str | int] = {
             "first_try_at": repr(first_try_at),
             "updated_at": iso_time(),
@@ -153,11 +155,13 @@ class Delivery:
         if item.attempts_this_run >= self._settings.max_attempts:
             return await self._give_up(item, item.attempts_this_run)
         attempt = CreateAttempt(
-            self._store, item, running=running, max_attempts=self._settings.max_attempts,
+            self._store, item, running=running, marked=marked,
+            max_attempts=self._settings.max_attempts,
         )  # fmt: skip
 
         async def before_send() -> None:
-            # Known at once in this process; in Redis (read as the create is counted) from any.
+            # Known at once in this process; from another, the slot asked of Redis says so
+            # (see DeviceLimiter.acquire).
             self._circuits.check(item.job_id, item.pbx, claimed_at)
             await attempt.about_to_send()
 
@@ -240,8 +244,12 @@ class Delivery:
         self, item: Item, comeback_in_s: float, back: TakeBack = NOTHING_BACK
     ) -> Outcome:
         """Queue the item again for later, with what the run takes `back`."""
-        fields = {**back, "deferrals": item.deferrals + 1, "updated_at": iso_time()}
-        await self._store.move(Transition(item.job_id, item.item_no, State.QUEUED, fields))
+        fields = {**back.fields, "deferrals": item.deferrals + 1, "updated_at": iso_time()}
+        await self._store.move(
+            Transition(
+                item.job_id, item.item_no, State.QUEUED, fields, add_attempts=back.add_attempts
+            )
+        )
         # Back when the PBX's backlog should have drained; well inside the visibility timeout.
         cap_s = self._settings.defer_cap_s
         return Outcome(State.QUEUED, defer_s(comeback_in_s, cap_s=cap_s))

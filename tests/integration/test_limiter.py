@@ -13,6 +13,7 @@ from jobs import keys
 from trunks.pbx import PbxEntry
 from worker.pbx import lease_keeper, step_aside
 from worker.pbx import limiter as limiter_module
+from worker.pbx.errors import CircuitOpenError
 from worker.pbx.limiter import DeviceLimiter, SlotUnavailableError
 
 BASE_URL = "http://10.0.0.7:8088"
@@ -476,3 +477,24 @@ async def test_slots_work_for_a_redis_user_without_channel_permissions(
                 pass
     finally:
         await client.aclose()
+
+
+async def test_a_slot_is_refused_once_the_jobs_circuit_for_the_pbx_is_open(
+    redis_client: aioredis.Redis,
+) -> None:
+    # Another process met the PBX's refusal of the job's credentials and stored it before it gave
+    # its slot back: the next request of that job, asking Redis for the slot, must not leave.
+    entry = _entry(max_inflight=1)
+    limiter = DeviceLimiter(redis_client, max_waiting=10)
+    circuit = (keys.job_circuit("job-a"), entry.pbx)
+    async with limiter.slot(entry, wait_s=1, circuit=circuit):
+        pass  # closed: the slot is given
+    await redis_client.hset(
+        circuit[0], entry.pbx, '{"errcode": 10009, "errmsg": "OPERATION FAILED"}'
+    )
+    with pytest.raises(CircuitOpenError) as info:
+        await limiter.acquire(entry, wait_s=1, circuit=circuit)
+    assert (info.value.errcode, info.value.errmsg) == (10009, "OPERATION FAILED")
+    assert not await redis_client.zcard(keys.device_leases(entry.base_url))  # no lease taken
+    async with limiter.slot(entry, wait_s=1, circuit=(keys.job_circuit("job-b"), entry.pbx)):
+        pass  # another job's requests go on

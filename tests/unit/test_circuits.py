@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from worker.circuits import CircuitOpenError, OpenedCircuits
-from worker.pbx.errors import PbxAuthError
+from worker.circuits import OpenedCircuits
+from worker.pbx.errors import CircuitOpenError, PbxAuthError
 
 REASON = {"errcode": 10009, "errmsg": "OPERATION FAILED"}
 

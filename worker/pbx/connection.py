@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from jobs import keys
 from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient
 from worker.pbx.errors import (
@@ -55,6 +56,8 @@ class PbxConnection:
         self.entry = entry
         self._job_id = job_id  # whose run a refused login ends (see TokenCache.token)
         self._on_auth_failure = on_auth_failure
+        # The job's circuit for this PBX: a slot asked of Redis is refused once it is open.
+        self._circuit = (keys.job_circuit(job_id), entry.pbx) if job_id else None
         self._client = client
         self._limiter = limiter
         self._tokens = tokens
@@ -62,7 +65,9 @@ class PbxConnection:
 
     async def _token_call(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         # Ahead of the queued requests: they all wait for the token.
-        async with self._limiter.slot(self.entry, self._slot_wait_s, urgent=True):
+        async with self._limiter.slot(
+            self.entry, self._slot_wait_s, urgent=True, circuit=self._circuit
+        ):
             return await self._token_call_in_slot(endpoint, body)
 
     async def _token_call_in_slot(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +110,7 @@ class PbxConnection:
         then the slot is given up and the request queues again behind that renewal)."""
         for _ in range(MAX_SLOT_TRIES):
             await self._tokens.token(self.entry, self._token_call, self._job_id)
-            async with self._limiter.slot(self.entry, self._slot_wait_s):
+            async with self._limiter.slot(self.entry, self._slot_wait_s, circuit=self._circuit):
                 token = self._tokens.current(self.entry)
                 if token is None and self._limiter.allows_back_to_back(self.entry):
                     token = await self._tokens.renew_now(

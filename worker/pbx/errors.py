@@ -99,6 +99,11 @@ class PbxAuthError(PbxError):
     """
 
 
+class CircuitOpenError(PbxAuthError):
+    """Raised before a request leaves when its PBX's credentials failed for its job meanwhile
+    (another task met the refusal: in this process, or in another one that stored it)."""
+
+
 class PbxTlsError(PbxAuthError):
     """Raised when the PBX's TLS certificate fails verification or pinning (or the handshake
     fails): it cannot prove it is that PBX, and no retry changes that. Fatal for that PBX, as

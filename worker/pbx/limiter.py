@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from jobs.redis_batch import RedisBatcher
 from trunkctl.errors import TrunkctlError
 from trunks.pbx import PbxEntry
 from worker.pbx import lease_keeper
+from worker.pbx.errors import CircuitOpenError
 from worker.pbx.lease_keeper import LeaseKeeper
 from worker.pbx.limiter_scripts import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA
 from worker.pbx.release_listener import ReleaseListener
@@ -41,6 +43,10 @@ from worker.pbx.step_aside import StepAsidePolicy, comeback_at
 # one is given back (heard by the ReleaseListener), when the soonest lease would expire (its
 # holder died), or at the latest after POLL_S (a missed message).
 POLL_S = 1.0
+# What the acquire script answers when the job's circuit for the PBX is open.
+CIRCUIT_OPEN = 2
+# A job's circuits (the Redis hash) and the PBX alias whose circuit a request must find closed.
+Circuit = tuple[str, str]
 # Until the PBX's requests are timed, a request is guessed to take this long (a typical PBX).
 DEFAULT_HOLD_S = 0.2
 
@@ -134,17 +140,29 @@ class DeviceLimiter:
         )
         return device.comeback_at - now
 
-    async def _try(self, entry: PbxEntry, device: _Device, lease_id: str) -> float | None:
-        """Ask Redis for a slot: None when taken, else how long to wait before asking again."""
-        taken, wait_ms, interval_ms, expires_ms, max_inflight = await self._batch.script(
-            self._acquire,
-            [
-                keys.device_leases(entry.base_url),
-                keys.device_next_start(entry.base_url),
-                keys.device_limits(entry.base_url),
-            ],
-            [lease_id, int(lease_keeper.LEASE_S * 1000), entry.max_inflight, entry.min_interval_ms],
+    async def _try(
+        self, entry: PbxEntry, device: _Device, lease_id: str, circuit: Circuit | None
+    ) -> float | None:
+        """Ask Redis for a slot: None when taken, else how long to wait before asking again;
+        CircuitOpenError when `circuit` (a job's circuits key, the PBX alias) is open."""
+        lease_ms = int(lease_keeper.LEASE_S * 1000)
+        script_keys = [
+            keys.device_leases(entry.base_url),
+            keys.device_next_start(entry.base_url),
+            keys.device_limits(entry.base_url),
+        ]
+        args: list[str | int] = [lease_id, lease_ms, entry.max_inflight, entry.min_interval_ms]
+        if circuit is not None:
+            script_keys.append(circuit[0])
+            args.append(circuit[1])
+        taken, wait_ms, interval_ms, expires_ms, max_inflight, *reason = await self._batch.script(
+            self._acquire, script_keys, args
         )
+        if int(taken) == CIRCUIT_OPEN:
+            opened = json.loads(reason[0])
+            raise CircuitOpenError(
+                opened["errmsg"], errcode=opened["errcode"], errmsg=opened["errmsg"]
+            )
         device.interval_ms = int(interval_ms)
         device.max_inflight = int(max_inflight)
         if int(taken):
@@ -156,16 +174,25 @@ class DeviceLimiter:
             return float("inf")  # every slot is this process's: a local release wakes us
         return min(POLL_S, max(0.005, int(expires_ms) / 1000))
 
-    async def acquire(self, entry: PbxEntry, wait_s: float, *, urgent: bool = False) -> str:
+    async def acquire(
+        self,
+        entry: PbxEntry,
+        wait_s: float,
+        *,
+        urgent: bool = False,
+        circuit: Circuit | None = None,
+    ) -> str:
         """Take a slot of the entry's device, waiting at most wait_s; the lease id. An `urgent`
         request (a token call, which every queued request waits for) goes ahead of the waiters
-        and never steps aside."""
+        and never steps aside. With a `circuit`, a slot asked of Redis is refused once that
+        circuit is open (CircuitOpenError): the refusal another process met, and stored before
+        it gave its slot back, stops this request before it leaves."""
         device = self._device(entry.base_url)
         self._policy.arrived(new_device=not device.queue and not device.held)
         lease_id = owner_token()
         pause_s = float("inf")  # until a local release wakes us
         if (urgent or not device.queue) and device.held < self._limit(entry, device):
-            pause = await self._try(entry, device, lease_id)
+            pause = await self._try(entry, device, lease_id, circuit)
             if pause is None:
                 return lease_id
             pause_s = pause
@@ -174,7 +201,9 @@ class DeviceLimiter:
             len(device.queue), limit, per_request_s, wait_s
         ):
             raise SlotUnavailableError(f"{entry.pbx} is saturated", self.comeback_in_s(entry))
-        return await self._wait(entry, device, lease_id, wait_s, pause_s, urgent=urgent)
+        return await self._wait(
+            entry, device, lease_id, wait_s, pause_s, urgent=urgent, circuit=circuit
+        )
 
     def allows_back_to_back(self, entry: PbxEntry) -> bool:
         """Whether a slot held may carry a second request right after the first: not when the
@@ -191,6 +220,7 @@ class DeviceLimiter:
         pause_s: float,
         *,
         urgent: bool = False,
+        circuit: Circuit | None = None,
     ) -> str:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
@@ -222,7 +252,7 @@ class DeviceLimiter:
                 waiter.wake.clear()
                 pause_s = float("inf")
                 if device.queue[0] is waiter and device.held < self._limit(entry, device):
-                    pause = await self._try(entry, device, lease_id)
+                    pause = await self._try(entry, device, lease_id, circuit)
                     if pause is None:
                         taken = lease_id
                         return taken
@@ -282,10 +312,15 @@ class DeviceLimiter:
 
     @asynccontextmanager
     async def slot(
-        self, entry: PbxEntry, wait_s: float, *, urgent: bool = False
+        self,
+        entry: PbxEntry,
+        wait_s: float,
+        *,
+        urgent: bool = False,
+        circuit: Circuit | None = None,
     ) -> AsyncIterator[None]:
         """Hold one slot of the device for the duration of one request (see acquire)."""
-        lease_id = await self.acquire(entry, wait_s, urgent=urgent)
+        lease_id = await self.acquire(entry, wait_s, urgent=urgent, circuit=circuit)
         self._leases.keep(lease_id, entry.base_url)
         loop = asyncio.get_running_loop()
         started = loop.time()

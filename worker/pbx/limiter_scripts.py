@@ -1,10 +1,16 @@
 """The Lua scripts of the per-device limiter (worker.pbx.limiter). Those that need the time take
 it from the Redis server (TIME), so that every worker process on every machine agrees on it."""
 
-# KEYS: leases, next-start, limits. ARGV: lease id, lease ms, default max, default interval ms.
-# Returns {taken (1/0), ms to wait before asking again (-1: unknown), the device's interval ms,
-# ms until the soonest lease expires (when full), the device's max in flight}.
+# KEYS: leases, next-start, limits[, a job's circuits]. ARGV: lease id, lease ms, default max,
+# default interval ms[, the PBX alias whose circuit to read]. Returns {taken (1/0), ms to wait
+# before asking again (-1: unknown), the device's interval ms, ms until the soonest lease expires
+# (when full), the device's max in flight}; or {2, 0, 0, 0, 0, the reason} when the job's circuit
+# for that PBX is open (then no slot is taken: the request must not leave).
 ACQUIRE_LUA = """
+if KEYS[4] then
+    local reason = redis.call('HGET', KEYS[4], ARGV[5])
+    if reason then return {2, 0, 0, 0, 0, reason} end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limits = redis.call('HMGET', KEYS[3], 'max_inflight', 'min_interval_ms')
