@@ -31,9 +31,4 @@ class OpenedCircuits:
         """Raise CircuitOpenError if the circuit opened after the item was claimed."""
         opened = self._opened.get((job_id, pbx))
         if opened is not None and claimed_at < opened[0]:
-            raise circuit_open_error(opened[1])
-
-
-def circuit_open_error(reason: CircuitReason) -> CircuitOpenError:
-    """The error that stops a request of a job whose circuit for its PBX is open."""
-    return CircuitOpenError(reason["errmsg"], errcode=reason["errcode"], errmsg=reason["errmsg"])
+            raise CircuitOpenError.from_reason(opened[1])

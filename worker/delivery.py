@@ -174,9 +174,8 @@ class Delivery:
             # same transition that queues the item again.
             return await self._defer(item, exc.retry_in_s, attempt.take_back())
         except PbxError as exc:
-            if isinstance(exc, PbxAuthError):
-                # Before anything else: the next task for this PBX may now get the slot.
-                self._note_circuit(item, exc)
+            # A refusal of the credentials was noted and stored while its slot was still held
+            # (the connection's on_auth_failure); a refused login, by the token cache.
             await attempt.after_failure(exc)
             raise
         return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
@@ -204,17 +203,13 @@ class Delivery:
         return await self._finish(item, state, trunk_id=trunk_id)
 
     async def _open_circuit(self, item: Item, exc: PbxAuthError) -> CircuitReason:
-        """Open the job's circuit for the item's PBX (the first reason stays); its reason."""
-        reason = self._note_circuit(item, exc)
-        await self._store.open_circuit(item.job_id, item.pbx, reason)
-        return reason
-
-    def _note_circuit(self, item: Item, exc: PbxAuthError) -> CircuitReason:
-        """The circuit's reason; remembered in this process for the tasks already past their
-        claim, unless the circuit was already known (see worker.circuits)."""
+        """Open the job's circuit for the item's PBX (the first reason stays in Redis), and note
+        it in this process for the tasks already past their claim (see worker.circuits); its
+        reason. A CircuitOpenError says the circuit is open already: nothing to write."""
         reason = CircuitReason(errcode=exc.errcode, errmsg=_pbx_errmsg(exc))
         if not isinstance(exc, CircuitOpenError):
             self._circuits.record(item.job_id, item.pbx, reason)
+            await self._store.open_circuit(item.job_id, item.pbx, reason)
         return reason
 
     async def _give_up(self, item: Item, attempts: int) -> Outcome:

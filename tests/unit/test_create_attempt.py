@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 from jobs.item_store import ItemStore
 from jobs.records import Item
-from jobs.states import State
+from tests.unit.items import ITEM
 from worker.create_attempt import CreateAttempt, TakeBack
 from worker.pbx.errors import (
     PbxConnectionError,
@@ -19,11 +19,6 @@ from worker.pbx.errors import (
     PbxUnreachableError,
 )
 
-ITEM = Item(
-    job_id="job", item_no=1, pbx="hq", name="t1", state=State.RUNNING, attempts=0,
-    maybe_sent=False, taken_before=False, first_try_at=None, tries=0, deferrals=0,
-    attempts_at_retry=0, errcode=None, errmsg="", body=None,
-)  # fmt: skip
 UNMARK = TakeBack({"maybe_sent": 0}, 0)
 KEEP = TakeBack({}, 0)
 

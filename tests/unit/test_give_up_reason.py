@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from jobs.records import Item
-from jobs.states import State
+from tests.unit.items import ITEM as BASE_ITEM
 from worker.retry_policy import counted
 
-ITEM = Item(
-    job_id="job", item_no=1, pbx="hq", name="t1", state=State.RUNNING, attempts=6,
-    maybe_sent=False, taken_before=False, first_try_at=None, tries=0, deferrals=0,
-    attempts_at_retry=0, errcode=None, errmsg="", body=None,
-)  # fmt: skip
+ITEM = replace(BASE_ITEM, attempts=6)
 
 
 def test_attempts_since_a_retry_say_so() -> None:

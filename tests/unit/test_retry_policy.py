@@ -6,8 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from jobs.records import Item
-from jobs.states import State
+from tests.unit.items import ITEM
 from trunkctl.settings import Settings
 from worker.pbx.errors import (
     PbxConnectionError,
@@ -19,11 +18,6 @@ from worker.pbx.errors import (
 )
 from worker.retry_policy import decide
 
-ITEM = Item(
-    job_id="job", item_no=1, pbx="hq", name="t1", state=State.RUNNING, attempts=0,
-    maybe_sent=False, taken_before=False, first_try_at=None, tries=0, deferrals=0,
-    attempts_at_retry=0, errcode=None, errmsg="", body=None,
-)  # fmt: skip
 SETTINGS = Settings(max_attempts=6, retry_window_s=600, backoff_base_s=1.0, backoff_max_s=20.0)
 SEARCH_503 = PbxServerError("trunk/search: HTTP 503")
 CAPPED = PbxTokenCapError("get_token: MAX LIMITATION EXCEEDED (errcode 60002)", errcode=60002)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from trunkctl.errors import TrunkctlError
@@ -102,6 +103,11 @@ class PbxAuthError(PbxError):
 class CircuitOpenError(PbxAuthError):
     """Raised before a request leaves when its PBX's credentials failed for its job meanwhile
     (another task met the refusal: in this process, or in another one that stored it)."""
+
+    @classmethod
+    def from_reason(cls, reason: Mapping[str, Any]) -> CircuitOpenError:
+        """The error for a circuit opened for `reason` (its errcode and errmsg)."""
+        return cls(reason["errmsg"], errcode=reason["errcode"], errmsg=reason["errmsg"])
 
 
 class PbxTlsError(PbxAuthError):

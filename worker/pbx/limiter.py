@@ -159,10 +159,7 @@ class DeviceLimiter:
             self._acquire, script_keys, args
         )
         if int(taken) == CIRCUIT_OPEN:
-            opened = json.loads(reason[0])
-            raise CircuitOpenError(
-                opened["errmsg"], errcode=opened["errcode"], errmsg=opened["errmsg"]
-            )
+            raise CircuitOpenError.from_reason(json.loads(reason[0]))
         device.interval_ms = int(interval_ms)
         device.max_inflight = int(max_inflight)
         if int(taken):
