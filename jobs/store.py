@@ -184,7 +184,7 @@ class JobStore:
     def final_announcement(self, job_id: str) -> Iterator[Callable[[float], None]]:
         """Listen for the job being announced final; yields `wait(timeout_s)`, which returns at
         the announcement or after timeout_s (whichever is first; read the status after)."""
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call] # redis-py
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
         listening = True
 
         def wait(timeout_s: float) -> None:

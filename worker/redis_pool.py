@@ -15,7 +15,7 @@ from redis.connection import HiredisRespSerializer
 
 
 class _PackedInC:
-    _serializer = HiredisRespSerializer()
+    _serializer = HiredisRespSerializer()  # type: ignore[no-untyped-call] # unannotated
 
     def pack_command(self, *args: Any) -> list[bytes]:
         return self._serializer.pack(*args)  # type: ignore[no-any-return] # unannotated in redis-py

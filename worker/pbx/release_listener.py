@@ -52,4 +52,4 @@ class ReleaseListener:
             log.warning("listening for released slots failed: %s", type(exc).__name__)
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call] # unannotated in redis-py
+                await pubsub.aclose()
