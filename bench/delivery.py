@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
-from jobs import keys  # noqa: E402
+from core import keys  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from jobs.store import JobStore  # noqa: E402
 from tests.e2e import fleet_rows, register_body, write_trunks_csv  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 from tests.worker_process import WorkerProcess  # noqa: E402
-from trunkctl.settings import Settings  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -42,7 +42,7 @@ def start_simulator(pbxs: int, latency_ms: float, inventory: Path) -> subprocess
     """The simulator in its own process; returns once it prints its ready line."""
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "pbxsim", "--pbxs", str(pbxs), "--port", "0",
+            sys.executable, "-m", "trunkctl", "simulate", "--pbxs", str(pbxs), "--port", "0",
             "--latency-ms", str(latency_ms), "--write-inventory", str(inventory),
         ],
         stdout=subprocess.PIPE, text=True,

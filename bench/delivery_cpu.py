@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from bench.delivery import aliases, start_simulator  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from jobs.queue import TaskQueue  # noqa: E402
 from jobs.store import JobStore  # noqa: E402
 from producer.submit import Submitter  # noqa: E402
 from tests.e2e import fleet_rows, write_trunks_csv  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
-from trunkctl.settings import Settings  # noqa: E402
 from worker.runtime import WorkerRuntime  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """How many API requests per second one pbxsim process answers, across 1,000 PBXs.
 
-Starts `python -m pbxsim --pbxs 1000 --port 0` (zero latency) in a subprocess, then drives it from
+Starts `trunkctl simulate --pbxs 1000 --port 0` (zero latency) in a subprocess, then drives it from
 this process with aiohttp for a bounded time: each worker owns a disjoint slice of PBXs (so the
 one-request-in-flight limit holds) and cycles get_token, a few trunk/create, del_token on each.
 
@@ -40,7 +40,7 @@ async def _start_simulator(args: argparse.Namespace, inventory: Path) -> asyncio
     options = ["--pbxs", str(args.pbxs), "--port", "0", "--latency-ms", "0", "--seed", "1"]
     options += ["--write-inventory", str(inventory)] + (["--keep-alive"] if args.keep_alive else [])
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pbxsim", *options, stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "trunkctl", "simulate", *options, stdout=asyncio.subprocess.PIPE
     )
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)

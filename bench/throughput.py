@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from bench.delivery import Rig, aliases  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from jobs.queue import NOOP_TASK, TaskQueue  # noqa: E402
 from tests.e2e import fleet_rows  # noqa: E402
-from trunkctl.settings import Settings  # noqa: E402
 
 
 def noop_rate(url: str, queue: str, count: int) -> float:

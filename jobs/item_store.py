@@ -8,7 +8,7 @@ from typing import Any, TypedDict
 
 import redis.asyncio as aioredis
 
-from jobs import keys
+from core import keys
 from jobs.held_locks import HeldLocks
 from jobs.locks import UNLOCK_LUA
 from jobs.records import Item, iso_time

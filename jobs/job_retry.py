@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from jobs import keys
+from core import keys
 from jobs.job_writer import WRITE_BATCH
 from jobs.records import iso_time
 from jobs.states import State

@@ -11,11 +11,11 @@ from typing import Any
 
 import redis
 
-from jobs import keys
+from core import keys
+from core.errors import TrunkctlError
 from jobs.records import BODY_FIELD, iso_time
 from jobs.states import State
 from jobs.transitions import NOTHING_OPEN_FUNCTION_LUA
-from trunkctl.errors import TrunkctlError
 
 WRITE_BATCH = 1000
 # A submit renews its lease on the job with every batch it writes; a job whose submit holds no

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import redis
 
-from jobs import keys
+from core import keys
 from jobs.job_writer import SUBMIT_LEASE_MS, WRITE_BATCH, JobWriter, new_job_id
 from jobs.records import iso_time, report_record
 from jobs.states import State, is_final, outcome

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from jobs import keys
+from core import keys
 from jobs.states import FINAL_STATES, State
 
 # The transition as a Lua function, for scripts that make one as part of a larger step.

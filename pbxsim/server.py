@@ -16,6 +16,7 @@ from aiohttp.web_request import BaseRequest
 
 from pbxsim.app import make_app
 from pbxsim.fleet import Fleet
+from pbxsim.settings import pbx_alias
 
 # In-flight requests get this long to finish when the server stops; slow faults may outlast it.
 SHUTDOWN_TIMEOUT_S = 1.0
@@ -114,3 +115,12 @@ def _reachable_host(host: str) -> str:
     if address.is_unspecified:
         return "127.0.0.1" if address.version == 4 else "[::1]"
     return f"[{host}]" if address.version == 6 else host
+
+
+def ready_line(server: RunningServer) -> str:
+    """The one line printed when the simulator serves."""
+    count = len(server.fleet.pbxs)
+    first = f"{server.root_url}/{pbx_alias(1)}"
+    span = f"{first} .. /{pbx_alias(count)}" if count > 1 else first
+    noun = "PBXs" if count > 1 else "PBX"
+    return f"pbxsim: serving {count} {noun} at {span} (inspect: {server.root_url}/_sim/state)"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from trunkctl.errors import UnreadableInputError
+from core.errors import UnreadableInputError
 
 DELIMITERS = (",", ";")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
+from core.errors import TrunkctlError, UsageError
 from jobs.job_retry import JobRetry
 from jobs.job_writer import JobWriter, NewItem, cut_short_advice
 from jobs.queue import QueuedTask, TaskQueue, batches
@@ -30,7 +31,6 @@ from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem
 from producer.uninterrupted import InterruptedAfterCommitError, signals_held
 from producer.validation import ValidationReport, check_batch
-from trunkctl.errors import TrunkctlError, UsageError
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from trunkctl.errors import TrunkctlError
+from core.errors import TrunkctlError
 
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

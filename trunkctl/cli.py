@@ -10,17 +10,17 @@ import importlib
 
 import click
 
-from trunkctl.errors import run_guarded
+from trunkctl.guard import run_guarded
 
 COMMANDS = {
-    "validate": "producer.cli:validate",
-    "submit": "producer.cli:submit",
+    "validate": "trunkctl.batch_commands:validate",
+    "submit": "trunkctl.batch_commands:submit",
     "status": "trunkctl.job_commands:status",
     "report": "trunkctl.job_commands:report",
     "retry": "trunkctl.job_commands:retry",
     "jobs": "trunkctl.job_commands:jobs",
     "worker": "trunkctl.worker_command:worker",
-    "simulate": "pbxsim.cli:simulate",
+    "simulate": "trunkctl.simulate_command:simulate",
 }
 
 

@@ -6,10 +6,10 @@ import functools
 
 import redis
 
+from core.errors import UsageError
+from core.settings import Settings
 from jobs.queue import TaskQueue
 from jobs.store import JobStore
-from trunkctl.errors import UsageError
-from trunkctl.settings import Settings
 
 
 @functools.cache

@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 
+from core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from jobs.job_writer import cut_short_advice
 from jobs.records import REPORT_FIELDS
 from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES
 from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_RUNNING, JobStatus, JobSummary
 from trunkctl import context
-from trunkctl.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from trunkctl.output import print_json
 
 # `status --wait` reads the job again this often while it draws progress; otherwise it waits for

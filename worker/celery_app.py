@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from celery import Celery
 from celery.signals import after_setup_logger, worker_init, worker_ready, worker_shutdown
 
-from trunkctl.errors import EXIT_USAGE, UsageError
-from trunkctl.settings import Settings
+from core.errors import EXIT_USAGE, UsageError
+from core.settings import Settings
 from worker.redis_pool import redis_url_problem
 
 # How long the lock of a sweep for unacknowledged tasks lives if its holder dies.

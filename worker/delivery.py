@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.settings import Settings
 from jobs.item_store import CircuitReason, ItemStore, final_transition, outcome_fields
 from jobs.locks import owner_token
 from jobs.records import Item, iso_time
 from jobs.states import FINAL_STATES, State
 from jobs.transitions import Transition
-from trunkctl.settings import Settings
 from trunks.pbx import PbxEntry
 from worker.backoff import defer_s
 from worker.circuits import OpenedCircuits

@@ -15,8 +15,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.settings import Settings
 from jobs.records import Item
-from trunkctl.settings import Settings
 from worker.backoff import backoff_s, wait_out_s
 from worker.pbx.errors import PbxError, PbxTokenCapError, PbxUnreachableError
 

@@ -18,10 +18,10 @@ import aiohttp
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from core.settings import Settings
 from jobs.item_store import CLAIM_LUA, ItemStore
 from jobs.locks import UNLOCK_LUA
 from jobs.transitions import TRANSITION_LUA
-from trunkctl.settings import Settings
 from trunks.pbx import PbxEntry
 from worker.delivery import Delivery
 from worker.pbx.client import PbxClient

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import pytest
 import redis
 
-from jobs import keys
+from core import keys
 from jobs.job_retry import JobRetry
 from jobs.job_writer import JobWriter, NewItem, SubmitLeaseLostError
 from jobs.states import State

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from jobs import keys
+from core import keys
+from core.settings import Settings
 from pbxsim import SimSettings, SimulatorThread
 from tests.e2e import Rollout, fleet_rows, register_body, wait_for
 from tests.tls_certificates import self_signed
 from tests.worker_process import FAST_SETTINGS
-from trunkctl.settings import Settings
 from trunks.schema import parse_request_body
 from worker.celery_app import make_app
 

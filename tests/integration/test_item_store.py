@@ -11,7 +11,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from jobs import keys
+from core import keys
 from jobs.item_store import ItemStore, final_transition
 from jobs.job_writer import NewItem
 from jobs.states import State

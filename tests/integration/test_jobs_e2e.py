@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from jobs import keys
+from core import keys
 from pbxsim import SimSettings, SimulatorThread
 from pbxsim.inventory import write_inventory
 from tests.e2e import Rollout, fleet_rows, wait_for, write_trunks_csv

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from jobs import keys
+from core import keys
 from trunks.pbx import PbxEntry
 from worker.pbx import lease_keeper, step_aside
 from worker.pbx import limiter as limiter_module

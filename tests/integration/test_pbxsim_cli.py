@@ -1,4 +1,4 @@
-"""`python -m pbxsim` as a real process: one ready line, an inventory, a clean stop."""
+"""`trunkctl simulate` as a real process: one ready line, an inventory, a clean stop."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from click.testing import CliRunner
 
-from pbxsim.cli import simulate
 from tests.sim_fixtures import api_call
+from trunkctl.simulate_command import simulate
 
 READY = re.compile(
     r"pbxsim: serving 3 PBXs at (http://127\.0\.0\.1:(\d+))/pbx-001 \.\. /pbx-003 "
@@ -25,7 +25,7 @@ START_TIMEOUT_S = 20.0
 
 async def _start(*options: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pbxsim", "--pbxs", "3", "--port", "0", *options,
+        sys.executable, "-m", "trunkctl", "simulate", "--pbxs", "3", "--port", "0", *options,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import redis
 
+from core.settings import Settings
 from tests.worker_process import WorkerProcess
-from trunkctl.settings import Settings
 from worker.runtime import SCRIPTS, WorkerRuntime
 
 

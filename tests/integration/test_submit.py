@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import redis
 
-from jobs import keys
+from core import keys
+from core.errors import TrunkctlError
 from jobs import store as store_module
 from jobs.queue import TaskQueue
 from jobs.store import JobStore
@@ -24,7 +25,6 @@ from producer import submit as submit_module
 from producer.submit import Submitter
 from tests.e2e import register_body, write_trunks_csv
 from tests.redis_server import free_port
-from trunkctl.errors import TrunkctlError
 from trunks.cells import body_cells
 
 QUEUE = "submit-tests"

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from jobs import keys
+from core import keys
 from pbxsim import AsyncSimulator, ManualClock, SimSettings
 from tests.redis_server import free_port
 from tests.sim_fixtures import peer_body, wait_until

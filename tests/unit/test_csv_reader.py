@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import UnreadableInputError
 from producer.batch import BatchRow, FileProblem, read_batch
 from producer.csv_reader import CsvRow, HeaderProblem, detect_delimiter, open_table
 from producer.problems import Problem
 from producer.validation import validate_batch
-from trunkctl.errors import UnreadableInputError
 from trunks.cells import TRUNK_COLUMNS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

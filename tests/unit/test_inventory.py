@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import UnreadableInputError
 from producer.inventory import read_inventory
 from producer.problems import Problem
 from tests.tls_certificates import self_signed
-from trunkctl.errors import UnreadableInputError
 from trunks.pbx import PbxEntry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

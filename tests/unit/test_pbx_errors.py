@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from trunkctl.errors import TrunkctlError
+from core.errors import TrunkctlError
 from worker.pbx.errors import (
     PbxAuthError,
     PbxBadAnswerError,

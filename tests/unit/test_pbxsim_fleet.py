@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from pbxsim.cli import ready_line
 from pbxsim.errors import SimInputError, UnknownPbxError
 from pbxsim.fleet import Fleet
-from pbxsim.server import RunningServer
+from pbxsim.server import RunningServer, ready_line
 from pbxsim.settings import SimSettings, pbx_alias
 from tests.sim_fixtures import peer_body
 

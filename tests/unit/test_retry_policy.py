@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from core.settings import Settings
 from tests.unit.items import ITEM
-from trunkctl.settings import Settings
 from worker.pbx.errors import (
     PbxConnectionError,
     PbxError,

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from jobs import keys
+from core import keys
 from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient
 from worker.pbx.errors import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trunkctl.errors import TrunkctlError
+from core.errors import TrunkctlError
 
 
 class PbxError(TrunkctlError):

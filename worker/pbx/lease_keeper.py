@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from jobs import keys
+from core import keys
 from worker.pbx.limiter_scripts import RENEW_LUA
 
 log = logging.getLogger(__name__)

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
-from jobs import keys
+from core import keys
+from core.errors import TrunkctlError
 from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
-from trunkctl.errors import TrunkctlError
 from trunks.pbx import PbxEntry
 from worker.pbx import lease_keeper
 from worker.pbx.errors import CircuitOpenError

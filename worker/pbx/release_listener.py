@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from jobs import keys
+from core import keys
 
 log = logging.getLogger(__name__)
 

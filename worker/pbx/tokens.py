@@ -18,7 +18,7 @@ from typing import Any, Literal, overload
 
 import redis.asyncio as aioredis
 
-from jobs import keys
+from core import keys
 from jobs.held_locks import HeldLocks
 from jobs.locks import UNLOCK_LUA, owner_token
 from jobs.redis_batch import RedisBatcher

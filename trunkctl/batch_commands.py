@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from core.errors import EXIT_FAILED, EXIT_OK
 from producer.submit import Submitter
 from producer.validation import ValidationReport, validate_batch
 from trunkctl import context
-from trunkctl.errors import EXIT_FAILED, EXIT_OK
 from trunkctl.output import print_json
 
 TRUNK_FILES = click.argument(

@@ -1,4 +1,4 @@
-"""The project's exception tree root and the mapping of errors to exit codes."""
+"""The one place where errors become a line on stderr and an exit code."""
 
 from __future__ import annotations
 
@@ -8,31 +8,7 @@ from typing import NoReturn
 import click
 from redis.exceptions import RedisError
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_TIMEOUT = 3
-
-
-class TrunkctlError(Exception):
-    """Base of every error trunkctl raises on purpose; its message is safe to show."""
-
-    exit_code = EXIT_FAILED
-
-
-class UsageError(TrunkctlError):
-    """Raised when options or input files cannot be used at all (exit 2)."""
-
-    exit_code = EXIT_USAGE
-
-
-class UnreadableInputError(UsageError):
-    """Raised when an input file cannot be opened, read or decoded."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
+from core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, TrunkctlError
 
 
 def run_guarded(command: click.Group) -> NoReturn:

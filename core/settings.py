@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from trunkctl.errors import UsageError
+from core.errors import UsageError
 
 ENV_PREFIX = "TRUNKCTL_"
 

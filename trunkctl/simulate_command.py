@@ -12,8 +12,8 @@ import click
 from pbxsim.faults import PRESETS
 from pbxsim.fleet import Fleet
 from pbxsim.inventory import write_inventory
-from pbxsim.server import RunningServer, serve_until_signalled
-from pbxsim.settings import DEFAULT_ACCESS_TTL_S, DEFAULT_REFRESH_TTL_S, SimSettings, pbx_alias
+from pbxsim.server import RunningServer, ready_line, serve_until_signalled
+from pbxsim.settings import DEFAULT_ACCESS_TTL_S, DEFAULT_REFRESH_TTL_S, SimSettings
 
 
 def _latency_range(
@@ -29,15 +29,6 @@ def _latency_range(
     if not sep or not 0 <= low_ms <= high_ms:
         raise click.BadParameter("expected LO-HI with 0 <= LO <= HI, e.g. 50-200")
     return low_ms, high_ms
-
-
-def ready_line(server: RunningServer) -> str:
-    """The one line printed when the simulator serves."""
-    count = len(server.fleet.pbxs)
-    first = f"{server.root_url}/{pbx_alias(1)}"
-    span = f"{first} .. /{pbx_alias(count)}" if count > 1 else first
-    noun = "PBXs" if count > 1 else "PBX"
-    return f"pbxsim: serving {count} {noun} at {span} (inspect: {server.root_url}/_sim/state)"
 
 
 @click.command("simulate")
