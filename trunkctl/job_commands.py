@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
 from core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from jobs.job_writer import cut_short_advice
-from jobs.records import REPORT_FIELDS
+from jobs.report_csv import write_report_csv
 from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES
 from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_RUNNING, JobStatus, JobSummary
 from trunkctl import context
@@ -164,15 +162,6 @@ def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> i
     return code
 
 
-def _csv_cell(value: Any) -> Any:
-    """A report value as a CSV cell: nothing for None, JSON for the PBX's structured detail."""
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
 @click.command()
 @click.argument("job_id")
 @click.option(
@@ -203,10 +192,7 @@ def report(job_id: str, fmt: str, states: tuple[str, ...], output: Path | None) 
         text += "\n"
     else:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=REPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: _csv_cell(v) for k, v in record.items()})
+        write_report_csv(records, buffer)
         text = buffer.getvalue()
     if output:
         try:
