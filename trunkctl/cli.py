@@ -19,6 +19,10 @@ COMMANDS = {
     "report": "trunkctl.job_commands:report",
     "retry": "trunkctl.job_commands:retry",
     "jobs": "trunkctl.job_commands:jobs",
+    "cancel": "trunkctl.job_commands:cancel",
+    "run": "trunkctl.run_command:run",
+    "demo": "trunkctl.demo_command:demo_command",
+    "redis": "trunkctl.redis_command:redis_command",
     "worker": "trunkctl.worker_command:worker",
     "simulate": "trunkctl.simulate_command:simulate",
 }
