@@ -97,3 +97,20 @@ class WorkerProcess:
         if self.process.stdout is not None:
             self.process.stdout.close()
         self._log.close()
+
+
+def local_workers_of(command_pid: int) -> list[int]:
+    """Live processes of the workers that a `run` or `demo` (its pid) started: they carry its
+    pid in their Celery hostname."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if f"-{command_pid}@".encode() in cmdline and "State:\tZ" not in status:
+            found.append(int(entry.name))
+    return found
