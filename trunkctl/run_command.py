@@ -22,8 +22,9 @@ from trunkctl.summary import print_failures, print_status
 @click.argument("trunk_files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @PBXS_OPTIONAL
 @click.option(
-    "--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-    help="Local worker processes to deliver with (other workers on the same Redis help too).",
+    "--workers", type=click.IntRange(0, 64), default=2, show_default=True,
+    help="Local worker processes to deliver with; 0: only the workers already running on the "
+    "same Redis (docker compose, other machines) deliver.",
 )  # fmt: skip
 @SKIP_INVALID
 @LABEL
