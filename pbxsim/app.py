@@ -57,32 +57,31 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     name = request.match_info["endpoint"]
     pbx.counters.count_request(name)
     raw_body = await request.read() if request.method == "POST" else b""
+    call = ApiCall(pbx, request.query, raw_body, request.remote or "")
     # Read before handling: a delete takes the trunk (and its name) away.
-    subject = subject_of(name, pbx.trunks, request.query, raw_body)
-    response, outcome = await _answer(fleet, pbx, name, request, raw_body)
+    subject = subject_of(name, call)
+    response, outcome = await _answer(fleet, call, name, request)
     if subject is not None:
         pbx.writes.note(name, subject, outcome)
     return response
 
 
-async def _answer(
-    fleet: Fleet, pbx: Pbx, name: str, request: web.Request, raw_body: bytes
-) -> Served:
+async def _answer(fleet: Fleet, call: ApiCall, name: str, request: web.Request) -> Served:
     """The answer, holding one of the PBX's in-flight slots throughout."""
+    pbx = call.pbx
     if not pbx.counters.enter(pbx.max_inflight):
         return _json(fleet, answer(OVERLOAD_TASK_RUNNING))
     try:
         latency_s = fleet.latency_s()
         if latency_s > 0:
             await asyncio.sleep(latency_s)
-        return await _serve(fleet, pbx, name, request, raw_body)
+        return await _serve(fleet, call, name, request)
     finally:
         pbx.counters.leave()
 
 
-async def _serve(
-    fleet: Fleet, pbx: Pbx, name: str, request: web.Request, raw_body: bytes
-) -> Served:
+async def _serve(fleet: Fleet, call: ApiCall, name: str, request: web.Request) -> Served:
+    pbx = call.pbx
     refusal = _refusal(pbx, request)
     if refusal is not None:
         return _json(fleet, refusal)
@@ -95,7 +94,6 @@ async def _serve(
         early = await _fault_before_handling(fleet, fault, request)
         if early is not None:
             return early
-    call = ApiCall(pbx, request.query, raw_body, request.remote or "")
     response, outcome = _json(fleet, endpoints.run(endpoint, call))
     if fault is not None and fault.kind == "drop_after":
         _drop_connection(request)

@@ -72,6 +72,11 @@ class TrunkStore:
         """The id of the trunk with exactly this name, or None."""
         return self._id_by_name.get(name)
 
+    def name_of(self, trunk_id: int) -> str | None:
+        """The name of the trunk with this id, or None."""
+        trunk = self._by_id.get(trunk_id)
+        return None if trunk is None else str(trunk["name"])
+
     def made_by_create(self, name: str) -> bool:
         """Whether a trunk of this name is stored, and a trunk/create made it."""
         return self._id_by_name.get(name) in self._created

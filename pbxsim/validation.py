@@ -147,8 +147,9 @@ def _list_problems(field: Field, value: Any, here: Path, required: bool) -> list
 def _text_problem(field: Field, value: Any, required: bool) -> str | None:
     if not isinstance(value, str):
         return STRING_TYPE
-    if not value:
-        # A required field sent empty is as good as missing; an optional one may be cleared.
+    if not value.strip():
+        # A required field sent empty (or blank) is as good as missing; an optional one may be
+        # cleared.
         return REQUIRED if required else None
     controls = _CONTROL_BUT_TAB_RE if field.free_text else _CONTROL_RE
     if controls.search(value):

@@ -3,12 +3,12 @@ it was answered. End-to-end tests read it to prove that no trunk was created twi
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pbxsim.trunk_store import TrunkStore
+if TYPE_CHECKING:
+    # call.py imports pbx.py, which holds a WriteLog: a runtime import would be circular.
+    from pbxsim.call import ApiCall
 
 # The inspection key of each counted endpoint.
 WRITE_ENDPOINTS = {
@@ -48,21 +48,22 @@ class NameTally:
         return data
 
 
-def subject_of(
-    endpoint: str, trunks: TrunkStore, query: Mapping[str, str], raw_body: bytes
-) -> Subject | None:
+def subject_of(endpoint: str, call: ApiCall) -> Subject | None:
     """The trunk a request to a write endpoint is about; None for the other endpoints."""
     if endpoint not in WRITE_ENDPOINTS:
         return None
-    body = _json_object(raw_body)
+    trunks = call.pbx.trunks
+    body = call.json_object() or {}
     if endpoint == "trunk/create":
         name = body.get("name")
         if not isinstance(name, str):
             return Subject(NO_NAME)
         return Subject(name, trunks.made_by_create(name))
-    trunk_id = body.get("id") if endpoint == "trunk/update" else query.get("id")
-    trunk = trunks.get(trunk_id) if isinstance(trunk_id, int) else _by_text_id(trunks, trunk_id)
-    return Subject(trunk["name"] if trunk else NO_NAME)
+    trunk_id = body.get("id") if endpoint == "trunk/update" else call.query.get("id")
+    if isinstance(trunk_id, str) and trunk_id.isascii() and trunk_id.isdecimal():
+        trunk_id = int(trunk_id)
+    name = trunks.name_of(trunk_id) if type(trunk_id) is int else None
+    return Subject(name or NO_NAME)
 
 
 class WriteLog:
@@ -87,17 +88,3 @@ class WriteLog:
             key: {name: tally.to_json(endpoint) for name, tally in self._tallies[endpoint].items()}
             for endpoint, key in WRITE_ENDPOINTS.items()
         }
-
-
-def _json_object(raw_body: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw_body) if raw_body else {}
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _by_text_id(trunks: TrunkStore, text: Any) -> dict[str, Any] | None:
-    if not isinstance(text, str) or not text.isdecimal():
-        return None
-    return trunks.get(int(text))

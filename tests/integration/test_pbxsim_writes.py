@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 
 from pbxsim import SimulatorThread
+from tests.e2e import assert_delivered_once, create_counts
 from tests.sim_fixtures import *  # noqa: F403
 from tests.sim_fixtures import API_PBX, PbxApi, peer_body, register_body
 
@@ -109,3 +111,21 @@ async def test_a_create_after_the_trunk_was_deleted_is_no_resend(
     await api.get("trunk/delete", id=trunk_id)
     await api.post("trunk/create", peer_body("office"))
     assert simulator.creates_by_name(PBX) == {"office": tally(2, after=0)}
+
+
+async def test_the_end_to_end_assertion_catches_a_create_sent_twice(
+    simulator: SimulatorThread, api: PbxApi
+) -> None:
+    # What the suite once let pass: a second create, refused by the PBX itself (40003), and the
+    # item still recorded `succeeded`.
+    await api.post("trunk/create", peer_body("office"))
+    before = create_counts(simulator)
+    records = [{"pbx": PBX, "name": "office", "state": "succeeded"}]
+    assert_delivered_once(simulator, records)
+    await api.post("trunk/create", peer_body("office"))
+    with pytest.raises(AssertionError, match="sent_after_accepted': 1"):
+        assert_delivered_once(simulator, records)
+    # Counted from a baseline, the second create is a job's own: it created nothing.
+    with pytest.raises(AssertionError, match="'accepted': 0"):
+        assert_delivered_once(simulator, records, before=before)
+    assert_delivered_once(simulator, [{**records[0], "state": "exists"}], before=before)

@@ -1,9 +1,10 @@
-"""Trunk validation answers and the trunk store without I/O."""
+"""Validation answers, the trunk store, its details and the write log, without I/O."""
 
 from __future__ import annotations
 
 from pbxsim.trunk_store import TrunkStore, list_row
 from pbxsim.validation import REDACTED, field_name, trunk_body_problems
+from pbxsim.write_log import Subject, WriteLog
 from tests.sim_fixtures import peer_body, register_body
 
 
@@ -103,3 +104,49 @@ def test_stored_bodies_are_copies() -> None:
     assert fetched is not None
     fetched["port"] = 2
     assert store.all()[0]["port"] == 5060
+
+
+def test_the_store_knows_which_trunks_a_create_made() -> None:
+    store = TrunkStore()
+    made = store.add(peer_body("made"), created=True)
+    store.add(peer_body("preloaded"))
+    assert store.made_by_create("made")
+    assert not store.made_by_create("preloaded")
+    assert not store.made_by_create("absent")
+    store.replace(made, peer_body("renamed"))
+    assert store.made_by_create("renamed")
+    assert not store.made_by_create("made")
+    store.delete(made)
+    assert not store.made_by_create("renamed")
+
+
+def test_the_write_log_counts_per_endpoint_and_name() -> None:
+    log = WriteLog()
+    log.note("trunk/create", Subject("office"), "0")
+    log.note("trunk/create", Subject("office", made_by_create=True), "40003")
+    log.note("trunk/create", Subject("office", made_by_create=True), "http503")
+    log.note("trunk/delete", Subject("office"), "70091")
+    assert log.snapshot() == {
+        "creates_by_name": {
+            "office": {
+                "accepted": 1,
+                "refused": {"40003": 1, "http503": 1},
+                "sent_after_accepted": 2,
+            }
+        },
+        "updates_by_name": {},
+        "deletes_by_name": {"office": {"accepted": 0, "refused": {"70091": 1}}},
+    }
+
+
+def test_details_fill_in_the_defaults_and_number_caller_ids() -> None:
+    store = TrunkStore()
+    trunk_id = store.add(register_body("office", enable=0, outbound_cid_list=[]))
+    detail = store.detail(trunk_id)
+    assert detail is not None
+    assert (detail["enable"], detail["itsp"], detail["outbound_proxy_port"]) == (0, "", 0)
+    assert detail["outbound_cid_list"] == []
+    assert store.detail(trunk_id + 1) is None
+    # A body the tables refuse (pre-loaded unchecked) is shown as it was given.
+    odd = store.add({"name": "odd", "type": "fax"})
+    assert store.detail(odd) == {"name": "odd", "type": "fax", "id": odd}

@@ -96,7 +96,8 @@ def test_each_required_field_missing_or_empty(trunk_type: str, field: str) -> No
     del body[field]
     assert problems_of(body) == [(field, "required")]
     if field not in ("type", "port"):
-        assert problems_of(BUILDERS[trunk_type](**{field: ""})) == [(field, "required")]
+        for blank in ("", "  "):
+            assert problems_of(BUILDERS[trunk_type](**{field: blank})) == [(field, "required")]
 
 
 @pytest.mark.parametrize(
@@ -302,6 +303,7 @@ def test_the_seeds_own_request_example_lacks_the_extension_id_table_3_requires()
     ("did_list", "expected"),
     [
         ([{"did_name": "Main"}], [("did_list[0].did", "required")]),
+        ([{"did": " "}], [("did_list[0].did", "required")]),
         ([{"did": 5503308}], [("did_list[0].did", "string_type")]),
         ([{"did": "5503308", "id": 3}], [("did_list[0].id", "unknown_field")]),
         (["5503308"], [("did_list[0]", "object_type")]),
