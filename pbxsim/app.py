@@ -23,11 +23,20 @@ from pbxsim.faults import FaultRule
 from pbxsim.fleet import Fleet
 from pbxsim.inspection import add_inspection_routes
 from pbxsim.pbx import Pbx
+from pbxsim.write_log import subject_of
 
 API_PATH = "openapi/v1.0"
 FLEET_KEY = web.AppKey("fleet", Fleet)
 # 70004 carries when the block ends; blocks here last until lifted through the inspection API.
 BLOCK_UNTIL_LIFTED = 0
+# An answer, and what it was: the errcode as text, or the fault's kind when it is no API answer.
+Served = tuple[web.StreamResponse, str]
+_FAULT_ERRCODES = {
+    "errcode-2": INTERNAL_SERVER_ERROR,
+    "token_expired": TOKEN_EXPIRED,
+    # What a cloud PBX answers on trunk/create when the API client lacks the permission.
+    "access_denied": OPERATION_FAILED,
+}
 
 
 def make_app(fleet: Fleet) -> web.Application:
@@ -40,25 +49,39 @@ def make_app(fleet: Fleet) -> web.Application:
 
 
 async def handle_api(request: web.Request) -> web.StreamResponse:
-    """Serve one API request to one PBX, holding one of its in-flight slots throughout."""
+    """Serve one API request to one PBX; a trunk write is counted under its trunk's name."""
     fleet = request.app[FLEET_KEY]
     pbx = fleet.pbxs.get(request.match_info["pbx"])
     if pbx is None:
         raise web.HTTPNotFound
     name = request.match_info["endpoint"]
     pbx.counters.count_request(name)
+    raw_body = await request.read() if request.method == "POST" else b""
+    call = ApiCall(pbx, request.query, raw_body, request.remote or "")
+    # Read before handling: a delete takes the trunk (and its name) away.
+    subject = subject_of(name, call)
+    response, outcome = await _answer(fleet, call, name, request)
+    if subject is not None:
+        pbx.writes.note(name, subject, outcome)
+    return response
+
+
+async def _answer(fleet: Fleet, call: ApiCall, name: str, request: web.Request) -> Served:
+    """The answer, holding one of the PBX's in-flight slots throughout."""
+    pbx = call.pbx
     if not pbx.counters.enter(pbx.max_inflight):
         return _json(fleet, answer(OVERLOAD_TASK_RUNNING))
     try:
         latency_s = fleet.latency_s()
         if latency_s > 0:
             await asyncio.sleep(latency_s)
-        return await _serve(fleet, pbx, name, request)
+        return await _serve(fleet, call, name, request)
     finally:
         pbx.counters.leave()
 
 
-async def _serve(fleet: Fleet, pbx: Pbx, name: str, request: web.Request) -> web.StreamResponse:
+async def _serve(fleet: Fleet, call: ApiCall, name: str, request: web.Request) -> Served:
+    pbx = call.pbx
     refusal = _refusal(pbx, request)
     if refusal is not None:
         return _json(fleet, refusal)
@@ -71,16 +94,14 @@ async def _serve(fleet: Fleet, pbx: Pbx, name: str, request: web.Request) -> web
         early = await _fault_before_handling(fleet, fault, request)
         if early is not None:
             return early
-    raw_body = await request.read() if request.method == "POST" else b""
-    call = ApiCall(pbx, request.query, raw_body, request.remote or "")
-    response = _json(fleet, endpoints.run(endpoint, call))
+    response, outcome = _json(fleet, endpoints.run(endpoint, call))
     if fault is not None and fault.kind == "drop_after":
         _drop_connection(request)
     if fault is not None and fault.kind == "garbled_after":
         # Handled, then an answer that is not the API's (a proxy's or a web page's).
         response = web.Response(text="<html><body>OK</body></html>", content_type="text/html")
         response.force_close()
-    return response
+    return response, outcome
 
 
 def _refusal(pbx: Pbx, request: web.Request) -> Answer | None:
@@ -94,20 +115,17 @@ def _refusal(pbx: Pbx, request: web.Request) -> Answer | None:
 
 async def _fault_before_handling(
     fleet: Fleet, fault: FaultRule, request: web.Request
-) -> web.StreamResponse | None:
+) -> Served | None:
     """The answer a fault gives instead of handling the call, or None to handle it."""
-    if fault.kind == "errcode-2":
-        return _json(fleet, answer(INTERNAL_SERVER_ERROR))
-    if fault.kind == "token_expired":
-        return _json(fleet, answer(TOKEN_EXPIRED))
-    if fault.kind == "access_denied":
-        # What a cloud PBX answers on trunk/create when the API client lacks the permission.
-        return _json(fleet, answer(OPERATION_FAILED))
+    errcode = fault.errcode if fault.kind == "errcode" else _FAULT_ERRCODES.get(fault.kind)
+    if errcode is not None:
+        return _json(fleet, answer(errcode))
     if fault.kind == "http503":
         # What a proxy in front of a struggling PBX answers: not JSON.
-        return web.Response(status=503, text="503 Service Unavailable", content_type="text/html")
+        page = web.Response(status=503, text="503 Service Unavailable", content_type="text/html")
+        return page, fault.kind
     if fault.kind == "drop_before":
-        return _drop_connection(request)
+        return _drop_connection(request), fault.kind
     if fault.kind == "slow":
         await asyncio.sleep(fault.slow_ms / 1000)
     return None
@@ -120,8 +138,9 @@ def _drop_connection(request: web.Request) -> web.StreamResponse:
     return web.Response()
 
 
-def _json(fleet: Fleet, body: Answer) -> web.Response:
+def _json(fleet: Fleet, body: Answer) -> Served:
+    """The JSON answer, and its errcode as the outcome a write is counted under."""
     response = web.json_response(body)
     if fleet.settings.close_connections:
         response.force_close()
-    return response
+    return response, str(body["errcode"])

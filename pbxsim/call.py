@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pbxsim.errcodes import param_problem
@@ -31,6 +32,11 @@ class ApiCall:
 
     def json_object(self) -> dict[str, Any] | None:
         """The body as a JSON object, or None when it is not one (40001)."""
+        return self._parsed_body
+
+    @cached_property
+    def _parsed_body(self) -> dict[str, Any] | None:
+        # Parsed once: the write log reads the trunk's name before the handler runs.
         try:
             body = json.loads(self.raw_body)
         except ValueError:

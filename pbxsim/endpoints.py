@@ -31,6 +31,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "trunk/list": Endpoint("GET", trunk_api.list_trunks),
     "trunk/search": Endpoint("GET", trunk_api.search),
     "trunk/get": Endpoint("GET", trunk_api.get),
+    "trunk/query": Endpoint("GET", trunk_api.query),
     "trunk/delete": Endpoint("GET", trunk_api.delete),
     "trunk/itsp_list": Endpoint("GET", trunk_api.itsp_list),
 }

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast, get_args
 
+from pbxsim.errcodes import ERRMSG
 from pbxsim.errors import SimInputError
 
 FaultKind = Literal[
@@ -17,10 +18,11 @@ FaultKind = Literal[
     "drop_after",
     "garbled_after",
     "slow",
+    "errcode",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 ANY = "*"
-_RULE_KEYS = frozenset({"pbx", "endpoint", "kind", "nth", "every", "slow_ms"})
+_RULE_KEYS = frozenset({"pbx", "endpoint", "kind", "nth", "every", "slow_ms", "errcode"})
 
 
 class FaultRuleError(SimInputError):
@@ -37,10 +39,16 @@ class FaultRule:
     nth: int | None = None
     every: int | None = None
     slow_ms: int = 0
+    # The answer of kind "errcode" (e.g. 70091, a delete refused): one the PBX documents.
+    errcode: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise FaultRuleError(f"unknown fault kind {self.kind!r}; known: {FAULT_KINDS}")
+        takes_errcode = self.kind == "errcode"
+        known = type(self.errcode) is int and self.errcode in ERRMSG
+        if (self.errcode is not None) != takes_errcode or (takes_errcode and not known):
+            raise FaultRuleError(f"only kind 'errcode' takes an errcode, one of {sorted(ERRMSG)}")
         for label, count in (("nth", self.nth), ("every", self.every)):
             if count is not None and (not isinstance(count, int) or count < 1):
                 raise FaultRuleError(f"{label} must be a positive integer or null")
@@ -62,11 +70,15 @@ class FaultRule:
             nth=data.get("nth"),
             every=data.get("every"),
             slow_ms=data.get("slow_ms", 0),
+            errcode=data.get("errcode"),
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The rule as a JSON object."""
-        return asdict(self)
+        """The rule as a JSON object (`errcode` only on the kind that takes one)."""
+        data = asdict(self)
+        if self.errcode is None:
+            del data["errcode"]
+        return data
 
     def applies_to(self, alias: str, endpoint: str) -> bool:
         """Whether the rule concerns this PBX and endpoint."""

@@ -86,10 +86,21 @@ class Fleet:
         self.pbx(alias).logins.unblock(ip)
 
     def configure(
-        self, alias: str, max_inflight: int | None = None, trunk_quota: int | None = None
+        self,
+        alias: str,
+        max_inflight: int | None = None,
+        trunk_quota: int | None = None,
+        trunks_in_use: Sequence[str] | None = None,
     ) -> None:
-        """Change a PBX's limits (until a reset); a trunk_quota of 0 or less removes the quota."""
+        """Change a PBX's limits (until a reset); a trunk_quota of 0 or less removes the quota;
+        `trunks_in_use` names the trunks whose delete it refuses (70091), replacing the last."""
         pbx = self.pbx(alias)
+        if trunks_in_use is not None:
+            if isinstance(trunks_in_use, str) or not all(
+                isinstance(name, str) for name in trunks_in_use
+            ):
+                raise SimInputError("trunks_in_use must be a list of trunk names")
+            pbx.trunks_in_use = frozenset(trunks_in_use)
         if max_inflight is not None:
             if max_inflight < 1:
                 raise SimInputError("max_inflight must be at least 1")

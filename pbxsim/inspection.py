@@ -137,11 +137,15 @@ class InspectionApi:
         return {"ok": True}
 
     async def post_settings(self, request: web.Request) -> dict[str, Any]:
-        """Change one PBX's limits: {"max_inflight": n, "trunk_quota": n (0: none)}."""
+        """Change one PBX's limits: {"max_inflight": n, "trunk_quota": n (0: none),
+        "trunks_in_use": [name, ...] (their delete is refused)}."""
         data = await _json_object(request)
         alias = request.match_info["pbx"]
+        in_use = data.get("trunks_in_use")
+        if in_use is not None and not isinstance(in_use, list):
+            raise SimInputError("trunks_in_use must be a list of trunk names")
         self.fleet.configure(
-            alias, _optional_int(data, "max_inflight"), _optional_int(data, "trunk_quota")
+            alias, _optional_int(data, "max_inflight"), _optional_int(data, "trunk_quota"), in_use
         )
         return {"ok": True, "pbx": alias, "max_inflight": self.fleet.pbx(alias).max_inflight}
 

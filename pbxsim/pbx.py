@@ -11,6 +11,7 @@ from pbxsim.logins import LoginGuard
 from pbxsim.settings import SimSettings
 from pbxsim.tokens import TokenStore
 from pbxsim.trunk_store import TrunkStore
+from pbxsim.write_log import WriteLog
 
 
 class Pbx:
@@ -29,8 +30,11 @@ class Pbx:
         )
         self.logins = LoginGuard(settings.max_failed_logins)
         self.trunks = TrunkStore()
+        # Names of trunks an outbound route uses: the PBX refuses to delete them (70091).
+        self.trunks_in_use: frozenset[str] = frozenset()
         self.faults = FaultPlan(alias)
         self.counters = Counters()
+        self.writes = WriteLog()
 
     def __repr__(self) -> str:
         # Never the secret: reprs end up in tracebacks and logs.
@@ -43,13 +47,16 @@ class Pbx:
         return id_ok and secret_ok
 
     def reset(self, fault_rules: tuple[FaultRule, ...]) -> None:
-        """Back to the start state: secret, limits, tokens, blocks, trunks, faults, counters."""
+        """Back to the start state: secret, limits, tokens, blocks, trunks, faults, counters and
+        the writes counted per name."""
         self.client_secret = self._initial_secret
         self.max_inflight = self._settings.max_inflight
         self.trunk_quota = self._settings.trunk_quota
         self.tokens.clear()
         self.logins.unblock()
         self.trunks.clear()
+        self.trunks_in_use = frozenset()
+        self.writes = WriteLog()
         self.faults.set_rules(fault_rules)
         self.faults.reset_calls()
         # Requests in flight right now will still give their slot back.
@@ -68,7 +75,9 @@ class Pbx:
             "max_inflight": self.max_inflight,
             "trunk_quota": self.trunk_quota,
             "trunk_count": len(self.trunks),
+            "trunks_in_use": sorted(self.trunks_in_use),
             "counters": counters,
+            **self.writes.snapshot(),
             "faults": [rule.to_json() for rule in self.faults.rules],
         }
         if include_trunks:

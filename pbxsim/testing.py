@@ -120,11 +120,32 @@ class SimulatorAccess:
         """Lift one IP's block on a PBX, or all of its blocks."""
         self._run(lambda: self.fleet.unblock(alias, ip))
 
+    def creates_by_name(self, alias: str) -> dict[str, dict[str, Any]]:
+        """Every trunk/create one PBX received, per trunk name: {"accepted": n, "refused":
+        {errcode or fault kind: n}, "sent_after_accepted": n}."""
+        return self._writes_by_name(alias, "creates_by_name")
+
+    def updates_by_name(self, alias: str) -> dict[str, dict[str, Any]]:
+        """Every trunk/update one PBX received, per trunk name: {"accepted", "refused"}."""
+        return self._writes_by_name(alias, "updates_by_name")
+
+    def deletes_by_name(self, alias: str) -> dict[str, dict[str, Any]]:
+        """Every trunk/delete one PBX received, per trunk name: {"accepted", "refused"}."""
+        return self._writes_by_name(alias, "deletes_by_name")
+
+    def _writes_by_name(self, alias: str, key: str) -> dict[str, dict[str, Any]]:
+        return dict(self.state(alias, include_trunks=False)[key])
+
     def configure(
-        self, alias: str, max_inflight: int | None = None, trunk_quota: int | None = None
+        self,
+        alias: str,
+        max_inflight: int | None = None,
+        trunk_quota: int | None = None,
+        trunks_in_use: Sequence[str] | None = None,
     ) -> None:
-        """Change one PBX's limits until the next reset."""
-        self._run(lambda: self.fleet.configure(alias, max_inflight, trunk_quota))
+        """Change one PBX's limits, or the trunks whose delete it refuses, until the next reset."""
+        names = None if trunks_in_use is None else list(trunks_in_use)
+        self._run(lambda: self.fleet.configure(alias, max_inflight, trunk_quota, names))
 
     def reset(self, alias: str | None = None) -> None:
         """Put one PBX, or all, back to the start state."""

@@ -1,4 +1,4 @@
-"""The trunk endpoints: create, update, list, search, get, delete, itsp_list."""
+"""The trunk endpoints: create, update, list, search, get, query, delete, itsp_list."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from pbxsim.call import ApiCall, ParamError
 from pbxsim.errcodes import (
+    CONNECTION_RELATION_EXISTED,
     DUPLICATE_KEY_VALUE,
     MAX_LIMITATION_EXCEEDED,
     PARAMETER_SYNTAX_ERROR,
@@ -16,7 +17,7 @@ from pbxsim.errcodes import (
 )
 from pbxsim.pbx import Pbx
 from pbxsim.trunk_store import SORT_FIELDS
-from pbxsim.validation import trunk_body_problems
+from pbxsim.validation import trunk_body_problems, update_problems
 
 LIST_PAGE_SIZE = 10
 # Small on purpose: search is fuzzy, so a client looking for one name must page through.
@@ -36,7 +37,7 @@ ITSP_TEMPLATES = (
 
 
 def create(call: ApiCall) -> Answer:
-    """Validate the body with the project's schema and store it under a new id."""
+    """Check the body against Yeastar's tables and store it under a new id."""
     body = call.json_object()
     if body is None:
         return answer(PARAMETER_SYNTAX_ERROR)
@@ -47,13 +48,14 @@ def create(call: ApiCall) -> Answer:
     refusal = _name_taken(pbx, body["name"], own_id=None) or _quota_reached(pbx)
     if refusal is not None:
         return refusal
-    trunk_id = pbx.trunks.add(body)
+    trunk_id = pbx.trunks.add(body, created=True)
     pbx.counters.creates += 1
     return success(id=trunk_id)
 
 
 def update(call: ApiCall) -> Answer:
-    """Merge the given fields into a stored trunk, validate the result and store it."""
+    """Merge the given fields into a stored trunk, check the result and store it; `type`,
+    `country` and `itsp` are not changed by an edit (40002 not_changeable)."""
     body = call.json_object()
     if body is None:
         return answer(PARAMETER_SYNTAX_ERROR)
@@ -61,10 +63,12 @@ def update(call: ApiCall) -> Answer:
     if not isinstance(trunk_id, int) or isinstance(trunk_id, bool):
         raise ParamError("id", "" if trunk_id is None else str(trunk_id), "int_type")
     stored = _existing(call.pbx, trunk_id)
-    merged = {key: value for key, value in {**stored, **body}.items() if key != "id"}
-    problems = trunk_body_problems(merged)
+    stored.pop("id")
+    changes = {key: value for key, value in body.items() if key != "id"}
+    problems = update_problems(stored, changes)
     if problems:
         return param_error(problems)
+    merged = {**stored, **changes}
     refusal = _name_taken(call.pbx, merged["name"], own_id=trunk_id)
     if refusal is not None:
         return refusal
@@ -88,14 +92,28 @@ def search(call: ApiCall) -> Answer:
 
 
 def get(call: ApiCall) -> Answer:
-    """A stored trunk in full, password included."""
-    return success(data=_existing(call.pbx, call.int_param("id")))
+    """A stored trunk in full (`data` an object, as Yeastar's example shows), password in clear."""
+    trunk_id = call.int_param("id")
+    _existing(call.pbx, trunk_id)
+    return success(data=call.pbx.trunks.detail(trunk_id))
+
+
+def query(call: ApiCall) -> Answer:
+    """The trunks of `ids` ("8,12") in full, in that order; ids of no trunk are left out."""
+    text = call.str_param("ids")
+    parts = text.split(",")
+    if not all(part.isascii() and part.isdecimal() for part in parts):
+        raise ParamError("ids", text, "int_list")
+    details = (call.pbx.trunks.detail(trunk_id) for trunk_id in dict.fromkeys(map(int, parts)))
+    return success(data=[detail for detail in details if detail is not None])
 
 
 def delete(call: ApiCall) -> Answer:
-    """Remove a stored trunk."""
+    """Remove a stored trunk, unless an outbound route uses it (70091)."""
     trunk_id = call.int_param("id")
-    _existing(call.pbx, trunk_id)
+    trunk = _existing(call.pbx, trunk_id)
+    if trunk["name"] in call.pbx.trunks_in_use:
+        return answer(CONNECTION_RELATION_EXISTED)
     call.pbx.trunks.delete(trunk_id)
     call.pbx.counters.deletes += 1
     return success()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,12 +17,15 @@ from jobs.queue import TaskQueue
 from jobs.store import JobStore
 from pbxsim import SimulatorThread
 from pbxsim.inventory import write_inventory
+from pbxsim.testing import SimulatorAccess
 from producer.submit import SubmitResult, Submitter
 from tests.worker_process import WorkerProcess
 from trunks.cells import TRUNK_COLUMNS, body_cells
 
 JOB_TTL_S = 3600
 T = TypeVar("T")
+# alias -> trunk name -> the simulator's count of the creates it received for that name.
+CreateCounts = dict[str, dict[str, dict[str, Any]]]
 
 
 def register_body(name: str, number: int = 0) -> dict[str, Any]:
@@ -133,6 +136,48 @@ class Rollout:
         for worker in self.workers:
             worker.stop()
         self.client.close()
+
+
+def create_counts(sim: SimulatorAccess) -> CreateCounts:
+    """Every PBX's creates_by_name now: the baseline of a job that follows another."""
+    return {alias: sim.creates_by_name(alias) for alias in sim.aliases()}
+
+
+def assert_delivered_once(
+    sim: SimulatorAccess, records: Iterable[Mapping[str, Any]], before: CreateCounts | None = None
+) -> None:
+    """From the simulator's own counts (since `before`): a trunk a job reports `succeeded` got
+    exactly one accepted create, a trunk it reports `exists` none, any other at most one; and
+    once a create of the job was accepted, no create at all was sent for that name again (so
+    no 40003 either: the PBX refusing a second create must not be what saves the day)."""
+    after = create_counts(sim)
+    for record in records:
+        alias, name, state = record["pbx"], record["name"], record["state"]
+        if alias not in after:
+            continue  # a PBX no simulator of the test serves
+        seen = _since((before or {}).get(alias, {}).get(name), after[alias].get(name))
+        where = f"{alias}/{name}, {state}: the PBX saw {seen}"
+        wanted = {"succeeded": (1,), "exists": (0,)}.get(state, (0, 1))
+        assert seen["accepted"] in wanted, where
+        if seen["accepted"]:
+            assert seen["sent_after_accepted"] == 0, where
+            assert seen["refused"].get("40003", 0) == 0, where
+
+
+def _since(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One name's count of creates after minus before."""
+    empty: Mapping[str, Any] = {"accepted": 0, "refused": {}, "sent_after_accepted": 0}
+    old, new = before or empty, after or empty
+    refused = {
+        code: count - old["refused"].get(code, 0)
+        for code, count in new["refused"].items()
+        if count - old["refused"].get(code, 0)
+    }
+    return {
+        "accepted": new["accepted"] - old["accepted"],
+        "refused": refused,
+        "sent_after_accepted": new["sent_after_accepted"] - old["sent_after_accepted"],
+    }
 
 
 def wait_for(probe: Callable[[], T | None], timeout_s: float, what: str) -> T:

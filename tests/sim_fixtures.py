@@ -17,6 +17,8 @@ from pbxsim import AsyncSimulator, ManualClock, SimSettings, SimulatorThread
 
 __all__ = [
     "SIM_PBX_COUNT",
+    "PbxApi",
+    "api",
     "api_call",
     "async_simulator",
     "get_token",
@@ -31,6 +33,8 @@ __all__ = [
 ]
 
 SIM_PBX_COUNT = 3
+# The PBX the `api` fixture talks to.
+API_PBX = "pbx-001"
 SimulatorFactory = Callable[..., SimulatorThread]
 
 
@@ -130,6 +134,34 @@ async def get_token(
     assert answer["errcode"] == 0, answer
     token: str = answer["access_token"]
     return token
+
+
+class PbxApi:
+    """One PBX of a simulator with a token in hand: GET and POST its endpoints."""
+
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, token: str) -> None:
+        self.http = http
+        self.base_url = base_url
+        self.token = token
+
+    async def get(self, endpoint: str, **params: str | int) -> dict[str, Any]:
+        """GET an endpoint with these query parameters."""
+        return await api_call(
+            self.http, self.base_url, "GET", endpoint, token=self.token, params=params
+        )
+
+    async def post(self, endpoint: str, body: Any = None, **options: Any) -> dict[str, Any]:
+        """POST a JSON body (or `data=` raw bytes) to an endpoint."""
+        return await api_call(
+            self.http, self.base_url, "POST", endpoint, token=self.token, body=body, **options
+        )
+
+
+@pytest.fixture
+async def api(simulator: SimulatorThread, http: aiohttp.ClientSession) -> PbxApi:
+    """The session simulator's first PBX (pbx-001), logged in."""
+    token = await get_token(http, simulator, API_PBX)
+    return PbxApi(http, simulator.base_url(API_PBX), token)
 
 
 def register_body(name: str, **overrides: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 from core import keys
 from core.settings import Settings
 from pbxsim import SimSettings, SimulatorThread
-from tests.e2e import Rollout, fleet_rows, register_body, wait_for
+from tests.e2e import Rollout, assert_delivered_once, fleet_rows, register_body, wait_for
 from tests.tls_certificates import self_signed
 from tests.worker_process import FAST_SETTINGS
 from trunks.schema import parse_request_body
@@ -70,6 +70,7 @@ def test_fleet_of_50_pbxs_with_4_workers(rollout: Rollout, fleet50: SimulatorThr
     assert status["outcome"] == "success"
     assert status["counts"]["succeeded"] == len(rows)
     assert_each_created_once(fleet50, rows)
+    assert_delivered_once(fleet50, rollout.records(result.job_id or ""))
     for alias in fleet50.aliases():
         counters = fleet50.counters(alias)
         assert counters["requests"].get("get_token") == 1, alias
@@ -88,6 +89,7 @@ def test_the_threads_pool_delivers_too(rollout: Rollout, sim3: SimulatorThread) 
     status = rollout.wait_final(result.job_id or "")
     assert status["counts"]["succeeded"] == len(rows)
     assert_each_created_once(sim3, rows)
+    assert_delivered_once(sim3, rollout.records(result.job_id or ""))
     assert "(thread)" in rollout.worker_output()  # the banner names the pool in use
 
 
@@ -102,7 +104,8 @@ def test_tasks_of_a_busy_pbx_step_aside_and_come_back(rollout: Rollout) -> None:
         assert status["counts"]["succeeded"] == len(rows)
         assert_each_created_once(sim, rows)
         assert sim.counters(sim.aliases()[0])["violations"] == 0
-    records = rollout.records(result.job_id or "")
+        records = rollout.records(result.job_id or "")
+        assert_delivered_once(sim, records)
     assert all(record["attempts"] == 1 for record in records)  # stepping aside is no attempt
     deferrals = [
         int(rollout.client.hget(keys.item(result.job_id or "", n), "deferrals") or 0)
@@ -123,6 +126,8 @@ def test_a_small_job_submitted_later_is_not_queued_behind_a_big_one(rollout: Rol
         big_status = rollout.store.status(big.job_id or "") or {}
         assert big_status["counts"]["succeeded"] < 100  # of 200: not half done yet
         assert rollout.wait_final(big.job_id or "")["outcome"] == "success"
+        jobs = (big.job_id or "", small.job_id or "")
+        assert_delivered_once(sim, [r for job in jobs for r in rollout.records(job)])
 
 
 @pytest.mark.parametrize(
@@ -158,6 +163,7 @@ def test_faults_end_succeeded_without_duplicates(
     failed = [r for r in rollout.records(result.job_id or "") if r["state"] != "succeeded"]
     assert status["counts"]["succeeded"] == len(rows), [(r["state"], r["errmsg"]) for r in failed]
     assert_each_created_once(sim3, rows)
+    assert_delivered_once(sim3, rollout.records(result.job_id or ""))
     # `attempts` counts every create request sent, replays after 10004 and re-sends included.
     sent = sum(sim3.counters(alias)["requests"].get("trunk/create", 0) for alias in sim3.aliases())
     assert sum(r["attempts"] for r in rollout.records(result.job_id or "")) == sent
@@ -176,6 +182,7 @@ def _one_trunk_under(
     job_id = rollout.submit(sim, [(alias, register_body("trunk-0", 1))]).job_id or ""
     rollout.wait_final(job_id)
     [record] = rollout.records(job_id)
+    assert_delivered_once(sim, [record])
     return record
 
 
@@ -222,6 +229,7 @@ def test_lookups_that_keep_failing_give_up_after_max_attempts_tries(
     job_id = rollout.submit(sim3, [(alias, register_body("trunk-0", 1))]).job_id or ""
     rollout.wait_final(job_id)
     [record] = rollout.records(job_id)
+    assert_delivered_once(sim3, [record])
     assert record["state"] == "failed"
     assert record["errmsg"] == "gave up after 3 failed tries: trunk/search: HTTP 503"
     assert record["attempts"] == 1
@@ -263,6 +271,7 @@ def test_a_create_answered_with_a_web_page_is_looked_up_before_it_is_sent_again(
     assert rollout.submitter.retry(job_id, None).requeued == 1
     assert rollout.wait_final(job_id)["outcome"] == "success"
     [again] = rollout.records(job_id)
+    assert_delivered_once(sim3, [again])
     assert again["state"] == "succeeded"
     assert again["trunk_id"] == stored["id"]
     assert again["attempts"] == 1
@@ -293,6 +302,7 @@ def test_a_pbx_that_is_down_is_waited_for_within_the_retry_window(rollout: Rollo
     with SimulatorThread(settings, port=port) as after_reboot:
         rollout.wait_final(job_id)
         [record] = rollout.records(job_id)
+        assert_delivered_once(after_reboot, [record])
         assert (record["state"], record["attempts"]) == ("succeeded", 1)
         assert after_reboot.counters(alias)["requests"]["trunk/create"] == 1
 
@@ -321,6 +331,7 @@ def test_wrong_secret_fails_one_pbx_after_one_login(
             assert record["state"] == "succeeded"
     for alias in good:
         assert len(sim3.trunks(alias)) == 8
+    assert_delivered_once(sim3, rollout.records(result.job_id or ""))
     # The admin puts the secret back on the PBX: `retry`, with the same inventory, logs in again.
     original = next(row["client_secret"] for row in inventory if row["pbx"] == bad)
     sim3.set_secret(bad, original)
@@ -328,6 +339,7 @@ def test_wrong_secret_fails_one_pbx_after_one_login(
     assert rollout.wait_final(result.job_id or "")["outcome"] == "success"
     assert sim3.counters(bad)["logins_failed"] == 1
     assert len(sim3.trunks(bad)) == 8
+    assert_delivered_once(sim3, rollout.records(result.job_id or ""))
     assert_no_secret_in(rollout.worker_output(), secrets_of(sim3, rows))
 
 
@@ -344,6 +356,7 @@ def test_an_item_that_keeps_failing_unexpectedly_ends_failed(
     status = rollout.wait_final(job_id)
     assert status["counts"]["succeeded"] == 1
     assert status["counts"]["failed"] == 1
+    assert_delivered_once(sim3, rollout.records(job_id))
     broken = rollout.records(job_id)[1]
     assert broken["state"] == "failed"
     assert broken["errmsg"].startswith("gave up after 21 errors: JSONDecodeError")
@@ -359,6 +372,7 @@ def test_trunk_already_on_the_pbx_ends_exists(rollout: Rollout, sim3: SimulatorT
     result = rollout.submit(sim3, rows)
     rollout.wait_final(result.job_id or "")
     records = {r["name"]: r for r in rollout.records(result.job_id or "")}
+    assert_delivered_once(sim3, records.values())
     assert records["trunk-0"]["state"] == "exists"
     assert records["trunk-0"]["trunk_id"] == existing_id
     assert {records[n]["state"] for n in ("trunk-1", "trunk-2")} == {"succeeded"}
@@ -377,6 +391,7 @@ def test_a_trunk_found_only_after_a_failed_lookup_still_ends_exists(
     result = rollout.submit(sim3, fleet_rows([alias], per_pbx=1))
     rollout.wait_final(result.job_id or "")
     [record] = rollout.records(result.job_id or "")
+    assert_delivered_once(sim3, [record])
     assert (record["state"], record["trunk_id"]) == ("exists", existing_id)
     requests = sim3.counters(alias)["requests"]
     assert requests["trunk/search"] == 2
@@ -400,6 +415,7 @@ def test_items_waiting_when_a_create_is_refused_access_send_nothing(
         status = rollout.wait_final(result.job_id or "")
         assert status["pbxs"] == {denied: {"failed": 12}, fine: {"succeeded": 12}}
         assert sim.counters(denied)["requests"]["trunk/create"] == 1
+        assert_delivered_once(sim, rollout.records(result.job_id or ""))
         refused = [r for r in rollout.records(result.job_id or "") if r["pbx"] == denied]
         assert {(r["errcode"], r["errmsg"]) for r in refused} == {(10009, "OPERATION FAILED")}
         assert sum(r["attempts"] for r in refused) == 1
@@ -428,6 +444,7 @@ def test_worker_killed_mid_batch_loses_nothing(rollout: Rollout) -> None:
         status = rollout.wait_final(job_id, timeout_s=120)
         assert status["counts"]["succeeded"] == len(rows)
         assert_each_created_once(sim, rows)
+        assert_delivered_once(sim, rollout.records(job_id))
 
 
 @pytest.mark.timeout(120)
@@ -455,6 +472,7 @@ def test_a_cold_shutdown_cancels_the_runs_in_progress_and_lets_their_items_go(
         status = rollout.wait_final(job_id, timeout_s=60)
         assert status["counts"]["succeeded"] == len(rows)
         assert_each_created_once(sim, rows)
+        assert_delivered_once(sim, rollout.records(job_id))
 
 
 def test_a_pbx_whose_certificate_fails_pinning_fails_its_items_at_once(
@@ -475,6 +493,7 @@ def test_a_pbx_whose_certificate_fails_pinning_fails_its_items_at_once(
         job_id = rollout.submit(sim, rows, inventory).job_id or ""
         rollout.wait_final(job_id, timeout_s=30)  # not after ten minutes of retries
         records = rollout.records(job_id)
+        assert_delivered_once(sim, records)
         wrong = [r for r in records if r["pbx"] == pinned_wrong]
         assert {r["state"] for r in wrong} == {"failed"}
         assert {r["attempts"] for r in wrong} == {0}  # no create ever left

@@ -17,7 +17,14 @@ import pytest
 from core import keys
 from pbxsim import SimSettings, SimulatorThread
 from pbxsim.inventory import write_inventory
-from tests.e2e import Rollout, fleet_rows, wait_for, write_trunks_csv
+from tests.e2e import (
+    Rollout,
+    assert_delivered_once,
+    create_counts,
+    fleet_rows,
+    wait_for,
+    write_trunks_csv,
+)
 
 pytestmark = pytest.mark.e2e
 TRUNKCTL = str(Path(sys.executable).parent / "trunkctl")
@@ -114,14 +121,18 @@ def test_submit_fail_report_retry_succeed_resubmit(
     assert all(r["attempts"] == 1 and r["trunk_id"] for r in delivered)
     for alias in sim.aliases():
         assert len(sim.trunks(alias)) == 3
+    assert_delivered_once(sim, records)
 
+    first_job = create_counts(sim)
     clean = [row for row in rows if row[1] is not invalid]
     again = write_trunks_csv(tmp_path / "again.csv", clean)
     resubmitted = run(rollout, "submit", str(again), "--label", "rerun")
     assert resubmitted.returncode == 0, resubmitted.stderr
     rerun_id = resubmitted.stdout.strip()
     assert run(rollout, "status", rerun_id, "--wait", "--timeout", "60").returncode == 0
-    assert {r["state"] for r in report_json(rollout, rerun_id)} == {"exists"}
+    rerun = report_json(rollout, rerun_id)
+    assert {r["state"] for r in rerun} == {"exists"}
+    assert_delivered_once(sim, rerun, before=first_job)
     assert sum(sim.counters(a)["creates"] for a in sim.aliases()) == 9
 
     listed = json.loads(run(rollout, "jobs", "--json").stdout)["jobs"]

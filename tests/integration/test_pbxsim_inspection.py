@@ -116,3 +116,19 @@ async def test_reset_refuses_bad_bodies(
     simulator: SimulatorThread, http: aiohttp.ClientSession, body: Any
 ) -> None:
     assert (await _sim(http, simulator, "POST", "/reset", body))[0] == 400
+
+
+async def test_trunks_in_use_are_set_through_settings_and_cleared_by_a_reset(
+    simulator: SimulatorThread, http: aiohttp.ClientSession
+) -> None:
+    path = f"/pbx/{PBX}/settings"
+    status, _ = await _sim(http, simulator, "POST", path, {"trunks_in_use": ["office", "home"]})
+    assert status == 200
+    assert simulator.state(PBX)["trunks_in_use"] == ["home", "office"]
+    for bad in ("office", [1], {"office": True}):
+        assert (await _sim(http, simulator, "POST", path, {"trunks_in_use": bad}))[0] == 400
+    rule = {"endpoint": "trunk/delete", "kind": "errcode", "errcode": 70091}
+    _, answer = await _sim(http, simulator, "POST", "/faults", {"rules": [rule]})
+    assert answer["rules"] == [{**rule, "pbx": "*", "nth": None, "every": None, "slow_ms": 0}]
+    await _sim(http, simulator, "POST", f"/pbx/{PBX}/reset")
+    assert simulator.state(PBX)["trunks_in_use"] == []

@@ -1,44 +1,19 @@
-"""The trunk endpoints over real HTTP: create, validation, duplicates, list, search, get, delete."""
+"""The trunk endpoints over real HTTP: create, validation, duplicates, list, search, itsp_list.
+
+get, query, update and delete: test_pbxsim_trunk_edits.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp
 import pytest
 
 from pbxsim import SimulatorThread
 from tests.sim_fixtures import *  # noqa: F403
-from tests.sim_fixtures import api_call, get_token, peer_body, register_body
+from tests.sim_fixtures import API_PBX, PbxApi, peer_body, register_body
 
-PBX = "pbx-001"
-
-
-class Api:
-    """One PBX of the simulator with a token in hand."""
-
-    def __init__(self, http: aiohttp.ClientSession, sim: SimulatorThread, token: str) -> None:
-        self.http = http
-        self.base_url = sim.base_url(PBX)
-        self.token = token
-
-    async def get(self, endpoint: str, **params: str | int) -> dict[str, Any]:
-        return await api_call(
-            self.http, self.base_url, "GET", endpoint, token=self.token, params=params
-        )
-
-    async def post(self, endpoint: str, body: Any = None, **options: Any) -> dict[str, Any]:
-        return await api_call(
-            self.http, self.base_url, "POST", endpoint, token=self.token, body=body, **options
-        )
+PBX = API_PBX
 
 
-@pytest.fixture
-async def api(simulator: SimulatorThread, http: aiohttp.ClientSession) -> Api:
-    return Api(http, simulator, await get_token(http, simulator, PBX))
-
-
-async def test_create_stores_the_body_as_received(simulator: SimulatorThread, api: Api) -> None:
+async def test_create_stores_the_body_as_received(simulator: SimulatorThread, api: PbxApi) -> None:
     body = register_body("office")
     assert await api.post("trunk/create", body) == {"errcode": 0, "errmsg": "SUCCESS", "id": 1}
     assert (await api.post("trunk/create", peer_body("office2")))["id"] == 2
@@ -48,7 +23,7 @@ async def test_create_stores_the_body_as_received(simulator: SimulatorThread, ap
     assert simulator.trunks("pbx-002") == []
 
 
-async def test_invalid_fields_are_listed(api: Api) -> None:
+async def test_invalid_fields_are_listed(api: PbxApi) -> None:
     body = register_body("office", port="5060", password="short")
     body["outbound_cid_list"][0]["ext_list"][0]["id"] = "seven"
     answer = await api.post("trunk/create", body)
@@ -67,7 +42,7 @@ async def test_invalid_fields_are_listed(api: Api) -> None:
 
 @pytest.mark.parametrize("trunk_type", [None, "sip"])
 async def test_a_missing_or_unknown_type_is_a_parameter_error(
-    api: Api, trunk_type: str | None
+    api: PbxApi, trunk_type: str | None
 ) -> None:
     body = peer_body("office")
     body.pop("type")
@@ -80,12 +55,12 @@ async def test_a_missing_or_unknown_type_is_a_parameter_error(
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'"text"', b""])
-async def test_a_body_that_is_not_an_object_is_a_syntax_error(api: Api, raw: bytes) -> None:
+async def test_a_body_that_is_not_an_object_is_a_syntax_error(api: PbxApi, raw: bytes) -> None:
     answer = await api.post("trunk/create", data=raw)
     assert answer == {"errcode": 40001, "errmsg": "PARAMETER SYNTAX ERROR"}
 
 
-async def test_a_taken_name_is_a_duplicate(simulator: SimulatorThread, api: Api) -> None:
+async def test_a_taken_name_is_a_duplicate(simulator: SimulatorThread, api: PbxApi) -> None:
     simulator.preload_trunks(PBX, [peer_body("office")])
     answer = await api.post("trunk/create", register_body("office"))
     assert answer == {
@@ -97,14 +72,16 @@ async def test_a_taken_name_is_a_duplicate(simulator: SimulatorThread, api: Api)
     assert len(simulator.trunks(PBX)) == 1
 
 
-async def test_a_trunk_quota_answers_max_limitation(simulator: SimulatorThread, api: Api) -> None:
+async def test_a_trunk_quota_answers_max_limitation(
+    simulator: SimulatorThread, api: PbxApi
+) -> None:
     simulator.configure(PBX, trunk_quota=1)
     assert (await api.post("trunk/create", peer_body("a")))["errcode"] == 0
     assert (await api.post("trunk/create", peer_body("b")))["errcode"] == 60002
     assert simulator.counters(PBX)["quota_hits"] == 1
 
 
-async def test_list_rows_paging_and_sorting(simulator: SimulatorThread, api: Api) -> None:
+async def test_list_rows_paging_and_sorting(simulator: SimulatorThread, api: PbxApi) -> None:
     names = [f"t{index:02d}" for index in range(12)]
     simulator.preload_trunks(PBX, [peer_body(name) for name in reversed(names)])
     simulator.preload_trunks(PBX, [register_body("reg", enable=0)])
@@ -136,14 +113,14 @@ async def test_list_rows_paging_and_sorting(simulator: SimulatorThread, api: Api
     [({"page": 0}, "page"), ({"page_size": "x"}, "page_size"), ({"sort_by": "pw"}, "sort_by")],
 )
 async def test_bad_paging_parameters_are_refused(
-    api: Api, params: dict[str, str | int], field: str
+    api: PbxApi, params: dict[str, str | int], field: str
 ) -> None:
     answer = await api.get("trunk/list", **params)
     assert answer["errcode"] == 40002
     assert answer["invalid_param_list"][0]["field"] == field
 
 
-async def test_search_is_fuzzy_and_paged(simulator: SimulatorThread, api: Api) -> None:
+async def test_search_is_fuzzy_and_paged(simulator: SimulatorThread, api: PbxApi) -> None:
     bodies = [peer_body(name) for name in ("office", "Office2", "my-office", "home")]
     bodies += [register_body(f"office-{index}") for index in range(4)]
     simulator.preload_trunks(PBX, bodies)
@@ -159,45 +136,7 @@ async def test_search_is_fuzzy_and_paged(simulator: SimulatorThread, api: Api) -
     assert (await api.get("trunk/search"))["errcode"] == 40002
 
 
-async def test_get_answers_the_full_body(simulator: SimulatorThread, api: Api) -> None:
-    body = register_body("office")
-    [trunk_id] = simulator.preload_trunks(PBX, [body])
-    assert await api.get("trunk/get", id=trunk_id) == {
-        "errcode": 0,
-        "errmsg": "SUCCESS",
-        "data": {**body, "id": trunk_id},
-    }
-    missing = await api.get("trunk/get", id=99)
-    assert missing["errcode"] == 40002
-    assert missing["invalid_param_list"] == [
-        {"field": "id", "value": "99", "validation_type": "not_exist"}
-    ]
-    assert (await api.get("trunk/get"))["invalid_param_list"][0]["validation_type"] == "missing"
-
-
-async def test_delete_removes_the_trunk(simulator: SimulatorThread, api: Api) -> None:
-    [trunk_id] = simulator.preload_trunks(PBX, [peer_body("office")])
-    assert await api.get("trunk/delete", id=trunk_id) == {"errcode": 0, "errmsg": "SUCCESS"}
-    assert simulator.trunks(PBX) == []
-    assert (await api.get("trunk/delete", id=trunk_id))["errcode"] == 40002
-    # The name is free again; ids are not reused.
-    assert (await api.post("trunk/create", peer_body("office")))["id"] == 2
-
-
-async def test_update_merges_validates_and_checks_names(
-    simulator: SimulatorThread, api: Api
-) -> None:
-    first, _ = simulator.preload_trunks(PBX, [register_body("office"), peer_body("home")])
-    assert (await api.post("trunk/update", {"id": first, "port": 5080}))["errcode"] == 0
-    assert simulator.trunks(PBX)[0]["port"] == 5080
-    bad = await api.post("trunk/update", {"id": first, "port": "x"})
-    assert bad["invalid_param_list"][0]["field"] == "port"
-    assert (await api.post("trunk/update", {"id": first, "name": "home"}))["errcode"] == 40003
-    assert (await api.post("trunk/update", {"id": 42}))["errcode"] == 40002
-    assert simulator.counters(PBX)["updates"] == 1
-
-
-async def test_itsp_list_includes_general(api: Api) -> None:
+async def test_itsp_list_includes_general(api: PbxApi) -> None:
     answer = await api.get("trunk/itsp_list")
     assert answer["errcode"] == 0
     assert {"id": 1, "country": "general", "name": "general"} in answer["data"]

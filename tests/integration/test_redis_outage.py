@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pbxsim import SimSettings, SimulatorThread
-from tests.e2e import Rollout, fleet_rows, wait_for
+from tests.e2e import Rollout, assert_delivered_once, fleet_rows, wait_for
 from tests.integration.test_delivery_e2e import assert_each_created_once
 from tests.redis_server import RedisServer
 
@@ -36,6 +36,7 @@ def test_redis_restarts_mid_rollout_lose_nothing(tmp_path: Path) -> None:
             others = [r for r in rollout.records(job_id) if r["state"] != "succeeded"]
             assert not others, [(r["state"], r["attempts"], r["errmsg"]) for r in others]
             assert_each_created_once(sim, rows)
+            assert_delivered_once(sim, rollout.records(job_id))
             assert "Unrecoverable error" not in rollout.worker_output()
             assert all(worker.process.poll() is None for worker in rollout.workers)
     finally:
@@ -58,6 +59,7 @@ def test_a_unix_socket_redis_url_serves_the_cli_and_the_worker(tmp_path: Path) -
             rows = fleet_rows(sim.aliases(), per_pbx=3)
             job_id = rollout.submit(sim, rows).job_id or ""
             assert rollout.wait_final(job_id)["counts"]["succeeded"] == len(rows)
+            assert_delivered_once(sim, rollout.records(job_id))
     finally:
         rollout.stop()
         server.stop()

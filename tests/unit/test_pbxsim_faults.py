@@ -47,6 +47,8 @@ def test_rules_from_json_round_trip() -> None:
     rule = FaultRule.from_json(data)
     assert rule.to_json() == {**data, "nth": None}
     assert FaultRule.from_json(rule.to_json()) == rule
+    refusal = {"endpoint": "trunk/delete", "kind": "errcode", "errcode": 70091}
+    assert FaultRule.from_json(refusal).to_json()["errcode"] == 70091
 
 
 @pytest.mark.parametrize(
@@ -58,6 +60,10 @@ def test_rules_from_json_round_trip() -> None:
         {"endpoint": "trunk/create", "kind": "slow", "slow_ms": -1},
         {"endpoint": "trunk/create", "kind": "slow", "often": True},
         {"kind": "slow"},
+        {"endpoint": "trunk/delete", "kind": "errcode"},
+        {"endpoint": "trunk/delete", "kind": "errcode", "errcode": 12345},
+        {"endpoint": "trunk/delete", "kind": "errcode", "errcode": "70091"},
+        {"endpoint": "trunk/delete", "kind": "slow", "errcode": 70091},
     ],
 )
 def test_bad_rules_are_refused(data: dict[str, object]) -> None:
@@ -72,8 +78,9 @@ def test_presets() -> None:
         "errcode-2", 3, "drop_after", 5,
     )  # fmt: skip
     # chaos: every fault a rollout recovers from on its own (access_denied fails the PBX's items
-    # for good; after garbled_after, its item is failed until `retry`).
-    recovered = set(FAULT_KINDS) - {"access_denied", "garbled_after"}
+    # for good; after garbled_after, its item is failed until `retry`; errcode answers what a
+    # test asks for).
+    recovered = set(FAULT_KINDS) - {"access_denied", "garbled_after", "errcode"}
     assert {rule.kind for rule in PRESETS["chaos"]} == recovered
     with pytest.raises(FaultRuleError, match="unknown fault preset"):
         preset_rules("storm")

@@ -1,9 +1,10 @@
-"""Trunk validation answers and the trunk store without I/O."""
+"""Validation answers, the trunk store, its details and the write log, without I/O."""
 
 from __future__ import annotations
 
 from pbxsim.trunk_store import TrunkStore, list_row
 from pbxsim.validation import REDACTED, field_name, trunk_body_problems
+from pbxsim.write_log import Subject, WriteLog
 from tests.sim_fixtures import peer_body, register_body
 
 
@@ -12,13 +13,13 @@ def test_a_valid_body_has_no_problems() -> None:
     assert trunk_body_problems(peer_body("office")) == []
 
 
-def test_problems_name_fields_after_the_type_tag() -> None:
+def test_problems_come_in_the_tables_order_then_unknown_fields() -> None:
     body = peer_body("bad name", port=70000, extra=1)
     problems = trunk_body_problems(body)
     assert problems == [
         {"field": "name", "value": "bad name", "validation_type": "trunk_name"},
-        {"field": "port", "value": "70000", "validation_type": "less_than_equal"},
-        {"field": "extra", "value": "1", "validation_type": "extra_forbidden"},
+        {"field": "port", "value": "70000", "validation_type": "range"},
+        {"field": "extra", "value": "1", "validation_type": "unknown_field"},
     ]
 
 
@@ -26,17 +27,24 @@ def test_missing_fields_have_no_value_and_passwords_are_redacted() -> None:
     body = register_body("office", password="weak")
     del body["hostname"]
     problems = {problem["field"]: problem for problem in trunk_body_problems(body)}
-    assert problems["hostname"] == {"field": "hostname", "value": "", "validation_type": "missing"}
+    # "required": the word of Yeastar's own example of a 40002 answer.
+    assert problems["hostname"] == {"field": "hostname", "value": "", "validation_type": "required"}
     assert problems["password"]["value"] == REDACTED
 
 
-def test_nested_model_errors_carry_the_object_as_json() -> None:
+def test_values_that_are_not_text_are_shown_as_json() -> None:
     body = peer_body(
-        "office", outbound_cid_list=[{"outbound_cid_option": "range", "outbound_cid": "1"}]
+        "office",
+        outbound_cid_list=[
+            {"outbound_cid_option": "shared", "outbound_cid": "1", "ext_list": {"id": 7}}
+        ],
     )
     [problem] = trunk_body_problems(body)
-    assert problem["field"] == "outbound_cid_list[0]"
-    assert problem["value"] == '{"outbound_cid_option":"range","outbound_cid":"1"}'
+    assert problem == {
+        "field": "outbound_cid_list[0].ext_list",
+        "value": '{"id":7}',
+        "validation_type": "list_type",
+    }
 
 
 def test_missing_type_is_reported_on_type() -> None:
@@ -96,3 +104,49 @@ def test_stored_bodies_are_copies() -> None:
     assert fetched is not None
     fetched["port"] = 2
     assert store.all()[0]["port"] == 5060
+
+
+def test_the_store_knows_which_trunks_a_create_made() -> None:
+    store = TrunkStore()
+    made = store.add(peer_body("made"), created=True)
+    store.add(peer_body("preloaded"))
+    assert store.made_by_create("made")
+    assert not store.made_by_create("preloaded")
+    assert not store.made_by_create("absent")
+    store.replace(made, peer_body("renamed"))
+    assert store.made_by_create("renamed")
+    assert not store.made_by_create("made")
+    store.delete(made)
+    assert not store.made_by_create("renamed")
+
+
+def test_the_write_log_counts_per_endpoint_and_name() -> None:
+    log = WriteLog()
+    log.note("trunk/create", Subject("office"), "0")
+    log.note("trunk/create", Subject("office", made_by_create=True), "40003")
+    log.note("trunk/create", Subject("office", made_by_create=True), "http503")
+    log.note("trunk/delete", Subject("office"), "70091")
+    assert log.snapshot() == {
+        "creates_by_name": {
+            "office": {
+                "accepted": 1,
+                "refused": {"40003": 1, "http503": 1},
+                "sent_after_accepted": 2,
+            }
+        },
+        "updates_by_name": {},
+        "deletes_by_name": {"office": {"accepted": 0, "refused": {"70091": 1}}},
+    }
+
+
+def test_details_fill_in_the_defaults_and_number_caller_ids() -> None:
+    store = TrunkStore()
+    trunk_id = store.add(register_body("office", enable=0, outbound_cid_list=[]))
+    detail = store.detail(trunk_id)
+    assert detail is not None
+    assert (detail["enable"], detail["itsp"], detail["outbound_proxy_port"]) == (0, "", 0)
+    assert detail["outbound_cid_list"] == []
+    assert store.detail(trunk_id + 1) is None
+    # A body the tables refuse (pre-loaded unchecked) is shown as it was given.
+    odd = store.add({"name": "odd", "type": "fax"})
+    assert store.detail(odd) == {"name": "odd", "type": "fax", "id": odd}
