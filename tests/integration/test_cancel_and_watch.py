@@ -16,7 +16,7 @@ from core import keys
 from jobs.job_writer import new_job_id
 from jobs.store import JobStore
 from pbxsim import SimSettings, SimulatorThread
-from tests.e2e import Rollout, fleet_rows, wait_for
+from tests.e2e import Rollout, assert_delivered_once, fleet_rows, wait_for
 from tests.redis_server import RedisServer
 
 
@@ -63,7 +63,7 @@ def test_cancel_ends_the_unsent_items_cancelled_and_retry_queues_them_again(
     assert f'"requeued": {counts["cancelled"]}' in retried.stdout
     final = rollout.wait_final(result.job_id)
     assert final["counts"]["succeeded"] == 40
-    assert len(slow_pbx.trunks("pbx-001")) == 40
+    assert_delivered_once(slow_pbx, rollout.records(result.job_id))
 
 
 def test_cancel_of_an_unknown_job_is_a_usage_error(rollout: Rollout) -> None:
@@ -94,6 +94,8 @@ def test_status_wait_rides_out_a_redis_restart(tmp_path: Path) -> None:
                 rollout.client = redis.Redis.from_url(server.url())
                 rollout.start_workers(1)
                 out, err = waiting.communicate(timeout=120)
+                assert result.job_id is not None
+                assert_delivered_once(sim, rollout.records(result.job_id))
             finally:
                 rollout.stop()
     finally:
