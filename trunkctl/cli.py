@@ -21,6 +21,7 @@ COMMANDS = {
     "jobs": "trunkctl.job_commands:jobs",
     "worker": "trunkctl.worker_command:worker",
     "simulate": "trunkctl.simulate_command:simulate",
+    "serve": "trunkctl.serve_command:serve",
 }
 
 
