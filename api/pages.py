@@ -32,6 +32,7 @@ def add_routes(app: web.Application, config: ApiConfig) -> None:
     page = {
         "script_url": str(static.url_for(filename="app.js")),
         "style_url": str(static.url_for(filename="app.css")),
+        "icon_url": str(static.url_for(filename="favicon.svg")),
         "version": config.version,
         "token_required": config.token is not None,
         "max_upload_mb": f"{config.max_upload_bytes / 2**20:g}",

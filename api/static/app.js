@@ -8,6 +8,15 @@ const FINAL = new Set(["succeeded", "exists", "failed", "rejected"]);
 const GOOD = new Set(["succeeded", "exists"]);
 const BAD = new Set(["failed", "rejected"]);
 const FAILURES_PAGE_SIZE = 25;
+// What a PBX's errcode means for the user (yeastar-api.md): shown under the PBX's own errmsg.
+const ERRCODE_HINTS = {
+  "-1": "The PBX refused the login: check client_id and client_secret, then retry with a corrected inventory.",
+  10005: "The PBX's API client lacks the permission.",
+  10009: "The PBX's API client lacks the permission.",
+  60002: "A limit of the PBX is reached (its token cap, or its trunk quota).",
+  70004: "The PBX blocked this server's IP after failed logins: it must be unblocked on the PBX.",
+  70087: "This server's IP is not on the PBX's API allow-list.",
+};
 const POLL_RUNNING_MS = 1000;
 const POLL_IDLE_MS = 5000;
 const HEALTH_MS = 10000;
@@ -140,10 +149,19 @@ function problemsMessage(body, intro) {
   return box;
 }
 
+// Local times, unambiguous in every locale: 2026-11-26 10:15, and 10:15:07.
+function two(n) { return String(n).padStart(2, "0"); }
+
+function clock(date) {
+  return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
 function when(iso) {
   if (!iso) return "";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+  if (Number.isNaN(date.getTime())) return iso;
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} `
+    + `${two(date.getHours())}:${two(date.getMinutes())}`;
 }
 
 // --- recent jobs ----------------------------------------------------------------------------
@@ -154,7 +172,7 @@ async function refreshJobs() {
   body.replaceChildren(...jobs.map(jobRow));
   $("jobs-empty").hidden = jobs.length > 0;
   $("jobs").hidden = jobs.length === 0;
-  $("jobs-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  $("jobs-updated").textContent = `updated ${clock(new Date())}`;
   return jobs;
 }
 
@@ -164,7 +182,8 @@ function jobRow(job) {
     "tr", { tabindex: "0", "aria-selected": String(job.job_id === view.jobId), "data-job": job.job_id },
     el("td", {},
       el("span", { class: "job-label" }, job.label || job.job_id),
-      el("span", { class: "job-sub" }, job.label ? `${job.job_id} · ${when(job.created_at)}` : when(job.created_at))),
+      el("span", { class: "job-sub", title: `created ${when(job.created_at)}` },
+        job.label ? job.job_id : `created ${when(job.created_at)}`)),
     el("td", { class: "bar-cell" }, stateBar(job.counts, total, false)),
     el("td", { class: "num" }, `${finalCount(job.counts)}/${total}`),
     el("td", {}, outcomeBadge(job)),
@@ -196,6 +215,9 @@ function selectFromHash() {
 }
 
 window.addEventListener("hashchange", selectFromHash);
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && view.timer !== null) poll();
+});
 
 function stopPolling() {
   clearTimeout(view.timer);
@@ -222,7 +244,8 @@ async function poll() {
       $("job-placeholder").replaceChildren(message("bad", `No job ${view.jobId}: unknown, or expired.`));
     }
   }
-  view.timer = setTimeout(poll, running ? POLL_RUNNING_MS : POLL_IDLE_MS);
+  // A hidden tab asks less often; showing it again asks at once.
+  view.timer = setTimeout(poll, running && !document.hidden ? POLL_RUNNING_MS : POLL_IDLE_MS);
 }
 
 function showJob(status) {
@@ -281,9 +304,11 @@ function detailText(detail) {
 
 function failureRow(record) {
   const rejected = record.state === "rejected";
+  const hint = record.errcode !== null ? ERRCODE_HINTS[record.errcode] : undefined;
   const reason = el("td", { class: "reason" },
     record.errcode !== null ? el("span", { class: "errcode" }, record.errcode) : null,
     record.errmsg || "",
+    hint ? el("span", { class: "detail-note" }, hint) : null,
     rejected ? null : detailText(record.detail));
   return el("tr", {},
     el("td", {}, el("code", {}, `${record.file}:${record.line}`)),
