@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
 
 
 class TrunkctlError(Exception):
@@ -27,3 +28,9 @@ class UnreadableInputError(UsageError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class InterruptedByUserError(TrunkctlError):
+    """Raised when Ctrl-C (or SIGTERM) stops a command; the message says what goes on."""
+
+    exit_code = EXIT_INTERRUPTED

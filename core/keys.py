@@ -6,6 +6,9 @@ import hashlib
 
 PREFIX = "trunkctl:"
 JOBS_INDEX = f"{PREFIX}jobs"  # sorted set: job id scored by creation time
+# Hash, never expiring: created_at of this store's first job. A job created before it that is
+# not here any more was lost with the store's data (a Redis restarted without persistence).
+STORE = f"{PREFIX}store"
 
 
 def job(job_id: str) -> str:

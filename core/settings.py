@@ -6,7 +6,10 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
+
+from platformdirs import user_data_dir
 
 from core.errors import UsageError
 
@@ -17,7 +20,10 @@ ENV_PREFIX = "TRUNKCTL_"
 class Settings:
     """Every setting with its default; the env name is `TRUNKCTL_` + the upper-cased field."""
 
-    redis_url: str = "redis://localhost:6379/0"
+    # Empty: the embedded Redis that trunkctl starts itself (core.embedded_redis).
+    redis_url: str = ""
+    # Where the embedded Redis and run's reports live; empty: the user's data directory.
+    data_dir: str = ""
     # Celery queue that the producer fills and the workers drain.
     queue: str = "trunkctl"
     # A task unacknowledged this long is handed to another worker (kombu's visibility timeout).
@@ -44,6 +50,13 @@ class Settings:
     api_token: str = dataclasses.field(default="", repr=False)
     # The largest request `trunkctl serve` takes: an upload's files and fields together.
     api_max_upload_mb: int = 20
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory: TRUNKCTL_DATA_DIR, else the user's (e.g. ~/.local/share/trunkctl)."""
+        return (
+            Path(self.data_dir).expanduser() if self.data_dir else Path(user_data_dir("trunkctl"))
+        )
 
     @property
     def defer_cap_s(self) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import redis.asyncio as aioredis
 
@@ -64,10 +64,12 @@ return 1
 
 
 class CircuitReason(TypedDict):
-    """Why a PBX's credentials failed for a job: what each of its items records."""
+    """Why a job sends no more requests to a PBX (its credentials failed, or the job was
+    cancelled): what each of its items records."""
 
     errcode: int | None  # the PBX's errcode; None for a local reason (a TLS failure)
     errmsg: str
+    cancelled: NotRequired[bool]  # `trunkctl cancel`: its items end cancelled, not failed
 
 
 @dataclass(frozen=True, slots=True)

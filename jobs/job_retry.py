@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from core import keys
 from jobs.job_writer import WRITE_BATCH
 from jobs.records import iso_time
-from jobs.states import State
+from jobs.states import RETRIED_STATES, State
 from jobs.store import JobStore, decoded, highest_item_number
 from jobs.transitions import NOTHING_OPEN_FUNCTION_LUA, TRANSITION_LUA, Transition, applied
 
@@ -130,7 +130,7 @@ class JobRetry:
         return queued
 
     def _failed_items(self, job_id: str, total: int) -> dict[str, list[tuple[int, int]]]:
-        """(item number, attempts so far) of the failed items, by PBX."""
+        """(item number, attempts so far) of the items to retry (failed, cancelled), by PBX."""
         failed: dict[str, list[tuple[int, int]]] = {}
         for start in range(1, total + 1, WRITE_BATCH):
             numbers = range(start, min(start + WRITE_BATCH, total + 1))
@@ -138,7 +138,7 @@ class JobRetry:
                 for item_no in numbers:
                     pipe.hmget(keys.item(job_id, item_no), "state", "pbx", "attempts")
                 for item_no, (state, pbx, attempts) in zip(numbers, pipe.execute(), strict=True):
-                    if state == State.FAILED.value.encode():
+                    if state is not None and decoded(state) in RETRIED_STATES:
                         failed.setdefault(decoded(pbx), []).append((item_no, int(attempts or 0)))
         return failed
 

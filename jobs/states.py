@@ -14,12 +14,18 @@ class State(StrEnum):
     RETRYING = "retrying"
     SUCCEEDED = "succeeded"
     EXISTS = "exists"
+    UPDATED = "updated"
     FAILED = "failed"
     REJECTED = "rejected"
+    CANCELLED = "cancelled"
 
 
-FINAL_STATES = frozenset({State.SUCCEEDED, State.EXISTS, State.FAILED, State.REJECTED})
-GOOD_STATES = frozenset({State.SUCCEEDED, State.EXISTS})
+FINAL_STATES = frozenset(
+    {State.SUCCEEDED, State.EXISTS, State.UPDATED, State.FAILED, State.REJECTED, State.CANCELLED}
+)
+GOOD_STATES = frozenset({State.SUCCEEDED, State.EXISTS, State.UPDATED})
+# What `retry` queues again.
+RETRIED_STATES = frozenset({State.FAILED, State.CANCELLED})
 ALL_STATES = tuple(State)
 
 

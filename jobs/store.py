@@ -11,6 +11,7 @@ was cut short, and `retry` (jobs.job_retry) makes it whole with what was stored.
 
 from __future__ import annotations
 
+import calendar
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -71,6 +72,15 @@ def decoded(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def job_created_at(job_id: str) -> float | None:
+    """When a job was created, read from its id (20261126-101500-3f9a); None if it is no job id."""
+    try:
+        stamp = time.strptime(job_id[:15], "%Y%m%d-%H%M%S")
+    except ValueError:
+        return None
+    return float(calendar.timegm(stamp))
+
+
 def highest_item_number(job: Mapping[str, str] | None) -> int:
     """The highest item number of a job (beyond its total when a cut-short submit left gaps)."""
     if job is None:
@@ -119,6 +129,7 @@ class JobStore:
         ):  # fmt: skip
             job_id = new_job_id(now)
         with self.client.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(keys.STORE, "created_at", repr(now))
             pipe.hset(
                 keys.job(job_id),
                 mapping={
@@ -144,6 +155,25 @@ class JobStore:
         """The job's own fields, or None for an unknown (or expired) job."""
         raw = self.client.hgetall(keys.job(job_id))
         return {decoded(k): decoded(v) for k, v in raw.items()} if raw else None
+
+    def why_missing(self, job_id: str) -> str:
+        """Why a job is not in the store, as far as the store can tell: lost with Redis's data
+        (it was created before this store's first job, or the store holds nothing), expired, or
+        never there."""
+        created = job_created_at(job_id)
+        if created is None:
+            return f"no job {job_id!r}: job ids look like 20261126-101500-3f9a"
+        store_created = self.client.hget(keys.STORE, "created_at")
+        age_s = time.time() - created
+        if age_s > self.ttl_s:
+            return f"no job {job_id!r}: it expired (jobs are kept {self.ttl_s // 86400} days)"
+        if store_created is None or float(store_created) > created + 1:
+            return (
+                f"no job {job_id!r}: Redis lost it (its data was reset after the job was "
+                "created: a Redis without persistence that restarted, or flushed?); submit the "
+                "batch again, trunks already created show as 'exists'"
+            )
+        return f"no job {job_id!r} (unknown: check the id with 'trunkctl jobs')"
 
     def status(self, job_id: str) -> JobStatus | None:
         """The `status --json` object of a job."""

@@ -10,16 +10,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core import keys
-from jobs.states import FINAL_STATES, State
+from jobs.states import FINAL_STATES, RETRIED_STATES, State
 
 # The transition as a Lua function, for scripts that make one as part of a larger step.
-# mode "advance": applies unless the item is final; "requeue": applies only to a failed item.
+# mode "advance": applies unless the item is final; "requeue": only to an item `retry` queues
+# again (failed, cancelled).
 # `fields` is a flat list: field, value, field, value...
 # Reaching a final state also drops the item's lock: nothing is left to guard, and the task
 # saves the round trip of unlocking. The item that makes its whole job final says so on the job's
 # channel (keys.job_final_channel), so `status --wait` returns at once (if it may: a Redis ACL can
 # forbid channels, and `status --wait` polls too).
 _FINAL_TABLE = ", ".join(f"{state.value}=true" for state in FINAL_STATES)
+_RETRIED_TABLE = ", ".join(f"{state.value}=true" for state in RETRIED_STATES)
 # A counts field that is not a state: 1 while the job's submit is storing and queuing its items,
 # so that no job is final before all of it is queued.
 SUBMITTING = "submitting"
@@ -41,8 +43,9 @@ local function transition(item, counts, pbx_counts, lock, mode, new, add_attempt
     local old = redis.call('HGET', item, 'state')
     if not old then return {0, ''} end
     local final = {__FINAL__}
+    local retried = {__RETRIED__}
     if mode == 'advance' and final[old] then return {0, old} end
-    if mode == 'requeue' and old ~= 'failed' then return {0, old} end
+    if mode == 'requeue' and not retried[old] then return {0, old} end
     redis.call('HSET', item, 'state', new, unpack(fields))
     if tostring(add_attempts) ~= '0' then redis.call('HINCRBY', item, 'attempts', add_attempts) end
     if old ~= new then
@@ -58,7 +61,7 @@ local function transition(item, counts, pbx_counts, lock, mode, new, add_attempt
     end
     return {1, old}
 end
-""".replace("__FINAL__", _FINAL_TABLE)
+""".replace("__FINAL__", _FINAL_TABLE).replace("__RETRIED__", _RETRIED_TABLE)
 )
 
 # KEYS: item, job counts, job pbx-counts, item lock

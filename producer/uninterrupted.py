@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from core.errors import TrunkctlError
+from core.errors import InterruptedByUserError
 
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class InterruptedAfterCommitError(TrunkctlError):
+class InterruptedAfterCommitError(InterruptedByUserError):
     """Raised after a held block that a signal arrived during: the work itself is complete."""
 
 

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
+from core.embedded_redis import EmbeddedRedis
 from tests.e2e import rollout
 from tests.redis_server import RedisServer
 
-__all__ = ["no_channels_url", "redis_server", "redis_url", "rollout"]
+__all__ = ["data_dir", "no_channels_url", "redis_server", "redis_url", "rollout"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's own data directory (the embedded Redis of a command run without
+    TRUNKCTL_REDIS_URL lives there, never in the user's), its server stopped at the end."""
+    path = tmp_path_factory.mktemp("trunkctl-data")
+    previous = os.environ.get("TRUNKCTL_DATA_DIR")
+    os.environ["TRUNKCTL_DATA_DIR"] = str(path)
+    yield path
+    EmbeddedRedis(path).stop()
+    if previous is None:
+        del os.environ["TRUNKCTL_DATA_DIR"]
+    else:
+        os.environ["TRUNKCTL_DATA_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

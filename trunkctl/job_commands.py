@@ -1,35 +1,29 @@
-"""Commands on jobs: status, report, retry, jobs."""
+"""Commands on jobs: status, report, retry, jobs, cancel."""
 
 from __future__ import annotations
 
 import io
 import json
-import sys
-import time
 from pathlib import Path
 
 import click
 
-from core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
+from core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, InterruptedByUserError, UsageError
 from jobs.job_writer import cut_short_advice
 from jobs.report_csv import write_report_csv
 from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES
-from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_RUNNING, JobStatus, JobSummary
+from jobs.store import SUBMIT_CUT_SHORT, JobStatus
+from jobs.watch import WatchEvents, watch_until_final
 from trunkctl import context
-from trunkctl.output import print_json
-
-# `status --wait` reads the job again this often while it draws progress; otherwise it waits for
-# the job's "final" announcement, reading the job at least every POLL_QUIET_S in case it missed it.
-POLL_S = 0.1
-POLL_QUIET_S = 1.0
-# Erases what a longer previous progress line left on the terminal.
-CLEAR_TO_END = "\x1b[K"
+from trunkctl.output import print_json, shown
+from trunkctl.summary import outcome_word, print_failures, print_status
 
 
 def _status_or_fail(job_id: str) -> JobStatus:
-    status = context.job_store().status(job_id)
+    store = context.job_store()
+    status = store.status(job_id)
     if status is None:
-        raise UsageError(f"no job {job_id!r} (unknown, or expired)")
+        raise UsageError(store.why_missing(job_id))
     return status
 
 
@@ -41,15 +35,9 @@ def _cut_short_text(job_id: str) -> str:
     )
 
 
-def _outcome_word(status: JobSummary) -> str:
-    if status["final"]:
-        return str(status["outcome"])
-    return SUBMIT_CUT_SHORT if status["submit"] == SUBMIT_CUT_SHORT else "in progress"
-
-
 def status_exit_code(status: JobStatus) -> int:
-    """0 when every item is succeeded or exists, 1 when any failed or was rejected, or when the
-    job's submit was cut short."""
+    """0 when every item is succeeded, updated or exists; 1 when any failed, was rejected or
+    cancelled, or when the job's submit was cut short."""
     if status["submit"] == SUBMIT_CUT_SHORT:
         return EXIT_FAILED
     counts = status["counts"]
@@ -57,68 +45,27 @@ def status_exit_code(status: JobStatus) -> int:
     return EXIT_FAILED if bad else EXIT_OK
 
 
-def _progress_line(status: JobStatus) -> str:
-    counts = status["counts"]
-    done = sum(counts.get(state, 0) for state in FINAL_STATES)
-    total = status["total"] or 1
-    width = 30
-    filled = int(width * done / total)
-    parts = ", ".join(f"{state} {counts[state]}" for state in ALL_STATES if counts.get(state))
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{status['total']}  {parts}"
+def wait_for_job(
+    job_id: str, timeout_s: float | None, *, quiet: bool, interrupted: str = ""
+) -> JobStatus:
+    """Watch a job until it is final (or the timeout) with a progress display on stderr; Ctrl-C
+    stops watching, not the job, and says so (or says `interrupted`)."""
+    from trunkctl.progress import progress_view  # noqa: PLC0415 - rich only where it draws
 
-
-STATE_COLOURS = {
-    "succeeded": "green", "exists": "green", "failed": "red", "rejected": "red",
-    "running": "yellow", "retrying": "yellow",
-}  # fmt: skip
-
-
-def styled(state: str, width: int = 0) -> str:
-    """A state name, padded, in its colour (click.echo drops colours off a terminal)."""
-    return click.style(f"{state:<{width}}", fg=STATE_COLOURS.get(state))
-
-
-def _print_status(status: JobStatus) -> None:
-    click.echo(f"job      {status['job_id']}  {status['label']}".rstrip())
-    click.echo(f"created  {status['created_at']}")
-    outcome = _outcome_word(status)
-    colour = {"success": "green", "failed": "red", "partial": "yellow", SUBMIT_CUT_SHORT: "red"}
-    click.echo(f"outcome  {click.style(outcome, fg=colour.get(outcome))}")
-    click.echo(f"total    {status['total']}")
-    if status["submit"] == SUBMIT_RUNNING:
-        click.echo("         (its submit is still storing and queuing trunks)")
-    for name in ALL_STATES:
-        if status["counts"].get(name):
-            click.echo(f"  {styled(name, 10)} {status['counts'][name]}")
-    pending = {
-        pbx: {s: n for s, n in counts.items() if s not in FINAL_STATES}
-        for pbx, counts in status["pbxs"].items()
-    }
-    pending = {pbx: counts for pbx, counts in pending.items() if counts}
-    if pending:
-        click.echo("still to do, per PBX:")
-        for pbx, counts in pending.items():
-            click.echo(f"  {pbx:<20} " + ", ".join(f"{s} {n}" for s, n in counts.items()))
-
-
-def _wait_until_final(job_id: str, timeout_s: float | None, live: bool) -> JobStatus:
-    """The job's status once final (or at the timeout), with a progress line if `live`."""
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    with context.job_store().final_announcement(job_id) as wait_final:
-        current = _status_or_fail(job_id)  # after subscribing: no announcement is missed
-        while not current["final"] and current["submit"] != SUBMIT_CUT_SHORT:
-            pause_s = POLL_S if live else POLL_QUIET_S
-            if deadline is not None:
-                if (left_s := deadline - time.monotonic()) <= 0:
-                    break
-                pause_s = min(pause_s, left_s)
-            if live:
-                click.echo("\r" + _progress_line(current) + CLEAR_TO_END, nl=False, err=True)
-            wait_final(pause_s)
-            current = _status_or_fail(job_id)
-    if live:
-        click.echo("\r" + _progress_line(current) + CLEAR_TO_END, err=True)
-    return current
+    view = progress_view(quiet=quiet)
+    events = WatchEvents(on_status=view.update, on_outage=view.note)
+    try:
+        return watch_until_final(
+            context.job_store(), job_id, timeout_s=timeout_s, poll_s=view.poll_s, events=events
+        )
+    except KeyboardInterrupt:
+        raise InterruptedByUserError(
+            interrupted
+            or f"stopped watching: job {job_id} goes on in the workers "
+            f"('trunkctl status {job_id} --wait' watches it again)"
+        ) from None
+    finally:
+        view.close()
 
 
 @click.command()
@@ -137,18 +84,17 @@ def status(job_id: str, wait: bool, timeout_s: float | None, as_json: bool) -> i
     (timeout)."""
     if timeout_s is not None and not wait:
         raise UsageError("--timeout applies to --wait: give both, or neither")
-    live = wait and not as_json and sys.stderr.isatty()
-    current = _wait_until_final(job_id, timeout_s, live) if wait else _status_or_fail(job_id)
+    current = wait_for_job(job_id, timeout_s, quiet=as_json) if wait else _status_or_fail(job_id)
     if as_json:
         print_json(current)
     else:
-        _print_status(current)
+        print_status(current)
+        if wait and current["final"]:
+            print_failures(context.job_store(), current)
     if current["submit"] == SUBMIT_CUT_SHORT:
         click.echo(_cut_short_text(job_id), err=True)
     elif wait and not current["final"]:
-        final = current["total"] - sum(
-            current["counts"].get(state, 0) for state in ("queued", "running", "retrying")
-        )
+        final = sum(current["counts"].get(state, 0) for state in FINAL_STATES)
         click.echo(
             f"timed out after {timeout_s:g} s: {final} of {current['total']} items final",
             err=True,
@@ -255,9 +201,33 @@ def jobs(limit: int, as_json: bool) -> int:
         return EXIT_OK
     click.echo(f"{'JOB':<22} {'CREATED':<21} {'OUTCOME':<12} {'COUNTS':<40} LABEL")
     for job in listed:
-        outcome = _outcome_word(job)
+        outcome = outcome_word(job)
         counts = ", ".join(f"{state} {n}" for state, n in job["counts"].items() if n)
         click.echo(
-            f"{job['job_id']:<22} {job['created_at']:<21} {outcome:<12} {counts:<40} {job['label']}"
+            f"{job['job_id']:<22} {job['created_at']:<21} {outcome:<12} {counts:<40} "
+            f"{shown(job['label'])}"
         )
+    return EXIT_OK
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the job's status as JSON.")
+def cancel(job_id: str, as_json: bool) -> int:
+    """Stop a job: its items not yet sent end cancelled (`retry` queues them again)."""
+    from jobs.job_cancel import cancel_job  # noqa: PLC0415 - only this command cancels
+
+    store = context.job_store()
+    if not cancel_job(store, job_id):
+        raise UsageError(store.why_missing(job_id))
+    current = _status_or_fail(job_id)
+    if as_json:
+        print_json(current)
+    else:
+        print_status(current)
+        if not current["final"]:
+            click.echo(
+                "the requests in flight finish as usual; their items end as they come back",
+                err=True,
+            )
     return EXIT_OK

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -12,10 +17,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from celery import Celery
 from celery.signals import after_setup_logger, worker_init, worker_ready, worker_shutdown
 
+from core.embedded_redis import redis_target
 from core.errors import EXIT_USAGE, UsageError
 from core.settings import Settings
 from worker.redis_pool import redis_url_problem
 
+PARENT_POLL_S = 1.0
 # How long the lock of a sweep for unacknowledged tasks lives if its holder dies.
 UNACKED_MUTEX_EXPIRE_S = 30
 
@@ -105,6 +112,21 @@ def _warn_if_off_the_queue(sender: Any = None, **_: Any) -> None:
         )  # fmt: skip
 
 
+def _stop_with_parent(**_: Any) -> None:
+    """A worker started by `trunkctl run` (TRUNKCTL_WORKER_PARENT_PID) stops warm when that
+    command is gone (killed), instead of running on unseen."""
+    parent = int(os.environ.get("TRUNKCTL_WORKER_PARENT_PID") or 0)
+    if parent <= 0:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _touch_ready_file(**_: Any) -> None:
     # For health checks (and tests): the file exists while the worker consumes.
     if settings.worker_ready_file:
@@ -117,16 +139,20 @@ def _remove_ready_file(**_: Any) -> None:
 
 
 def _settings_or_exit() -> Settings:
-    """The settings; a malformed one ends `celery -A worker ...` with one line and exit 2, as
-    `trunkctl worker` does (Celery would print the traceback of its app's import)."""
+    """The settings, with the embedded Redis's URL when TRUNKCTL_REDIS_URL is unset; a malformed
+    one ends `celery -A worker ...` with one line and exit 2, as `trunkctl worker` does (Celery
+    would print the traceback of its app's import)."""
     try:
         settings = Settings.from_env()
+        target = redis_target(settings.redis_url, settings.data_path)
     except UsageError as exc:
         problem = str(exc)
     else:
-        url_problem = redis_url_problem(settings.redis_url)
+        url_problem = redis_url_problem(target.url)
         if url_problem is None:
-            return settings
+            if target.announcement():
+                print(target.announcement(), file=sys.stderr)
+            return dataclasses.replace(settings, redis_url=target.url)
         problem = f"TRUNKCTL_REDIS_URL cannot be used: {url_problem}"
     print(f"error: {problem}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
@@ -139,5 +165,6 @@ after_setup_logger.connect(_quiet_per_task_lines, weak=False)
 worker_init.connect(_remove_ready_file, weak=False)
 worker_ready.connect(tune_gc, weak=False)  # before the ready file says so
 worker_ready.connect(_warn_if_off_the_queue, weak=False)
+worker_ready.connect(_stop_with_parent, weak=False)
 worker_ready.connect(_touch_ready_file, weak=False)
 worker_shutdown.connect(_remove_ready_file, weak=False)

@@ -89,7 +89,7 @@ class Delivery:
             if claim.entry is None:
                 outcome = await self._fail(item, f"PBX {item.pbx!r} has no stored inventory entry")
             elif claim.circuit is not None:
-                outcome = await self._finish(item, State.FAILED, **claim.circuit)
+                outcome = await self._end_by_circuit(item, claim.circuit)
             else:
                 outcome = await self._attempt(item, claim.entry, claim.marked, now)
             return outcome
@@ -108,6 +108,12 @@ class Delivery:
         await self._store.move(final_transition(item.job_id, item.item_no, state, **outcome))
         return Outcome(state)
 
+    async def _end_by_circuit(self, item: Item, reason: CircuitReason) -> Outcome:
+        """End an item whose job sends no more to its PBX: cancelled, or failed with the reason
+        its credentials were refused."""
+        state = State.CANCELLED if reason.get("cancelled") else State.FAILED
+        return await self._finish(item, state, errcode=reason["errcode"], errmsg=reason["errmsg"])
+
     async def _fail(self, item: Item, error: PbxError | str) -> Outcome:
         if isinstance(error, str):
             return await self._finish(item, State.FAILED, errmsg=error)
@@ -122,8 +128,7 @@ class Delivery:
             pbx = self._connect(entry, item.job_id, lambda exc: self._open_circuit(item, exc))
             return await self._create(item, pbx, first_try_at, marked, claimed_at=now)
         except PbxAuthError as exc:
-            reason = await self._open_circuit(item, exc)
-            return await self._finish(item, State.FAILED, **reason)
+            return await self._end_by_circuit(item, await self._open_circuit(item, exc))
         except SlotUnavailableError as exc:
             return await self._defer(item, exc.retry_in_s)
         except PbxError as exc:
@@ -207,6 +212,8 @@ class Delivery:
         it in this process for the tasks already past their claim (see worker.circuits); its
         reason. A CircuitOpenError says the circuit is open already: nothing to write."""
         reason = CircuitReason(errcode=exc.errcode, errmsg=_pbx_errmsg(exc))
+        if isinstance(exc, CircuitOpenError) and exc.cancelled:
+            reason["cancelled"] = True
         if not isinstance(exc, CircuitOpenError):
             self._circuits.record(item.job_id, item.pbx, reason)
             await self._store.open_circuit(item.job_id, item.pbx, reason)

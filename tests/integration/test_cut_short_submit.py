@@ -138,8 +138,8 @@ def test_retry_makes_a_job_cut_short_while_storing_its_chunks_whole(job_store: J
     before = _status(job_store, writer.job_id)
     assert before["total"] == 6
     assert before["counts"] == {  # items 5 never stored: counted, but nothing will move it
-        "queued": 4, "running": 0, "retrying": 0, "succeeded": 1, "exists": 0, "failed": 0,
-        "rejected": 1,
+        "queued": 4, "running": 0, "retrying": 0, "succeeded": 1, "exists": 0, "updated": 0,
+        "failed": 0, "rejected": 1, "cancelled": 0,
     }  # fmt: skip
 
     requeued = _numbers(JobRetry(job_store).retry(writer.job_id))
@@ -149,8 +149,8 @@ def test_retry_makes_a_job_cut_short_while_storing_its_chunks_whole(job_store: J
     assert status["submit"] == SUBMIT_DONE
     assert status["total"] == 5
     assert status["counts"] == {
-        "queued": 3, "running": 0, "retrying": 0, "succeeded": 1, "exists": 0, "failed": 0,
-        "rejected": 1,
+        "queued": 3, "running": 0, "retrying": 0, "succeeded": 1, "exists": 0, "updated": 0,
+        "failed": 0, "rejected": 1, "cancelled": 0,
     }  # fmt: skip
     assert status["pbxs"] == {
         "pbx-a": {"queued": 2, "rejected": 1},

@@ -78,7 +78,10 @@ async def test_a_cancelled_caller_does_not_break_the_others(client: aioredis.Red
 
 async def _command_calls(client: aioredis.Redis, command: str) -> int:
     stats = await client.info("commandstats")
-    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+    # Redis 7 counts subcommands apart (script|load); 6.2, the embedded default's, does not.
+    family = command.partition("|")[0]
+    counted = stats.get(f"cmdstat_{command}") or stats.get(f"cmdstat_{family}")
+    return int((counted or {}).get("calls", 0))
 
 
 async def test_unknown_scripts_are_loaded_once_each_and_their_calls_sent_again_together(

@@ -102,12 +102,17 @@ class PbxAuthError(PbxError):
 
 class CircuitOpenError(PbxAuthError):
     """Raised before a request leaves when its PBX's credentials failed for its job meanwhile
-    (another task met the refusal: in this process, or in another one that stored it)."""
+    (another task met the refusal: in this process, or in another one that stored it), or when
+    the job was cancelled."""
+
+    cancelled = False  # the job was cancelled: its items end cancelled, not failed
 
     @classmethod
     def from_reason(cls, reason: Mapping[str, Any]) -> CircuitOpenError:
-        """The error for a circuit opened for `reason` (its errcode and errmsg)."""
-        return cls(reason["errmsg"], errcode=reason["errcode"], errmsg=reason["errmsg"])
+        """The error for a circuit opened for `reason` (its errcode, errmsg, cancelled)."""
+        error = cls(reason["errmsg"], errcode=reason["errcode"], errmsg=reason["errmsg"])
+        error.cancelled = bool(reason.get("cancelled"))
+        return error
 
 
 class PbxTlsError(PbxAuthError):

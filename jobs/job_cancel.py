@@ -1,0 +1,76 @@
+"""`cancel` in the job store: a job's items that no create of has left end `cancelled`.
+
+Two steps. First the job is marked cancelled and every one of its PBXs' circuits opened with that
+reason: from then on no worker sends a request of the job (a claim, a slot asked of Redis and the
+step right before a create leaves all read the circuit), and the items they hold end cancelled.
+Then every item no worker holds, and that is not final, is moved to `cancelled` here. An item whose
+create is in flight finishes as usual. `retry` queues cancelled items again (it closes circuits).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from core import keys
+from jobs.job_writer import WRITE_BATCH
+from jobs.records import iso_time
+from jobs.store import JobStore, highest_item_number
+from jobs.transitions import TRANSITION_FUNCTION_LUA
+
+CANCEL_REASON = "cancelled by 'trunkctl cancel'"
+
+# KEYS: job, job circuit, job pbxs. ARGV: the circuit's reason (JSON), cancelled_at. 0 when there
+# is no such job.
+MARK_CANCELLED_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'cancelled_at', ARGV[2])
+for _, alias in ipairs(redis.call('HKEYS', KEYS[3])) do
+    redis.call('HSET', KEYS[2], alias, ARGV[1])
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 1
+"""
+# KEYS: job counts, job pbx-counts. ARGV: item key prefix, first and last item number, the time,
+# the reason. Cancels the items of that range that are not final and that no task holds.
+CANCEL_ITEMS_LUA = (
+    TRANSITION_FUNCTION_LUA
+    + """
+local fields = {'finished_at', ARGV[4], 'updated_at', ARGV[4], 'errcode', '', 'errmsg', ARGV[5]}
+local cancelled = 0
+for n = tonumber(ARGV[2]), tonumber(ARGV[3]) do
+    local item = ARGV[1] .. n
+    local lock = item .. ':lock'
+    if redis.call('EXISTS', lock) == 0 then
+        local done = transition(item, KEYS[1], KEYS[2], lock, 'advance', 'cancelled', 0, fields)
+        cancelled = cancelled + done[1]
+    end
+end
+return cancelled
+"""
+)
+
+
+def cancel_job(store: JobStore, job_id: str) -> bool:
+    """Cancel what is left of a job (see the module's doc); False when there is no such job."""
+    client = store.client
+    now = time.time()
+    reason = json.dumps({"errcode": None, "errmsg": CANCEL_REASON, "cancelled": True})
+    marked = client.eval(
+        MARK_CANCELLED_LUA, 3, keys.job(job_id), keys.job_circuit(job_id), keys.job_pbxs(job_id),
+        reason, iso_time(now),
+    )  # fmt: skip
+    if not marked:
+        return False
+    cancel_items = client.register_script(CANCEL_ITEMS_LUA)
+    last = highest_item_number(store.job(job_id))
+    for first in range(1, last + 1, WRITE_BATCH):
+        cancel_items(
+            keys=[keys.job_counts(job_id), keys.job_pbx_counts(job_id)],
+            args=[
+                keys.item_prefix(job_id), first, min(first + WRITE_BATCH - 1, last),
+                iso_time(now), CANCEL_REASON,
+            ],
+        )  # fmt: skip
+    return True
