@@ -54,8 +54,9 @@ def _job_id(request: web.Request) -> str:
     return job_id
 
 
-def _unknown(job_id: str) -> NotFoundError:
-    return NotFoundError(f"no job {job_id!r} (unknown, or expired)")
+async def _missing(api: Backend, job_id: str) -> NotFoundError:
+    """Why there is no such job, as the CLI says it (expired, lost with Redis's data...)."""
+    return NotFoundError(await api.call(api.store.why_missing, job_id))
 
 
 def _problems(problems: Any) -> list[dict[str, Any]]:
@@ -92,7 +93,7 @@ async def job_status(request: web.Request) -> web.Response:
     api = backend(request)
     status = await api.call(api.store.status, job_id)
     if status is None:
-        raise _unknown(job_id)
+        raise await _missing(api, job_id)
     return answer(models.JobStatus, status)
 
 
@@ -108,7 +109,7 @@ async def job_items(request: web.Request) -> web.Response:
         states={state.value for state in query.state}, pbx=query.pbx,
     )  # fmt: skip
     if found is None:
-        raise _unknown(job_id)
+        raise await _missing(api, job_id)
     records, total = found
     page = {"items": records, "total": total, "page": query.page, "page_size": query.page_size}
     return answer(models.ItemsPage, page)
@@ -145,7 +146,7 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
     )
     api = backend(request)
     if await api.call(api.store.job, job_id) is None:
-        raise _unknown(job_id)
+        raise await _missing(api, job_id)
     states = {state.value for state in query.state}
     response = web.StreamResponse(
         headers={"Content-Disposition": f'attachment; filename="trunkctl-{job_id}.csv"'}
@@ -174,7 +175,7 @@ async def retry_job(request: web.Request) -> web.Response:
     job_id = _job_id(request)
     api = backend(request)
     if await api.call(api.store.job, job_id) is None:
-        raise _unknown(job_id)
+        raise await _missing(api, job_id)
     async with received_form(request, forms.RetryForm, api.config.max_upload_bytes) as values:
         form = forms.checked(forms.RetryForm, values, "form field")
         result = await api.call(_submitter(api).retry, job_id, form.pbxs)

@@ -15,9 +15,17 @@ from aiohttp import web
 
 from api.backend import ApiConfig
 from api.forms import MAX_LABEL_CHARS
-from jobs.states import ALL_STATES
+from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES, RETRIED_STATES, State
 
 STATIC = Path(str(resources.files("api") / "static"))
+
+
+def _display_order() -> list[str]:
+    """States as progress bars show them: delivered, not delivered, in progress, waiting."""
+    good = [state for state in ALL_STATES if state in GOOD_STATES]
+    bad = [state for state in ALL_STATES if state in FINAL_STATES - GOOD_STATES]
+    busy = [state for state in ALL_STATES if state not in FINAL_STATES | {State.QUEUED}]
+    return [*good, *bad, *busy, State.QUEUED]
 
 
 def add_routes(app: web.Application, config: ApiConfig) -> None:
@@ -37,7 +45,10 @@ def add_routes(app: web.Application, config: ApiConfig) -> None:
         "token_required": config.token is not None,
         "max_upload_mb": f"{config.max_upload_bytes / 2**20:g}",
         "max_label_chars": MAX_LABEL_CHARS,
-        "states": [state.value for state in ALL_STATES],
+        "states": " ".join(_display_order()),
+        "final_states": " ".join(sorted(FINAL_STATES)),
+        "good_states": " ".join(sorted(GOOD_STATES)),
+        "retried_states": " ".join(sorted(RETRIED_STATES)),
     }
 
     async def index(request: web.Request) -> web.Response:

@@ -3,10 +3,13 @@
 "use strict";
 
 const TOKEN_KEY = "trunkctl.apiToken";
-const STATES = ["succeeded", "exists", "failed", "rejected", "retrying", "running", "queued"];
-const FINAL = new Set(["succeeded", "exists", "failed", "rejected"]);
-const GOOD = new Set(["succeeded", "exists"]);
-const BAD = new Set(["failed", "rejected"]);
+// The item states come from the server (jobs.states), in the order progress bars show them.
+const dataset = document.body.dataset;
+const STATES = dataset.states.split(" ");
+const FINAL = new Set(dataset.finalStates.split(" "));
+const GOOD = new Set(dataset.goodStates.split(" "));
+const BAD = new Set([...FINAL].filter((state) => !GOOD.has(state)));
+const RETRIED = dataset.retriedStates.split(" ");
 const FAILURES_PAGE_SIZE = 25;
 // What a PBX's errcode means for the user (yeastar-api.md): shown under the PBX's own errmsg.
 const ERRCODE_HINTS = {
@@ -21,7 +24,7 @@ const POLL_RUNNING_MS = 1000;
 const POLL_IDLE_MS = 5000;
 const HEALTH_MS = 10000;
 
-const tokenRequired = document.body.dataset.tokenRequired === "true";
+const tokenRequired = dataset.tokenRequired === "true";
 const view = { jobId: null, status: null, failuresPage: 1, failuresKey: "", timer: null };
 
 function $(id) { return document.getElementById(id); }
@@ -263,7 +266,8 @@ function showJob(status) {
     ? "Its submit was cut short before every trunk was stored: Retry makes the job whole with the trunks it stored."
     : "Its submit is still storing and queuing trunks.";
   $("pbxs").querySelector("tbody").replaceChildren(...Object.entries(status.pbxs).map(pbxRow));
-  $("retry-button").disabled = !status.counts.failed && status.submit !== "cut short";
+  const retriable = RETRIED.some((state) => status.counts[state]);
+  $("retry-button").disabled = !retriable && status.submit !== "cut short";
 }
 
 function pbxRow([pbx, counts]) {
@@ -279,9 +283,11 @@ function pbxRow([pbx, counts]) {
 }
 
 async function refreshFailures(status) {
-  const key = `${status.job_id}|${status.counts.failed}|${status.counts.rejected}|${view.failuresPage}`;
+  const bad = [...BAD];
+  const key = [status.job_id, ...bad.map((state) => status.counts[state]), view.failuresPage].join("|");
   if (key === view.failuresKey) return;
-  const query = `state=failed&state=rejected&page=${view.failuresPage}&page_size=${FAILURES_PAGE_SIZE}`;
+  const states = bad.map((state) => `state=${state}`).join("&");
+  const query = `${states}&page=${view.failuresPage}&page_size=${FAILURES_PAGE_SIZE}`;
   const page = await api(`/api/jobs/${encodeURIComponent(status.job_id)}/items?${query}`);
   view.failuresKey = key;
   $("failures").querySelector("tbody").replaceChildren(...page.items.map(failureRow));
