@@ -63,6 +63,8 @@ def item_lock(job_id: str, item_no: int) -> str:
 
 
 PBX_ENTRIES = f"{PREFIX}pbxs"  # hash: pbx alias -> its latest stored inventory entry (JSON)
+# String, expiring: the status page's URL while a `trunkctl serve` runs (renewed, deleted on stop).
+SERVE_URL = f"{PREFIX}serve-url"
 
 
 def _digest(*parts: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -45,6 +46,10 @@ class Settings:
     worker_ready_file: str = ""
     # The User-Agent sent to every PBX (the API rejects requests without one).
     user_agent: str = "trunkctl/0.1"
+    # The bearer token every /api route of `trunkctl serve` asks for (a secret: not in repr).
+    api_token: str = dataclasses.field(default="", repr=False)
+    # The largest request `trunkctl serve` takes: an upload's files and fields together.
+    api_max_upload_mb: int = 20
 
     @property
     def data_path(self) -> Path:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -244,6 +244,45 @@ class JobStore:
                 for raw in pipe.execute():
                     if raw:
                         yield report_record(raw)
+
+    def item_page(
+        self, job_id: str, offset: int, limit: int, *, states: Collection[str] = (), pbx: str = ""
+    ) -> tuple[list[dict[str, Any]], int] | None:
+        """The report records of the job's items from `offset` (0: the first) to `offset + limit`
+        that are in one of `states` and of PBX `pbx` (each: any, when empty), in input order, and
+        how many items match in all; None for an unknown job. A filter reads two fields of every
+        item; only the page's items are read whole."""
+        job = self.job(job_id)
+        if job is None:
+            return None
+        numbered = highest_item_number(job)
+        if not states and not pbx:
+            numbers = range(offset + 1, min(offset + limit, numbered) + 1)
+            return self._records(job_id, numbers), int(job.get("total", 0))
+        page: list[int] = []
+        total = 0
+        for start in range(1, numbered + 1, WRITE_BATCH):
+            numbers = range(start, min(start + WRITE_BATCH, numbered + 1))
+            with self.client.pipeline(transaction=False) as pipe:
+                for item_no in numbers:
+                    pipe.hmget(keys.item(job_id, item_no), "state", "pbx")
+                found = pipe.execute()
+            for item_no, (state, item_pbx) in zip(numbers, found, strict=True):
+                if state is None or (states and decoded(state) not in states):
+                    continue
+                if pbx and decoded(item_pbx or b"") != pbx:
+                    continue
+                if offset <= total < offset + limit:
+                    page.append(item_no)
+                total += 1
+        return self._records(job_id, page), total
+
+    def _records(self, job_id: str, numbers: Iterable[int]) -> list[dict[str, Any]]:
+        """The report records of these items (those that exist), in one round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for item_no in numbers:
+                pipe.hgetall(keys.item(job_id, item_no))
+            return [report_record(raw) for raw in pipe.execute() if raw]
 
     def list_jobs(self, limit: int = 20) -> list[JobSummary]:
         """The most recent jobs, newest first, as `jobs --json` lists them."""

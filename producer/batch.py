@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from os import PathLike
 
 from producer.csv_reader import CsvRow, closest_match, open_table
 from producer.name_index import NameIndex
@@ -93,14 +93,14 @@ def _batch_row(
 
 
 def read_batch(
-    paths: Sequence[str | Path], aliases: Collection[str] | None
+    paths: Sequence[str | PathLike[str]], aliases: Collection[str] | None
 ) -> Iterator[BatchRow | FileProblem]:
     """Every row of every file in order, validated; a bad header yields FileProblems instead.
     `aliases`: the PBX aliases rows may name (None: not checked, the inventory is unreadable)."""
     files = [str(path) for path in paths]
     with NameIndex() as names:
         for file_no, file in enumerate(files):
-            with open_table(file, TRUNK_COLUMNS) as table:
+            with open_table(paths[file_no], TRUNK_COLUMNS) as table:
                 if table.problems:
                     for header_problem in table.problems:
                         yield FileProblem(

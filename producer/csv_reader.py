@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 
 from core.errors import UnreadableInputError
@@ -82,13 +83,16 @@ def _lines_to_header(text: io.TextIOWrapper) -> list[str]:
 class CsvTable:
     """An open CSV file: its checked header, then its rows on demand."""
 
-    def __init__(self, path: Path, text: io.TextIOWrapper, known: Sequence[str]) -> None:
+    def __init__(
+        self, path: Path, text: io.TextIOWrapper, known: Sequence[str], name: str | None = None
+    ) -> None:
         self.path = path
+        self.name = str(path) if name is None else name  # what messages call the file
         self._text = text
         try:
             leading_lines = _lines_to_header(text)
         except UnicodeDecodeError as exc:
-            raise _not_utf8(path, exc) from None
+            raise _not_utf8(path, exc, self.name) from None
         self.delimiter = detect_delimiter(leading_lines[-1] if leading_lines else "")
         # strict: a quote left open swallows every line after it into one cell, silently.
         self._reader = csv.reader(
@@ -111,13 +115,13 @@ class CsvTable:
         except StopIteration:
             return None
         except UnicodeDecodeError as exc:
-            raise _not_utf8(self.path, exc) from None
+            raise _not_utf8(self.path, exc, self.name) from None
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):
                 reason = f"line {start_line}: a quoted cell is opened and never closed"
             else:
                 reason = f"line {self._reader.line_num}: badly quoted cell ({exc})"
-            raise UnreadableInputError(str(self.path), reason) from None
+            raise UnreadableInputError(self.name, reason) from None
 
     def rows(self) -> Iterator[CsvRow]:
         """The data rows; blank lines (and rows of empty cells) are skipped."""
@@ -135,7 +139,7 @@ class CsvTable:
             yield CsvRow(start_line, cells, extra)
 
 
-def _not_utf8(path: Path, exc: UnicodeDecodeError) -> UnreadableInputError:
+def _not_utf8(path: Path, exc: UnicodeDecodeError, name: str) -> UnreadableInputError:
     """The error for a file that is not UTF-8, naming the first line that is not."""
     # Text is decoded in chunks ahead of the rows, so the reader's line is not the bad one: look
     # again line by line (a newline byte is never part of a multi-byte UTF-8 character).
@@ -145,18 +149,19 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError) -> UnreadableInputError:
                 line.decode("utf-8")
             except UnicodeDecodeError:
                 return UnreadableInputError(
-                    str(path), f"is not UTF-8 text: line {number} ({exc.reason})"
+                    name, f"is not UTF-8 text: line {number} ({exc.reason})"
                 )
-    return UnreadableInputError(str(path), f"is not UTF-8 text ({exc.reason})")
+    return UnreadableInputError(name, f"is not UTF-8 text ({exc.reason})")
 
 
 @contextmanager
-def open_table(path: str | Path, known: Sequence[str]) -> Iterator[CsvTable]:
-    """Open a CSV file for reading; a file that cannot be opened is UnreadableInputError."""
-    path = Path(path)
+def open_table(path: str | PathLike[str], known: Sequence[str]) -> Iterator[CsvTable]:
+    """Open a CSV file for reading, named by `str(path)` in messages (see
+    producer.named_path); a file that cannot be opened is UnreadableInputError."""
+    name, path = str(path), Path(path)
     try:
         raw = path.open("rb")
     except OSError as exc:
-        raise UnreadableInputError(str(path), exc.strerror or str(exc)) from None
+        raise UnreadableInputError(name, exc.strerror or str(exc)) from None
     with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-        yield CsvTable(path, text, known)
+        yield CsvTable(path, text, known, name)

@@ -7,12 +7,13 @@ import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from producer.csv_reader import CsvRow, open_table
+from producer.csv_reader import CsvRow, CsvTable, open_table
 from producer.problems import Problem
 from trunks.cells import CellError, parse_integer
 from trunks.pbx import PbxEntry
@@ -131,9 +132,9 @@ def _message(error: Mapping[str, Any]) -> str:
     return messages.get(error["type"], str(error["msg"]))
 
 
-def _entry(row: CsvRow, path: Path, environ: Mapping[str, str]) -> PbxEntry | list[Problem]:
-    values, errors = _entry_values(row, path.parent, environ)
-    problems = [Problem(str(path), row.line, col, msg) for col, msg in errors.items()]
+def _entry(row: CsvRow, table: CsvTable, environ: Mapping[str, str]) -> PbxEntry | list[Problem]:
+    values, errors = _entry_values(row, table.path.parent, environ)
+    problems = [Problem(table.name, row.line, col, msg) for col, msg in errors.items()]
     try:
         entry = PbxEntry.model_validate(values)
     except ValidationError as exc:
@@ -143,20 +144,22 @@ def _entry(row: CsvRow, path: Path, environ: Mapping[str, str]) -> PbxEntry | li
                 column = "ca_file"
             if column in errors:
                 continue
-            problems.append(Problem(str(path), row.line, column, _message(error)))
+            problems.append(Problem(table.name, row.line, column, _message(error)))
     else:
         if not problems:
             return entry
     return problems
 
 
-def read_inventory(path: str | Path, environ: Mapping[str, str] | None = None) -> Inventory:
+def read_inventory(
+    path: str | PathLike[str], environ: Mapping[str, str] | None = None
+) -> Inventory:
     """Every entry of an inventory file, or the problems that keep entries out."""
     environ = os.environ if environ is None else environ
     inventory = Inventory()
     first_line: dict[str, int] = {}
     with open_table(path, INVENTORY_COLUMNS) as table:
-        name = str(table.path)
+        name = table.name
         inventory.problems.extend(Problem(name, 1, p.column, p.message) for p in table.problems)
         if not table.problems:
             inventory.problems.extend(
@@ -187,7 +190,7 @@ def read_inventory(path: str | Path, environ: Mapping[str, str] | None = None) -
                     Problem(name, row.line, None, "the row has more cells than the header")
                 )
                 continue
-            result = _entry(row, table.path, environ)
+            result = _entry(row, table, environ)
             if isinstance(result, PbxEntry):
                 inventory.entries[result.pbx] = result
             else:

@@ -16,7 +16,7 @@ import itertools
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from os import PathLike
 
 from redis.exceptions import RedisError
 
@@ -116,17 +116,19 @@ class Submitter:
 
     store: JobStore
     queue: TaskQueue
+    # Where `env:` client secrets are read (None: os.environ); the HTTP API lends none of its own.
+    environ: Mapping[str, str] | None = None
 
     def submit(
         self,
-        trunk_paths: Sequence[str | Path],
-        pbxs_path: str | Path | None,
+        trunk_paths: Sequence[str | PathLike[str]],
+        pbxs_path: str | PathLike[str] | None,
         *,
         skip_invalid: bool = False,
         label: str = "",
     ) -> SubmitResult:
         """Validate, then (unless refused) store the job and queue its tasks."""
-        inventory = read_inventory(pbxs_path) if pbxs_path else Inventory()
+        inventory = read_inventory(pbxs_path, self.environ) if pbxs_path else Inventory()
         stored = self.store.stored_entries()
         kept = _KeptItems(skip_invalid)
         report = check_batch(trunk_paths, inventory, stored, on_row=kept.keep)
@@ -157,10 +159,10 @@ class Submitter:
             )
         return SubmitResult(writer.job_id, queued, report.invalid, report)
 
-    def retry(self, job_id: str, pbxs_path: str | Path | None) -> RetryResult:
+    def retry(self, job_id: str, pbxs_path: str | PathLike[str] | None) -> RetryResult:
         """Re-queue a job's failed items, with a corrected inventory when one is given (and the
         stored items of a job whose submit was cut short)."""
-        inventory = read_inventory(pbxs_path) if pbxs_path else Inventory()
+        inventory = read_inventory(pbxs_path, self.environ) if pbxs_path else Inventory()
         if inventory.problems:
             return RetryResult(job_id, None, inventory.problems)
         with signals_held() as interrupted:  # items moved back to queued must all get a task
@@ -193,7 +195,7 @@ class Submitter:
         return queued
 
     def _store_items(
-        self, writer: JobWriter, trunk_paths: Sequence[str | Path], aliases: set[str]
+        self, writer: JobWriter, trunk_paths: Sequence[str | PathLike[str]], aliases: set[str]
     ) -> dict[str, array[int]]:
         """Read the batch again and store its items; the item numbers to queue, per PBX."""
         by_pbx: dict[str, array[int]] = {}

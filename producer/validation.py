@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ class ValidationReport:
 
 
 def check_batch(
-    trunk_paths: Sequence[str | Path],
+    trunk_paths: Sequence[str | PathLike[str]],
     inventory: Inventory,
     stored_aliases: Collection[str] = (),
     on_row: Callable[[BatchRow], None] | None = None,

@@ -25,6 +25,7 @@ COMMANDS = {
     "redis": "trunkctl.redis_command:redis_command",
     "worker": "trunkctl.worker_command:worker",
     "simulate": "trunkctl.simulate_command:simulate",
+    "serve": "trunkctl.serve_command:serve",
 }
 
 
