@@ -12,6 +12,7 @@ COPY producer producer
 COPY worker worker
 COPY rollout rollout
 COPY pbxsim pbxsim
+COPY api api
 COPY trunkctl trunkctl
 RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
     && useradd --create-home --uid 1000 trunkctl

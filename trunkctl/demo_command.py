@@ -17,6 +17,7 @@ from rollout.local_workers import LocalWorkers
 from trunkctl import context
 from trunkctl.batch_commands import submit_batch
 from trunkctl.job_commands import wait_for_job
+from trunkctl.run_command import note_status_page
 from trunkctl.summary import print_failures, print_status
 
 WORKERS = 2
@@ -77,6 +78,7 @@ def _roll_out(files: demo.DemoFiles, workers: LocalWorkers) -> str | None:
     )
     if result.job_id is None:
         return None
+    note_status_page(result.job_id)
     workers.wait_ready()
     _show(wait_for_job(result.job_id, None, quiet=False))
     return result.job_id

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from api import serving_url
 from core.errors import EXIT_FAILED, UsageError
 from jobs.report_csv import write_report_csv
 from jobs.store import JobStatus
@@ -84,7 +85,15 @@ def _submit(
     if result.job_id is not None and not as_json:
         rejected = f", {result.rejected} rejected" if result.rejected else ""
         _note(f"job {result.job_id}: {result.queued} trunks queued{rejected}")
+        note_status_page(result.job_id)
     return result.job_id
+
+
+def note_status_page(job_id: str) -> None:
+    """Where to watch the job in a browser, when `trunkctl serve` runs on the same Redis."""
+    url = serving_url(context.job_store().client)
+    if url:
+        _note(f"status page: {url.rstrip('/')}/#job/{job_id}")
 
 
 def _write_report(job_id: str, path: Path | None) -> Path:

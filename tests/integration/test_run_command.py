@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core import keys
 from core.embedded_redis import EmbeddedRedis
 from pbxsim import SimSettings, SimulatorThread
 from pbxsim.inventory import write_inventory
@@ -59,6 +60,7 @@ def test_a_run_delivers_summarises_writes_the_report_and_stops_its_workers(
 ) -> None:
     trunks, pbxs = _files(rollout, sim, per_pbx=4)
     report = tmp_path / "report.csv"
+    rollout.client.set(keys.SERVE_URL, "http://127.0.0.1:8080/")  # a `trunkctl serve` runs
     run = _run(
         [str(trunks), "--pbxs", str(pbxs), "--workers", "2", "--report", str(report)],
         _env(rollout, tmp_path / "data"),
@@ -69,11 +71,12 @@ def test_a_run_delivers_summarises_writes_the_report_and_stops_its_workers(
     assert "succeeded  12" in out
     assert f"report   {report}" in out
     assert "12 trunks queued" in err
+    (job,) = rollout.store.list_jobs()
+    assert f"status page: http://127.0.0.1:8080/#job/{job['job_id']}" in err
     with report.open(encoding="utf-8") as handle:
         records = list(csv.DictReader(handle))
     assert [record["state"] for record in records] == ["succeeded"] * 12
     assert local_workers_of(run.pid) == []
-    (job,) = rollout.store.list_jobs()
     assert_delivered_once(sim, rollout.records(job["job_id"]))
 
 
