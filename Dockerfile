@@ -6,6 +6,7 @@ COPY requirements/main.txt requirements/main.txt
 RUN pip install --no-cache-dir --require-hashes -r requirements/main.txt
 COPY pyproject.toml README.md ./
 COPY core core
+COPY celery_ext celery_ext
 COPY trunks trunks
 COPY jobs jobs
 COPY producer producer

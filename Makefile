@@ -14,7 +14,7 @@ $(VENV)/.installed: $(LOCK) pyproject.toml
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@# Bytecode ahead of time: every CLI run would otherwise compile the project's modules again.
-	$(PY) -m compileall -q core rollout trunks producer jobs trunkctl worker pbxsim api
+	$(PY) -m compileall -q core celery_ext rollout trunks producer jobs trunkctl worker pbxsim api
 	touch $@
 
 install: $(VENV)/.installed

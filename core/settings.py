@@ -50,6 +50,9 @@ class Settings:
     api_token: str = dataclasses.field(default="", repr=False)
     # The largest request `trunkctl serve` takes: an upload's files and fields together.
     api_max_upload_mb: int = 20
+    # Celery's and kombu's stock Redis transport, pool and send_task instead of the extensions of
+    # celery_ext/ (a way out when an upgrade breaks them); slower.
+    stock_celery: bool = False
 
     @property
     def data_path(self) -> Path:
@@ -76,14 +79,29 @@ class Settings:
                 continue
             kind = type(getattr(cls, field.name))
             try:
-                values[field.name] = kind(environ[name])
+                values[field.name] = _parse(kind, environ[name])
             except ValueError:
-                wanted = {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
+                wanted = {int: "a whole number", float: "a number", bool: "1 or 0"}.get(
+                    kind, kind.__name__
+                )
                 raise UsageError(f"{name} must be {wanted}, got {environ[name]!r}") from None
         settings = cls(**values)
         for field in fields(cls):
             value = getattr(settings, field.name)
-            if isinstance(value, int | float) and value <= 0:
+            if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
                 name = ENV_PREFIX + field.name.upper()
                 raise UsageError(f"{name} must be more than 0, got {environ[name]!r}")
         return settings
+
+
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False,
+             "no": False, "off": False, "": False}  # fmt: skip
+
+
+def _parse(kind: type, text: str) -> Any:
+    """A setting's value of its default's type; ValueError when the text is not one."""
+    if kind is bool:
+        if text.strip().lower() not in _BOOLEANS:
+            raise ValueError(text)
+        return _BOOLEANS[text.strip().lower()]
+    return kind(text)

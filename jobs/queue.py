@@ -7,25 +7,20 @@ later (a retry, a few trunks for another customer) are taken up before the long 
 rollout queued earlier, instead of waiting hours behind it; within one job, the order stays the
 round-robin order the producer queues in.
 
-A task is a Celery task message (protocol 2, docs.celeryq.dev/en/stable/internals/protocol.html)
-in the JSON envelope of kombu's Redis transport, pushed onto the queue's list as Celery's own
-`send_task` would push it (tests/integration/test_queue.py holds the two side by side). Building
-it here costs a few microseconds a task where `send_task` costs a tenth of a millisecond, and the
-CLI does not spend its start-up importing Celery: both count in a rollout's makespan.
+A task is a Celery task message built by hand (celery_ext.messages), pushed onto the queue's
+list as Celery's own `send_task` would push it; on the stock path, `send_task` sends it.
 """
 
 from __future__ import annotations
 
-import base64
 import itertools
-import json
-import os
-import socket
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 import redis
+
+from celery_ext.messages import StockSender, origin, priority_list, task_message
 
 T = TypeVar("T")
 # (job id, item number, rank of the item among its PBX's items in this submit or retry)
@@ -41,10 +36,6 @@ FIRST_BATCH = 100
 LANES = ((4, 0), (32, 3), (256, 6))
 LAST_LANE = 9
 LANE_NUMBERS = (*(number for _, number in LANES), LAST_LANE)
-# How kombu's Redis transport names the list of a priority step: queue + sep + step (step 0: queue).
-KOMBU_PRIORITY_SEP = "\x06\x16"
-# What protocol 2 puts in the body after the arguments: no callbacks, no chain, no chord.
-NO_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 
 def batches(items: Iterable[T]) -> Iterator[list[T]]:
@@ -66,54 +57,19 @@ def lane(rank: int) -> int:
 
 def lane_key(queue: str, lane_number: int) -> str:
     """The Redis list of one lane of a queue, as kombu names it."""
-    return f"{queue}{KOMBU_PRIORITY_SEP}{lane_number}" if lane_number else queue
-
-
-def _origin() -> str:
-    # As Celery names a process that is not a worker (celery.utils.nodenames.anon_nodename).
-    return f"gen{os.getpid()}@{socket.gethostname()}"
-
-
-def task_message(
-    task_name: str,
-    args: tuple[str, int],
-    queue: str,
-    *,
-    origin: str,
-    reply_to: str,
-    priority: int = 0,
-) -> str:
-    """One task message as kombu's Redis transport stores it, queued for `queue` (its lane is
-    `priority`: kombu restores an unacked message to the lane its priority names)."""
-    task_id = str(uuid.uuid4())
-    body = json.dumps([list(args), {}, NO_EMBED]).encode()
-    envelope = {
-        "body": base64.b64encode(body).decode(),
-        "content-encoding": "utf-8",
-        "content-type": "application/json",
-        "headers": {
-            "lang": "py", "task": task_name, "id": task_id, "shadow": None, "eta": None,
-            "expires": None, "group": None, "group_index": None, "retries": 0,
-            "timelimit": [None, None], "root_id": task_id, "parent_id": None,
-            "argsrepr": repr(args), "kwargsrepr": "{}", "origin": origin, "ignore_result": None,
-            "replaced_task_nesting": 0, "stamped_headers": None, "stamps": {},
-        },
-        "properties": {
-            "correlation_id": task_id, "reply_to": reply_to, "delivery_mode": 2,
-            "delivery_info": {"exchange": "", "routing_key": queue}, "priority": priority,
-            "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
-        },
-    }  # fmt: skip
-    return json.dumps(envelope)
+    return priority_list(queue, lane_number)
 
 
 class TaskQueue:
     """The Celery queue the workers drain, on the Redis broker."""
 
-    def __init__(self, client: redis.Redis, name: str) -> None:
+    def __init__(
+        self, client: redis.Redis, name: str, stock_sender: StockSender | None = None
+    ) -> None:
         self.client = client
         self.name = name
-        self._origin = _origin()
+        self._stock = stock_sender  # the stock path: Celery's send_task, one by one
+        self._origin = origin()
         self._reply_to = str(uuid.uuid4())  # Celery's producer id; unused (results are ignored)
 
     def publish(self, tasks: Iterable[QueuedTask], task_name: str = DELIVER_TASK) -> int:
@@ -123,6 +79,10 @@ class TaskQueue:
 
     def push(self, tasks: list[QueuedTask], task_name: str = DELIVER_TASK) -> int:
         """Queue these tasks, in order within each lane, in one round trip; how many."""
+        if self._stock is not None:
+            for job_id, item_no, rank in tasks:
+                self._stock.send(task_name, (job_id, item_no), self.name, lane(rank))
+            return len(tasks)
         by_lane: dict[int, list[str]] = {}
         for job_id, item_no, rank in tasks:
             number = lane(rank)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import pytest
 import redis
 
+from celery_ext.messages import StockSender
 from jobs.queue import TaskQueue
 from jobs.store import JobStore
 from pbxsim import SimulatorThread
@@ -23,6 +24,7 @@ from tests.worker_process import WorkerProcess
 from trunks.cells import TRUNK_COLUMNS, body_cells
 
 JOB_TTL_S = 3600
+STOCK = "TRUNKCTL_STOCK_CELERY"
 T = TypeVar("T")
 # alias -> trunk name -> the simulator's count of the creates it received for that name.
 CreateCounts = dict[str, dict[str, dict[str, Any]]]
@@ -72,7 +74,9 @@ class Rollout:
     def __post_init__(self) -> None:
         self.client = redis.Redis.from_url(self.redis_url)
         self.store = JobStore(self.client, JOB_TTL_S)
-        self.submitter = Submitter(self.store, TaskQueue(self.client, self.queue))
+        # On the stock path (TRUNKCTL_STOCK_CELERY), submits go through Celery's send_task too.
+        stock = StockSender(self.redis_url) if self.settings.get(STOCK) == "1" else None
+        self.submitter = Submitter(self.store, TaskQueue(self.client, self.queue, stock))
 
     def env(self) -> dict[str, str]:
         """The environment a worker (or the CLI) of this rollout runs with."""

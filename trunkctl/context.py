@@ -7,6 +7,7 @@ import functools
 import click
 import redis
 
+from celery_ext.messages import StockSender
 from core.embedded_redis import RedisTarget, redis_target
 from core.errors import UsageError
 from core.settings import Settings
@@ -49,5 +50,7 @@ def job_store() -> JobStore:
 
 
 def task_queue() -> TaskQueue:
-    """The queue the workers drain (on the same Redis as the job store)."""
-    return TaskQueue(job_store().client, settings().queue)
+    """The queue the workers drain (on the same Redis as the job store); on the stock path,
+    tasks go through Celery's own send_task."""
+    stock = StockSender(target().url) if settings().stock_celery else None
+    return TaskQueue(job_store().client, settings().queue, stock)

@@ -12,11 +12,11 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from celery import Celery
 from celery.signals import after_setup_logger, worker_init, worker_ready, worker_shutdown
 
+from celery_ext.messages import broker_url
 from core.embedded_redis import redis_target
 from core.errors import EXIT_USAGE, UsageError
 from core.settings import Settings
@@ -27,25 +27,13 @@ PARENT_POLL_S = 1.0
 UNACKED_MUTEX_EXPIRE_S = 30
 
 
-def broker_url(redis_url: str) -> str:
-    """kombu's spelling of a Redis URL: a unix socket is `redis+socket://` there, with the
-    database as its `virtual_host` (redis-py, the CLI and the worker's own calls read
-    `unix:///path?db=N`); any other URL is the same for both."""
-    parts = urlsplit(redis_url)
-    if parts.scheme != "unix":
-        return redis_url
-    query = dict(parse_qsl(parts.query))
-    database = query.pop("db", "0")
-    query["virtual_host"] = database
-    return f"redis+socket://{parts.netloc}{parts.path}?{urlencode(query)}"
-
-
 def make_app(settings: Settings) -> Celery:
     """A Celery app configured for trunk delivery."""
     app = Celery("trunkctl", broker=broker_url(settings.redis_url), include=["worker.tasks"])
     app.conf.update(
-        # kombu's Redis transport, building fewer client objects (see worker/broker.py).
-        broker_transport="worker.broker:Transport",
+        # kombu's Redis transport, cheaper per message (celery_ext/transport.py); the stock
+        # path runs kombu's own and Celery's threads pool.
+        broker_transport="redis" if settings.stock_celery else "celery_ext.transport:Transport",
         task_default_queue=settings.queue,
         task_serializer="json",
         accept_content=["json"],
@@ -54,8 +42,8 @@ def make_app(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         # Tasks mostly wait on PBXs: their I/O is awaited on one event loop per process, no thread
-        # per task (see worker/async_pool.py). `--pool threads` works too, more slowly.
-        worker_pool="worker.async_pool:AsyncioPool",
+        # per task (celery_ext/pool.py). `--pool threads` works too, more slowly.
+        worker_pool="threads" if settings.stock_celery else "celery_ext.pool:AsyncioPool",
         worker_concurrency=settings.worker_concurrency,
         worker_prefetch_multiplier=1,
         worker_send_task_events=False,

@@ -1,44 +1,11 @@
-"""The worker's async Redis connections, with commands packed in C.
-
-redis-py packs commands in C (hiredis) on its sync connections but in Python on its asyncio ones,
-which made packing the largest single cost of the worker's Redis calls (`bench/delivery_cpu.py
---profile`). These connection classes pack as the sync ones do; everything else is redis-py's.
-"""
+"""The worker's async Redis connection pool: timeouts, and commands packed in C unless on the
+stock path (see celery_ext.redis_packing)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import redis.asyncio as aioredis
-from redis.asyncio.connection import AbstractConnection
-from redis.connection import HiredisRespSerializer
 
-
-class _PackedInC:
-    _serializer = HiredisRespSerializer()  # type: ignore[no-untyped-call] # unannotated
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        return self._serializer.pack(*args)  # type: ignore[no-any-return] # unannotated in redis-py
-
-
-class Connection(_PackedInC, aioredis.Connection):
-    """TCP."""
-
-
-class SSLConnection(_PackedInC, aioredis.SSLConnection):
-    """TLS (rediss://)."""
-
-
-class UnixDomainSocketConnection(_PackedInC, aioredis.UnixDomainSocketConnection):
-    """unix://"""
-
-
-_PACKED_IN_C: dict[type[AbstractConnection], type[AbstractConnection]] = {
-    aioredis.Connection: Connection,
-    aioredis.SSLConnection: SSLConnection,
-    aioredis.UnixDomainSocketConnection: UnixDomainSocketConnection,
-}
-
+from celery_ext.redis_packing import packed_in_c
 
 # A Redis that stops answering (a half-open connection after a network fault, a paused server)
 # fails the call after this long instead of hanging the task, and the lock renewals with it,
@@ -48,17 +15,22 @@ CONNECT_TIMEOUT_S = 10.0
 
 
 def connection_pool(
-    url: str, max_connections: int, *, socket_timeout_s: float = SOCKET_TIMEOUT_S
+    url: str,
+    max_connections: int,
+    *,
+    socket_timeout_s: float = SOCKET_TIMEOUT_S,
+    pack_in_c: bool = True,
 ) -> aioredis.ConnectionPool:
-    """A plain pool for `url` (any scheme redis-py reads) whose connections pack in C and give up
-    on a Redis that does not answer within `socket_timeout_s`."""
+    """A plain pool for `url` (any scheme redis-py reads) whose connections give up on a Redis
+    that does not answer within `socket_timeout_s`, and pack in C (`pack_in_c`)."""
     pool = aioredis.ConnectionPool.from_url(
         url,
         max_connections=max_connections,
         socket_timeout=socket_timeout_s,
         socket_connect_timeout=min(CONNECT_TIMEOUT_S, socket_timeout_s),
     )
-    pool.connection_class = _PACKED_IN_C.get(pool.connection_class, pool.connection_class)
+    if pack_in_c:
+        pool.connection_class = packed_in_c(pool.connection_class)
     return pool
 
 

@@ -1,6 +1,6 @@
 """The async side of a worker process: one event loop thread, started once, shared by all tasks.
 
-The worker's pool (`worker.async_pool`) awaits each task's coroutine on this loop; a task run by
+The worker's pool (`celery_ext.pool`) awaits each task's coroutine on this loop; a task run by
 any other pool hands its coroutine over from its thread and waits for it. The loop owns
 the aiohttp session, the async Redis client, the token cache and the limiter, so their state (open
 connections, cached tokens, local waiters) lives as long as the process, not as long as a task.
@@ -70,7 +70,9 @@ class WorkerRuntime:
         # connections pack commands in C. Calls share a pipeline per loop turn, so the pool
         # stays small; it could grow with the tasks in progress, no further.
         pool = connection_pool(
-            self.settings.redis_url, max_connections=2 * self.settings.worker_concurrency + 16
+            self.settings.redis_url,
+            max_connections=2 * self.settings.worker_concurrency + 16,
+            pack_in_c=not self.settings.stock_celery,
         )
         self._redis = aioredis.Redis(connection_pool=pool)
         # Keep a quarter of the task slots free of waiting, for the tasks of other PBXs.

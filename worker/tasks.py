@@ -1,6 +1,6 @@
 """The one Celery task: deliver one trunk of one job (thin: decode, deliver, reschedule).
 
-Its async part, the delivery itself, is awaited by `worker.async_pool` on the process's event
+Its async part, the delivery itself, is awaited by `celery_ext.pool` on the process's event
 loop; the task body then only turns the outcome into a Celery retry, and records a failure itself
 only when the delivery keeps raising unexpected errors (Redis out of reach, a bug).
 """
@@ -15,9 +15,9 @@ from celery import Task
 from celery.exceptions import Reject
 from celery.signals import worker_shutdown
 
+from celery_ext.pool import async_part, awaited, use_loop
 from jobs.queue import DELIVER_TASK, NOOP_TASK
 from jobs.states import State
-from worker.async_pool import async_part, awaited, use_loop
 from worker.backoff import backoff_s
 from worker.celery_app import app, settings
 from worker.delivery import Outcome

@@ -13,6 +13,12 @@ per task. It runs a task in two steps:
 Tasks reach the loop in bursts, with one wake-up per burst.
 A task without an async part (or whose message cannot be read here) runs on a few threads, as the
 threads pool would run it.
+
+Private names relied on (Celery 5.7): the arguments Celery's consumer passes `on_apply` to run a
+task, `(task_name, task_id, request, body, content_type, content_encoding)` (celery.app.trace's
+`trace_task_ret`), `BasePool` (`on_start`, `on_stop`, `on_apply`, `terminate_job`, `limit`,
+`body_can_be_buffer`, `signal_safe`) and `celery.concurrency.base.apply_target`. The stock path
+(TRUNKCTL_STOCK_CELERY) runs Celery's threads pool instead.
 """
 
 from __future__ import annotations

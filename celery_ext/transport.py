@@ -24,7 +24,13 @@ Measured with py-spy on `bench/delivery.py uniform`, kombu's bookkeeping was abo
 worker's CPU per trunk before this transport.
 
 Messages, keys and the restore protocol are kombu's own: producers use the plain `redis://`
-transport, and other workers may run the stock one.
+transport, and other workers may run the stock one (TRUNKCTL_STOCK_CELERY).
+
+Private names relied on (kombu 5.7): `kombu.transport.redis.QoS` (`pipe_or_acquire`, `append`,
+`ack`, `unacked_key`, `unacked_index_key`, the unacked hash's value layout `[message, exchange,
+routing_key]`), `virtual.QoS` (`_delivered`, `_dirty`, `prefetch_count`, `append`, `ack`),
+`kombu.transport.redis.Channel` (`_brpop_read`, `_q_for_pri`, `_create_client`, `conn_or_acquire`,
+`priority_steps`, `active_queues`, `_qos`, `_closing`) and `connection._deliver`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 import redis
 from kombu import Connection, Exchange, Queue
 
-from worker import broker
+from celery_ext import transport as broker
 
 QUEUE = Queue("broker-test", Exchange("broker-test", type="direct"), routing_key="broker-test")
 DEADLINE_S = 3.0
@@ -56,7 +56,7 @@ def test_acked_messages_leave_the_unacked_hash_unacked_ones_are_restored(
     redis_url: str, client: redis.Redis
 ) -> None:
     _publish(redis_url, 10)
-    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+    with Connection(redis_url, transport="celery_ext.transport:Transport") as connection:
         messages = _receive(connection, 10)
         assert [message.payload["n"] for message in messages] == list(range(10))
         assert client.hlen("unacked") == 10  # recorded as kombu records them
@@ -74,7 +74,7 @@ def test_a_full_batch_of_acks_is_recorded_at_once(
     monkeypatch.setattr(broker, "ACK_FLUSH_S", 60.0)  # only a full batch flushes
     monkeypatch.setattr(broker, "ACK_BATCH", 4)
     _publish(redis_url, 5)
-    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+    with Connection(redis_url, transport="celery_ext.transport:Transport") as connection:
         messages = _receive(connection, 5)
         for message in messages[:3]:
             message.ack()
@@ -88,7 +88,7 @@ def test_closing_records_pending_acks_before_restoring(
 ) -> None:
     monkeypatch.setattr(broker, "ACK_FLUSH_S", 60.0)
     _publish(redis_url, 3)
-    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+    with Connection(redis_url, transport="celery_ext.transport:Transport") as connection:
         messages = _receive(connection, 3)
         messages[0].ack()
         messages[1].ack()
@@ -127,7 +127,7 @@ def test_one_brpop_brings_more_queued_messages_within_the_prefetch_window(
 ) -> None:
     _publish(redis_url, 10)
     client.config_resetstat()
-    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+    with Connection(redis_url, transport="celery_ext.transport:Transport") as connection:
         received = _consume(connection, prefetch=4)
         assert [message.payload["n"] for message in received] == [0, 1, 2, 3]  # in order
         assert client.info("commandstats")["cmdstat_brpop"]["calls"] == 1  # one for all four
@@ -145,7 +145,7 @@ def test_the_bulk_read_takes_the_front_lane_first(redis_url: str, client: redis.
     _publish(redis_url, 3, priority=0, first=10)
     _publish(redis_url, 3, priority=3, first=20)
     client.config_resetstat()
-    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+    with Connection(redis_url, transport="celery_ext.transport:Transport") as connection:
         received = _consume(connection, prefetch=9)
         assert [message.payload["n"] for message in received] == [10, 11, 12, 20, 21, 22, 0, 1, 2]
         assert client.info("commandstats")["cmdstat_brpop"]["calls"] == 1
@@ -160,7 +160,7 @@ def test_the_window_refills_in_batches_not_a_message_per_ack(
     monkeypatch.setattr(broker, "REFILL_AT_LEAST", 4)
     _publish(redis_url, 30)
     with (
-        Connection(redis_url, transport="worker.broker:Transport") as connection,
+        Connection(redis_url, transport="celery_ext.transport:Transport") as connection,
         _consuming(connection, prefetch=16) as received,
     ):
         _drain(connection)
@@ -182,7 +182,7 @@ def test_a_small_window_refills_at_a_quarter(
     monkeypatch.setattr(broker, "REFILL_AT_LEAST", 32)
     _publish(redis_url, 10)
     with (
-        Connection(redis_url, transport="worker.broker:Transport") as connection,
+        Connection(redis_url, transport="celery_ext.transport:Transport") as connection,
         _consuming(connection, prefetch=4) as received,
     ):
         _drain(connection)
@@ -194,7 +194,7 @@ def test_a_small_window_refills_at_a_quarter(
 
 def test_messages_read_in_bulk_are_restored_intact(redis_url: str, client: redis.Redis) -> None:
     _publish(redis_url, 5)
-    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+    with Connection(redis_url, transport="celery_ext.transport:Transport") as connection:
         assert len(_consume(connection, prefetch=10)) == 5
     # Not acked: kombu gives them back on close, from what the bulk read recorded.
     assert client.hlen("unacked") == 0
@@ -210,7 +210,7 @@ def test_a_message_that_is_not_kombus_stops_the_bulk_read(
     _publish(redis_url, 2)
     client.lpush("broker-test", b"not a kombu message")  # the newest, so read last
     _publish(redis_url, 1)
-    with Connection(redis_url, transport="worker.broker:Transport") as connection:
+    with Connection(redis_url, transport="celery_ext.transport:Transport") as connection:
         channel = connection.default_channel
         channel.basic_qos(prefetch_count=10)
         received: list[Any] = []

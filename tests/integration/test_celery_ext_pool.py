@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from worker import async_pool
-from worker.async_pool import AsyncioPool, async_part, awaited
+from celery_ext import pool as async_pool
+from celery_ext.pool import AsyncioPool, async_part, awaited
 
 TASK = "tests.async_pool.double"
 PLAIN_TASK = "tests.async_pool.plain"
