@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import redis.asyncio as aioredis
 
@@ -68,6 +68,7 @@ class CircuitReason(TypedDict):
 
     errcode: int | None  # the PBX's errcode; None for a local reason (a TLS failure)
     errmsg: str
+    detail: NotRequired[Any]  # the PBX's invalid_param_list, if it sent one
 
 
 @dataclass(frozen=True, slots=True)

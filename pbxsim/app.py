@@ -28,6 +28,8 @@ API_PATH = "openapi/v1.0"
 FLEET_KEY = web.AppKey("fleet", Fleet)
 # 70004 carries when the block ends; blocks here last until lifted through the inspection API.
 BLOCK_UNTIL_LIFTED = 0
+# How often a hung call looks whether its rule was lifted, or its client has gone.
+HANG_POLL_S = 0.05
 
 
 def make_app(fleet: Fleet) -> web.Application:
@@ -47,6 +49,10 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound
     name = request.match_info["endpoint"]
     pbx.counters.count_request(name)
+    hang = pbx.faults.hang_rule(name)
+    if hang is not None:
+        pbx.counters.faults_injected += 1
+        return await _hang(pbx, hang, request)
     if not pbx.counters.enter(pbx.max_inflight):
         return _json(fleet, answer(OVERLOAD_TASK_RUNNING))
     try:
@@ -111,6 +117,16 @@ async def _fault_before_handling(
     if fault.kind == "slow":
         await asyncio.sleep(fault.slow_ms / 1000)
     return None
+
+
+async def _hang(pbx: Pbx, rule: FaultRule, request: web.Request) -> web.StreamResponse:
+    """A PBX that accepts connections and answers nothing, while the rule is set: the client's
+    timeout ends the call. It holds none of the PBX's in-flight slots (nothing is processed)."""
+    while rule in pbx.faults.rules and request.transport is not None:
+        if request.transport.is_closing():  # the client gave up
+            break
+        await asyncio.sleep(HANG_POLL_S)
+    return _drop_connection(request)
 
 
 def _drop_connection(request: web.Request) -> web.StreamResponse:

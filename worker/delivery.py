@@ -31,6 +31,7 @@ from worker.pbx.errors import (
     PbxError,
 )
 from worker.pbx.limiter import SlotUnavailableError
+from worker.pbx.login_gate import LoginsPausedError
 from worker.retry_policy import counted, decide
 
 # How long an item's claim outlives its run's last renewal.
@@ -207,6 +208,8 @@ class Delivery:
         it in this process for the tasks already past their claim (see worker.circuits); its
         reason. A CircuitOpenError says the circuit is open already: nothing to write."""
         reason = CircuitReason(errcode=exc.errcode, errmsg=_pbx_errmsg(exc))
+        if exc.detail is not None:
+            reason["detail"] = exc.detail
         if not isinstance(exc, CircuitOpenError):
             self._circuits.record(item.job_id, item.pbx, reason)
             await self._store.open_circuit(item.job_id, item.pbx, reason)
@@ -218,7 +221,10 @@ class Delivery:
 
     async def _retry_or_fail(self, item: Item, exc: PbxError, first_try_at: float) -> Outcome:
         """Run the item again after a backoff, unless its bounds are reached (see
-        worker.retry_policy)."""
+        worker.retry_policy), or a pause of its PBX's logins would outlast its window."""
+        window_ends_at = first_try_at + self._settings.retry_window_s
+        if isinstance(exc, LoginsPausedError) and exc.resumes_at > window_ends_at:
+            return await self._fail(item, exc)
         fresh = await self._store.load(item.job_id, item.item_no)
         decision = decide(
             item, exc, attempts=(fresh or item).attempts_this_run,
