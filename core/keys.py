@@ -108,7 +108,8 @@ def token_refused(base_url: str, client_id: str) -> str:
 
 
 def token_unanswered(base_url: str, client_id: str) -> str:
-    """Sorted set, expiring: logins that got no answer, by time (each may have left a token)."""
+    """Sorted set, expiring: logins that got no answer, by time (each may have left a token);
+    `retry` deletes it, so that the PBX is probed afresh."""
     return f"{PREFIX}token:{_digest(base_url, client_id)}:unanswered"
 
 

@@ -1,10 +1,11 @@
 """Whether a token call may go to a PBX now: pure decisions on what Redis holds and the time.
 
 Two budgets guard a PBX besides the refusals that are remembered (see refusals.py):
-- failed logins: Yeastar blocks the caller's IP after 5, so at most MAX_FAILED_LOGINS token
-  calls a device refused within FAILED_LOGINS_WINDOW_S, across all jobs and workers. A token call
-  holds a place in that budget while it is in flight (the reservation is taken in the same Redis
-  step that reads the budget), and gives it back unless the PBX refused it;
+- failed logins: Yeastar blocks the caller's IP after 5, so no login while MAX_FAILED_LOGINS
+  token calls to a device were refused within FAILED_LOGINS_WINDOW_S, across all jobs and
+  workers. A token call holds a place in that budget while it is in flight (reserved in the same
+  Redis step that reads the budget), and gives it back unless the PBX refused it. A refresh sends
+  no secret and is not held back (a refused one still counts, and forgets its pair);
 - unanswered logins: a PBX that accepts connections and answers nothing is probed, not
   hammered and not abandoned: after UNANSWERED_BURST logins without an answer within a token's
   lifetime, one more every UNANSWERED_SPACING_S at most. Each may have issued a token, so once
@@ -78,10 +79,12 @@ def next_step(facts: LoginFacts, now: float, *, refreshable: bool) -> Action:
     secret = facts.secret_refusal
     if not refreshable and secret is not None and secret.in_force(now):
         raise secret.error()
+    if refreshable:
+        # A refresh sends no secret, and a refused one forgets its pair: the next fetch is a
+        # login, which the budget holds back.
+        return Action.REFRESH
     if not facts.reserved:
         raise budget_spent(facts.failed_at, now)
-    if refreshable:
-        return Action.REFRESH
     if facts.capped:
         # The PBX said 8 tokens are out: wait for one to expire instead of asking again.
         raise PbxTokenCapError("get_token: MAX LIMITATION EXCEEDED (errcode 60002)", errcode=60002)

@@ -85,7 +85,7 @@ class LoginRecords:
             if scope is Scope.DEVICE
             else keys.token_refused_secrets(entry.base_url, entry.client_id)
         )
-        failed_login = is_failed_login(exc, endpoint) and bool(member)
+        failed_login = is_failed_login(exc, endpoint) and bool(member)  # member: a token call
         forget_pair = endpoint == "refresh_token" or scope is Scope.DEVICE
         new = await self._batch.script(
             self._record,
