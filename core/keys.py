@@ -113,10 +113,35 @@ def token_refused(base_url: str, client_id: str) -> str:
 
 
 def token_unanswered(base_url: str, client_id: str) -> str:
-    """Sorted set, expiring: logins that got no answer, by time (each may have left a token)."""
+    """Sorted set, expiring: logins that got no answer, by time (each may have left a token);
+    `retry` deletes it, so that the PBX is probed afresh."""
     return f"{PREFIX}token:{_digest(base_url, client_id)}:unanswered"
 
 
 def token_capped(base_url: str, client_id: str) -> str:
     """String, expiring: set while the PBX refuses new tokens (60002), so nobody hammers it."""
     return f"{PREFIX}token:{_digest(base_url, client_id)}:capped"
+
+
+def token_refused_secrets(base_url: str, client_id: str) -> str:
+    """Hash, expiring: a keyed fingerprint of a client secret that PBX refused (see
+    FINGERPRINT_KEY) -> the refusal (JSON: when, by which job, the PBX's answer), kept 24 hours
+    for every job, retry and worker; `retry --relogin` removes the job's current secret's."""
+    return f"{PREFIX}token:{_digest(base_url, client_id)}:refused-secrets"
+
+
+def device_refused(base_url: str) -> str:
+    """String, expiring: why a device refuses this machine's IP (JSON: 70004 blocked, 70087 not
+    on its allow-list), kept 24 hours for every job; `retry --relogin` removes it."""
+    return f"{PREFIX}device:{_digest(base_url)}:refused"
+
+
+def device_failed_logins(base_url: str) -> str:
+    """Sorted set, expiring: the token calls a device refused, and those in flight, scored by
+    time (s); members "<owner> <job id>". At most 2 within 30 minutes (see worker.pbx.logins)."""
+    return f"{PREFIX}device:{_digest(base_url)}:failed-logins"
+
+
+# String: the random key of the keyed fingerprints of refused client secrets (an HMAC key),
+# made once by the first worker that needs it; never expires.
+FINGERPRINT_KEY = f"{PREFIX}secret-fingerprint-key"

@@ -70,6 +70,7 @@ class CircuitReason(TypedDict):
     errcode: int | None  # the PBX's errcode; None for a local reason (a TLS failure)
     errmsg: str
     cancelled: NotRequired[bool]  # `trunkctl cancel`: its items end cancelled, not failed
+    detail: NotRequired[Any]  # the PBX's invalid_param_list, if it sent one
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,10 @@
 Every retried item starts again without its last outcome and its retry clock; its attempts so far
 are kept (`attempts_at_retry` marks where this run's count starts). The PBX's credential circuit is
 closed and, when an inventory is given, its stored entries replaced, so that one login is tried
-with what is stored now. The job's keys get the full TTL again.
+with what is stored now; a PBX that did not answer its logins is probed afresh. A secret the PBX
+refused stays refused for every job for a day (see worker.pbx.refusals), unless `relogin` asks
+to try it once more (also a device that refused this machine's IP: someone fixed it on the PBX).
+The job's keys get the full TTL again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING
 from core import keys
 from jobs.job_writer import WRITE_BATCH
 from jobs.records import iso_time
+from jobs.secret_fingerprint import fingerprint, stored_fingerprint_key
 from jobs.states import RETRIED_STATES, State
 from jobs.store import JobStore, decoded, highest_item_number
 from jobs.transitions import NOTHING_OPEN_FUNCTION_LUA, TRANSITION_LUA, Transition, applied
@@ -70,14 +74,19 @@ class JobRetry:
         self._client = store.client
 
     def retry(
-        self, job_id: str, new_entries: Mapping[str, PbxEntry] | None = None
+        self,
+        job_id: str,
+        new_entries: Mapping[str, PbxEntry] | None = None,
+        *,
+        relogin: bool = False,
     ) -> dict[str, array[int]] | None:
         """Move the job's failed items back to queued; their numbers by PBX (None: no such job).
         A job whose submit was cut short is first made whole (see RECOUNT_LUA): its queued items
         are among those returned, to be queued again.
 
         New inventory entries replace the stored ones (globally and in the job); every retried
-        PBX's credential circuit is closed again, so one login is tried with what is stored now.
+        PBX's credential circuit is closed again, so one login is tried with what is stored now
+        (unless its PBX refused that secret, or this IP, within a day: `relogin` forgets that).
         """
         job = self._store.job(job_id)
         if job is None:
@@ -94,7 +103,7 @@ class JobRetry:
                 self._client.hset(keys.job_pbxs(job_id), mapping=replaced)  # type: ignore[arg-type] # key type
         requeued: dict[str, array[int]] = self._recount(job_id, highest_item_number(job))
         failed = self._failed_items(job_id, highest_item_number(job))
-        self._close_circuits(job_id, set(failed))
+        self._close_circuits(job_id, set(failed), relogin=relogin)
         script = self._client.register_script(TRANSITION_LUA)
         now = iso_time()
         for pbx, items in failed.items():
@@ -142,17 +151,27 @@ class JobRetry:
                         failed.setdefault(decoded(pbx), []).append((item_no, int(attempts or 0)))
         return failed
 
-    def _close_circuits(self, job_id: str, aliases: set[str]) -> None:
+    def _close_circuits(self, job_id: str, aliases: set[str], *, relogin: bool) -> None:
+        """Close the PBXs' circuits for the job, and start the probing of those that did not
+        answer afresh; `relogin`: forget their current secrets' refusals, and their devices'."""
         from trunks.pbx import PbxEntry  # noqa: PLC0415 - see the import at the top
 
         entries = self._client.hgetall(keys.job_pbxs(job_id))
+        fingerprint_key = stored_fingerprint_key(self._client) if relogin else None
         with self._client.pipeline(transaction=False) as pipe:
             for alias in aliases:
                 pipe.hdel(keys.job_circuit(job_id), alias)
                 raw = entries.get(alias.encode())
-                if raw:
-                    entry = PbxEntry.from_stored(raw)
-                    pipe.hdel(keys.token_refused(entry.base_url, entry.client_id), job_id)
+                if not raw:
+                    continue
+                entry = PbxEntry.from_stored(raw)
+                pipe.hdel(keys.token_refused(entry.base_url, entry.client_id), job_id)
+                pipe.delete(keys.token_unanswered(entry.base_url, entry.client_id))
+                if relogin:
+                    pipe.delete(keys.device_refused(entry.base_url))
+                if fingerprint_key is not None:
+                    secret = fingerprint(fingerprint_key, entry.client_secret.get_secret_value())
+                    pipe.hdel(keys.token_refused_secrets(entry.base_url, entry.client_id), secret)
             pipe.execute()
 
     def _extend(self, job_id: str, total: int) -> None:

@@ -37,6 +37,8 @@ _FAULT_ERRCODES = {
     # What a cloud PBX answers on trunk/create when the API client lacks the permission.
     "access_denied": OPERATION_FAILED,
 }
+# How often a hung call looks whether its rule was lifted, or its client has gone.
+HANG_POLL_S = 0.05
 
 
 def make_app(fleet: Fleet) -> web.Application:
@@ -69,6 +71,10 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
 async def _answer(fleet: Fleet, call: ApiCall, name: str, request: web.Request) -> Served:
     """The answer, holding one of the PBX's in-flight slots throughout."""
     pbx = call.pbx
+    hang = pbx.faults.hang_rule(name)
+    if hang is not None:
+        pbx.counters.faults_injected += 1
+        return await _hang(pbx, hang, request), "hang"
     if not pbx.counters.enter(pbx.max_inflight):
         return _json(fleet, answer(OVERLOAD_TASK_RUNNING))
     try:
@@ -129,6 +135,16 @@ async def _fault_before_handling(
     if fault.kind == "slow":
         await asyncio.sleep(fault.slow_ms / 1000)
     return None
+
+
+async def _hang(pbx: Pbx, rule: FaultRule, request: web.Request) -> web.StreamResponse:
+    """A PBX that accepts connections and answers nothing, while the rule is set: the client's
+    timeout ends the call. It holds none of the PBX's in-flight slots (nothing is processed)."""
+    while rule in pbx.faults.rules and request.transport is not None:
+        if request.transport.is_closing():  # the client gave up
+            break
+        await asyncio.sleep(HANG_POLL_S)
+    return _drop_connection(request)
 
 
 def _drop_connection(request: web.Request) -> web.StreamResponse:

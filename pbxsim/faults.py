@@ -19,6 +19,7 @@ FaultKind = Literal[
     "garbled_after",
     "slow",
     "errcode",
+    "hang",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 ANY = "*"
@@ -54,6 +55,8 @@ class FaultRule:
                 raise FaultRuleError(f"{label} must be a positive integer or null")
         if not isinstance(self.slow_ms, int) or self.slow_ms < 0:
             raise FaultRuleError("slow_ms must be a non-negative integer")
+        if self.kind == "hang" and (self.nth is not None or self.every is not None):
+            raise FaultRuleError("a hang holds every call while it is set: no nth or every")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FaultRule:
@@ -144,6 +147,13 @@ class FaultPlan:
         self._calls[endpoint] = number
         for rule in self.rules:
             if rule.applies_to(self.alias, endpoint) and rule.fires_on(number):
+                return rule
+        return None
+
+    def hang_rule(self, endpoint: str) -> FaultRule | None:
+        """The hang rule in force for the endpoint, if any (it takes no call count)."""
+        for rule in self.rules:
+            if rule.kind == "hang" and rule.applies_to(self.alias, endpoint):
                 return rule
         return None
 

@@ -159,14 +159,17 @@ class Submitter:
             )
         return SubmitResult(writer.job_id, queued, report.invalid, report)
 
-    def retry(self, job_id: str, pbxs_path: str | PathLike[str] | None) -> RetryResult:
-        """Re-queue a job's failed items, with a corrected inventory when one is given (and the
-        stored items of a job whose submit was cut short)."""
+    def retry(
+        self, job_id: str, pbxs_path: str | PathLike[str] | None, *, relogin: bool = False
+    ) -> RetryResult:
+        """Re-queue a job's failed and cancelled items, with a corrected inventory when one is
+        given (and the stored items of a job whose submit was cut short); `relogin`: try the
+        secrets their PBXs refused once more (see JobRetry.retry)."""
         inventory = read_inventory(pbxs_path, self.environ) if pbxs_path else Inventory()
         if inventory.problems:
             return RetryResult(job_id, None, inventory.problems)
         with signals_held() as interrupted:  # items moved back to queued must all get a task
-            requeued = JobRetry(self.store).retry(job_id, inventory.entries)
+            requeued = JobRetry(self.store).retry(job_id, inventory.entries, relogin=relogin)
             count = None if requeued is None else self.queue.publish(_round_robin(job_id, requeued))
         if count is None:
             raise UsageError(f"no job {job_id!r} (unknown, or expired)")

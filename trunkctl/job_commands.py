@@ -156,14 +156,19 @@ def report(job_id: str, fmt: str, states: tuple[str, ...], output: Path | None) 
     "--pbxs", "pbxs_file", type=click.Path(dir_okay=False, path_type=Path),
     help="Corrected inventory CSV: replaces the stored entries of its aliases.",
 )  # fmt: skip
+@click.option(
+    "--relogin", is_flag=True,
+    help="Send a client secret its PBX refused (within a day) once more, e.g. after the admin "
+    "fixed it on the PBX or unblocked this machine's IP.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
-def retry(job_id: str, pbxs_file: Path | None, as_json: bool) -> int:
+def retry(job_id: str, pbxs_file: Path | None, relogin: bool, as_json: bool) -> int:
     """Re-queue the failed items of a job (one fresh login per PBX with what is stored now)."""
     from producer.submit import Submitter  # noqa: PLC0415 - only this command queues
 
     cut_short = _status_or_fail(job_id)["submit"] == SUBMIT_CUT_SHORT
     submitter = Submitter(context.job_store(), context.task_queue())
-    result = submitter.retry(job_id, pbxs_file)
+    result = submitter.retry(job_id, pbxs_file, relogin=relogin)
     if result.requeued is None:
         if as_json:  # the `retry --json` object, with the problems as `validate --json` has them
             errors = [problem.as_json() for problem in result.problems]

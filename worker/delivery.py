@@ -31,6 +31,7 @@ from worker.pbx.errors import (
     PbxError,
 )
 from worker.pbx.limiter import SlotUnavailableError
+from worker.pbx.login_gate import LoginsPausedError
 from worker.retry_policy import counted, decide
 
 # How long an item's claim outlives its run's last renewal.
@@ -112,7 +113,10 @@ class Delivery:
         """End an item whose job sends no more to its PBX: cancelled, or failed with the reason
         its credentials were refused."""
         state = State.CANCELLED if reason.get("cancelled") else State.FAILED
-        return await self._finish(item, state, errcode=reason["errcode"], errmsg=reason["errmsg"])
+        return await self._finish(
+            item, state, errcode=reason["errcode"], errmsg=reason["errmsg"],
+            detail=reason.get("detail"),
+        )  # fmt: skip
 
     async def _fail(self, item: Item, error: PbxError | str) -> Outcome:
         if isinstance(error, str):
@@ -214,6 +218,8 @@ class Delivery:
         reason = CircuitReason(errcode=exc.errcode, errmsg=_pbx_errmsg(exc))
         if isinstance(exc, CircuitOpenError) and exc.cancelled:
             reason["cancelled"] = True
+        if exc.detail is not None:
+            reason["detail"] = exc.detail
         if not isinstance(exc, CircuitOpenError):
             self._circuits.record(item.job_id, item.pbx, reason)
             await self._store.open_circuit(item.job_id, item.pbx, reason)
@@ -225,7 +231,10 @@ class Delivery:
 
     async def _retry_or_fail(self, item: Item, exc: PbxError, first_try_at: float) -> Outcome:
         """Run the item again after a backoff, unless its bounds are reached (see
-        worker.retry_policy)."""
+        worker.retry_policy), or a pause of its PBX's logins would outlast its window."""
+        window_ends_at = first_try_at + self._settings.retry_window_s
+        if isinstance(exc, LoginsPausedError) and exc.resumes_at > window_ends_at:
+            return await self._fail(item, exc)
         fresh = await self._store.load(item.job_id, item.item_no)
         decision = decide(
             item, exc, attempts=(fresh or item).attempts_this_run,

@@ -312,6 +312,7 @@ def test_wrong_secret_fails_one_pbx_after_one_login(
 ) -> None:
     bad, *good = sim3.aliases()
     inventory = sim3.inventory_rows()
+    client_id = next(row["client_id"] for row in inventory if row["pbx"] == bad)
     sim3.set_secret(bad, "the-admin-changed-it")
     rollout.start_workers(2)
     rows = fleet_rows(sim3.aliases(), per_pbx=8)
@@ -325,17 +326,25 @@ def test_wrong_secret_fails_one_pbx_after_one_login(
         if record["pbx"] == bad:
             assert record["state"] == "failed"
             assert record["errcode"] == -1
-            assert record["errmsg"] == "FAILURE"  # the PBX's own errmsg, as it answered
+            # What the PBX answered, when, by which job, and what to do.
+            assert record["errmsg"].startswith(
+                f"login refused by the PBX for client id {client_id!r} (errcode -1 FAILURE) at "
+            )
+            assert record["errmsg"].endswith(
+                f"by job {result.job_id}: check client_id/client_secret; not tried again until "
+                "the inventory changes the secret or `retry --relogin`"
+            )
             assert record["attempts"] == 0
         else:
             assert record["state"] == "succeeded"
     for alias in good:
         assert len(sim3.trunks(alias)) == 8
     assert_delivered_once(sim3, rollout.records(result.job_id or ""))
-    # The admin puts the secret back on the PBX: `retry`, with the same inventory, logs in again.
+    # The admin puts the secret back on the PBX: `retry --relogin`, with the same inventory,
+    # sends it again (a plain `retry` would not, for a day).
     original = next(row["client_secret"] for row in inventory if row["pbx"] == bad)
     sim3.set_secret(bad, original)
-    assert rollout.submitter.retry(result.job_id or "", None).requeued == 8
+    assert rollout.submitter.retry(result.job_id or "", None, relogin=True).requeued == 8
     assert rollout.wait_final(result.job_id or "")["outcome"] == "success"
     assert sim3.counters(bad)["logins_failed"] == 1
     assert len(sim3.trunks(bad)) == 8

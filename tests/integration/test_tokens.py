@@ -29,14 +29,20 @@ from worker.pbx.connection import PbxConnection
 from worker.pbx.errors import (
     PbxAuthError,
     PbxBadAnswerError,
-    PbxConnectionError,
     PbxTimeoutError,
     PbxTokenCapError,
     PbxTokenExpiredError,
     PbxUnreachableError,
 )
 from worker.pbx.limiter import DeviceLimiter
-from worker.pbx.token_pair import DEFAULT_ACCESS_LIFETIME_S, REFRESH_MARGIN_S, TokenPair
+from worker.pbx.login_gate import (
+    TOKEN_CAP,
+    UNANSWERED_BURST,
+    UNANSWERED_SPACING_S,
+    LoginsPausedError,
+    LoginUnansweredError,
+)
+from worker.pbx.token_pair import REFRESH_MARGIN_S, TokenPair
 from worker.pbx.tokens import TokenCache, TokenCall
 
 PBX = "pbx-001"
@@ -337,23 +343,27 @@ async def test_after_a_refused_login_no_secret_is_tried_again_in_that_job(
     assert sim.counters(PBX)["logins_ok"] == 1
 
 
-async def test_a_refused_login_ends_tries_for_its_job_only(
+async def test_a_refused_secret_is_not_sent_again_by_another_job(
     sim: AsyncSimulator,
     redis_client: aioredis.Redis,
     session: aiohttp.ClientSession,
     clock: ManualClock,
 ) -> None:
-    # product.md: the credentials are bad "for the job"; another job (say, after an admin fixed
-    # the allow-list) may spend its own one login.
+    # product.md: the login budget spans jobs. Another job with the same secret fails at once,
+    # with the first job's refusal; another job with another secret may spend one login.
     bad = _entry(sim, client_secret="wrong-secret-123")
     cache = TokenCache(redis_client, clock)
     for job_id in ("job-a", "job-a", "job-b", "job-b", "job-a"):
-        with pytest.raises(PbxAuthError):
+        with pytest.raises(PbxAuthError) as refused:
             await cache.token(bad, _token_call(session, bad), job_id)
-    assert sim.counters(PBX)["logins_failed"] == 2
-    refused = await redis_client.hgetall(keys.token_refused(bad.base_url, bad.client_id))
-    assert sorted(refused) == [b"job-a", b"job-b"]
+        assert "by job job-a" in refused.value.errmsg
+    assert sim.counters(PBX)["logins_failed"] == 1
+    refused_jobs = await redis_client.hgetall(keys.token_refused(bad.base_url, bad.client_id))
+    assert sorted(refused_jobs) == [b"job-a"]
     assert await redis_client.pttl(keys.token_refused(bad.base_url, bad.client_id)) > 0
+    fixed = _entry(sim)
+    assert await cache.token(fixed, _token_call(session, fixed), "job-b")
+    assert sim.counters(PBX)["logins_ok"] == 1
 
 
 # --- PbxConnection ------------------------------------------------------------------------------
@@ -694,28 +704,36 @@ async def test_the_fetch_lock_lives_as_long_as_the_fetch_and_no_longer(
     assert not await redis_client.exists(lock_key)
 
 
-async def test_logins_that_got_no_answer_stop_before_the_token_cap(
+async def test_logins_that_got_no_answer_are_spaced_out_and_stop_at_the_token_cap(
     sim: AsyncSimulator,
     redis_client: aioredis.Redis,
     session: aiohttp.ClientSession,
     clock: ManualClock,
 ) -> None:
-    # A PBX slower than timeout_s: every login times out, yet may issue a token (8 at most).
+    # A PBX that answers nothing: every login times out, yet may issue a token (8 at most).
+    # Probed, not hammered: three at once, then one per UNANSWERED_SPACING_S, until 8 may be out.
     entry = _entry(sim)
     sent: list[str] = []
 
     async def times_out(endpoint: str, _body: dict[str, Any]) -> dict[str, Any]:
         sent.append(endpoint)
-        raise PbxConnectionError(f"{endpoint}: timed out after 30 s")
+        raise PbxTimeoutError(f"{endpoint}: timed out after 30 s")
 
     cache = TokenCache(redis_client, clock)
-    for _ in range(tokens_module.MAX_UNANSWERED_LOGINS):
-        with pytest.raises(PbxConnectionError):
+    for _ in range(UNANSWERED_BURST):
+        with pytest.raises(LoginUnansweredError):
             await cache.token(entry, times_out)
-    with pytest.raises(PbxTokenCapError, match="got no answer"):
+    while len(sent) < TOKEN_CAP:
+        with pytest.raises(LoginsPausedError, match="probed once every 120 s") as paused:
+            await cache.token(entry, times_out)
+        assert paused.value.resumes_at == clock() + UNANSWERED_SPACING_S
+        clock.advance(UNANSWERED_SPACING_S)
+        with pytest.raises(LoginUnansweredError):
+            await cache.token(entry, times_out)
+    with pytest.raises(LoginsPausedError, match="may have left a token") as capped:
         await cache.token(entry, times_out)
-    assert sent == ["get_token"] * tokens_module.MAX_UNANSWERED_LOGINS
-    clock.advance(DEFAULT_ACCESS_LIFETIME_S + 1)  # those tokens have expired
+    assert len(sent) == TOKEN_CAP
+    clock.advance(capped.value.resumes_at - clock())  # the first of those tokens has expired
     assert await cache.token(entry, _token_call(session, entry)) != ""
 
 
@@ -730,7 +748,7 @@ async def test_a_login_that_found_no_pbx_listening_is_not_an_unanswered_one(
     entry = _entry(sim)
     down = _entry(sim, base_url=f"http://127.0.0.1:{free_port()}")
     cache = TokenCache(redis_client, clock)
-    for _ in range(tokens_module.MAX_UNANSWERED_LOGINS + 1):
+    for _ in range(UNANSWERED_BURST + 1):
         with pytest.raises(PbxUnreachableError):
             await cache.token(entry, _token_call(session, down))
     assert not await redis_client.exists(keys.token_unanswered(entry.base_url, entry.client_id))

@@ -79,8 +79,20 @@ def test_presets() -> None:
     )  # fmt: skip
     # chaos: every fault a rollout recovers from on its own (access_denied fails the PBX's items
     # for good; after garbled_after, its item is failed until `retry`; errcode answers what a
-    # test asks for).
-    recovered = set(FAULT_KINDS) - {"access_denied", "garbled_after", "errcode"}
+    # test asks for; hang lasts until lifted).
+    recovered = set(FAULT_KINDS) - {"access_denied", "garbled_after", "errcode", "hang"}
     assert {rule.kind for rule in PRESETS["chaos"]} == recovered
     with pytest.raises(FaultRuleError, match="unknown fault preset"):
         preset_rules("storm")
+
+
+def test_a_hang_holds_while_it_is_set_and_takes_no_call_count() -> None:
+    with pytest.raises(FaultRuleError, match="no nth or every"):
+        FaultRule.from_json({"endpoint": "*", "kind": "hang", "every": 2})
+    plan = FaultPlan("pbx-001")
+    hang = FaultRule(endpoint="get_token", kind="hang", pbx="pbx-001")
+    plan.set_rules([FaultRule(endpoint="*", kind="hang", pbx="pbx-002"), hang])
+    assert plan.hang_rule("get_token") == hang
+    assert plan.hang_rule("trunk/create") is None
+    plan.set_rules([])
+    assert plan.hang_rule("get_token") is None

@@ -126,11 +126,13 @@ class PbxConnection:
                 except PbxTokenExpiredError as exc:
                     raise _TokenRefusedError(token, exc) from None
                 except PbxAuthError as exc:
+                    # A refusal of this machine's IP is remembered for the device, for every job.
+                    refusal = await self._tokens.refused(self.entry, exc, self._job_id, endpoint)
                     if self._on_auth_failure is not None:
                         # Before the slot is given back: the next request for this PBX, from
                         # any process, finds the job's circuit open and is not sent.
-                        await self._on_auth_failure(exc)
-                    raise
+                        await self._on_auth_failure(refusal)
+                    raise refusal from None
                 except PbxTimeoutError:
                     # The PBX may still be working on it: its slot stays taken a while longer,
                     # so that no other request (nor this one's lookup and re-send) joins it there.

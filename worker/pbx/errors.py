@@ -109,8 +109,11 @@ class CircuitOpenError(PbxAuthError):
 
     @classmethod
     def from_reason(cls, reason: Mapping[str, Any]) -> CircuitOpenError:
-        """The error for a circuit opened for `reason` (its errcode, errmsg, cancelled)."""
-        error = cls(reason["errmsg"], errcode=reason["errcode"], errmsg=reason["errmsg"])
+        """The error for a circuit opened for `reason` (errcode, errmsg, detail, cancelled)."""
+        error = cls(
+            reason["errmsg"], errcode=reason["errcode"], errmsg=reason["errmsg"],
+            detail=reason.get("detail"),
+        )  # fmt: skip
         error.cancelled = bool(reason.get("cancelled"))
         return error
 
