@@ -39,6 +39,10 @@ class Settings:
     worker_ready_file: str = ""
     # The User-Agent sent to every PBX (the API rejects requests without one).
     user_agent: str = "trunkctl/0.1"
+    # Size caps of input files (MiB, KiB): a larger file is refused as unreadable, never read whole.
+    max_trunks_file_mb: int = 50
+    max_inventory_file_mb: int = 10
+    max_ca_file_kb: int = 1024
 
     @property
     def defer_cap_s(self) -> float:

@@ -27,6 +27,7 @@ from jobs.queue import QueuedTask, TaskQueue, batches
 from jobs.states import State
 from jobs.store import JobStore
 from producer.batch import BatchRow, read_batch
+from producer.input_files import DEFAULT_LIMITS, InputLimits
 from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem
 from producer.uninterrupted import InterruptedAfterCommitError, signals_held
@@ -116,6 +117,7 @@ class Submitter:
 
     store: JobStore
     queue: TaskQueue
+    limits: InputLimits = DEFAULT_LIMITS
 
     def submit(
         self,
@@ -126,10 +128,10 @@ class Submitter:
         label: str = "",
     ) -> SubmitResult:
         """Validate, then (unless refused) store the job and queue its tasks."""
-        inventory = read_inventory(pbxs_path) if pbxs_path else Inventory()
+        inventory = read_inventory(pbxs_path, limits=self.limits) if pbxs_path else Inventory()
         stored = self.store.stored_entries()
         kept = _KeptItems(skip_invalid)
-        report = check_batch(trunk_paths, inventory, stored, on_row=kept.keep)
+        report = check_batch(trunk_paths, inventory, stored, kept.keep, self.limits)
         if report.batch_unusable or (report.invalid and not skip_invalid) or not report.valid:
             return SubmitResult(None, 0, 0, report)
         entries = {**stored, **inventory.entries}
@@ -160,7 +162,7 @@ class Submitter:
     def retry(self, job_id: str, pbxs_path: str | Path | None) -> RetryResult:
         """Re-queue a job's failed items, with a corrected inventory when one is given (and the
         stored items of a job whose submit was cut short)."""
-        inventory = read_inventory(pbxs_path) if pbxs_path else Inventory()
+        inventory = read_inventory(pbxs_path, limits=self.limits) if pbxs_path else Inventory()
         if inventory.problems:
             return RetryResult(job_id, None, inventory.problems)
         with signals_held() as interrupted:  # items moved back to queued must all get a task
@@ -197,7 +199,7 @@ class Submitter:
     ) -> dict[str, array[int]]:
         """Read the batch again and store its items; the item numbers to queue, per PBX."""
         by_pbx: dict[str, array[int]] = {}
-        for row in read_batch(trunk_paths, aliases):
+        for row in read_batch(trunk_paths, aliases, self.limits):
             if not isinstance(row, BatchRow):
                 continue  # header problems were refused by the first pass
             item_no = writer.add(_new_item(row))
