@@ -53,6 +53,10 @@ class Settings:
     # Celery's and kombu's stock Redis transport, pool and send_task instead of the extensions of
     # celery_ext/ (a way out when an upgrade breaks them); slower.
     stock_celery: bool = False
+    # Size caps of input files (MiB, KiB): a larger file is refused as unreadable, never read whole.
+    max_trunks_file_mb: int = 50
+    max_inventory_file_mb: int = 10
+    max_ca_file_kb: int = 1024
 
     @property
     def data_path(self) -> Path:

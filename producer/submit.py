@@ -27,6 +27,7 @@ from jobs.queue import QueuedTask, TaskQueue, batches
 from jobs.states import State
 from jobs.store import JobStore
 from producer.batch import BatchRow, read_batch
+from producer.input_files import DEFAULT_LIMITS, InputLimits
 from producer.inventory import Inventory, read_inventory
 from producer.problems import Problem
 from producer.uninterrupted import InterruptedAfterCommitError, signals_held
@@ -118,6 +119,7 @@ class Submitter:
     queue: TaskQueue
     # Where `env:` client secrets are read (None: os.environ); the HTTP API lends none of its own.
     environ: Mapping[str, str] | None = None
+    limits: InputLimits = DEFAULT_LIMITS
 
     def submit(
         self,
@@ -128,10 +130,10 @@ class Submitter:
         label: str = "",
     ) -> SubmitResult:
         """Validate, then (unless refused) store the job and queue its tasks."""
-        inventory = read_inventory(pbxs_path, self.environ) if pbxs_path else Inventory()
+        inventory = self._inventory(pbxs_path)
         stored = self.store.stored_entries()
         kept = _KeptItems(skip_invalid)
-        report = check_batch(trunk_paths, inventory, stored, on_row=kept.keep)
+        report = check_batch(trunk_paths, inventory, stored, kept.keep, self.limits)
         if report.batch_unusable or (report.invalid and not skip_invalid) or not report.valid:
             return SubmitResult(None, 0, 0, report)
         entries = {**stored, **inventory.entries}
@@ -165,7 +167,7 @@ class Submitter:
         """Re-queue a job's failed and cancelled items, with a corrected inventory when one is
         given (and the stored items of a job whose submit was cut short); `relogin`: try the
         secrets their PBXs refused once more (see JobRetry.retry)."""
-        inventory = read_inventory(pbxs_path, self.environ) if pbxs_path else Inventory()
+        inventory = self._inventory(pbxs_path)
         if inventory.problems:
             return RetryResult(job_id, None, inventory.problems)
         with signals_held() as interrupted:  # items moved back to queued must all get a task
@@ -178,6 +180,12 @@ class Submitter:
                 f"interrupted, after {count} items of {job_id} were re-queued"
             )
         return RetryResult(job_id, count, [])
+
+    def _inventory(self, pbxs_path: str | PathLike[str] | None) -> Inventory:
+        """The inventory file's entries (none without a file), within the input limits."""
+        if not pbxs_path:
+            return Inventory()
+        return read_inventory(pbxs_path, self.environ, limits=self.limits)
 
     def _store_and_queue(self, writer: JobWriter, items: list[NewItem]) -> int:
         """Store kept items and queue their tasks, a chunk at a time; the tasks queued."""
@@ -202,7 +210,7 @@ class Submitter:
     ) -> dict[str, array[int]]:
         """Read the batch again and store its items; the item numbers to queue, per PBX."""
         by_pbx: dict[str, array[int]] = {}
-        for row in read_batch(trunk_paths, aliases):
+        for row in read_batch(trunk_paths, aliases, self.limits):
             if not isinstance(row, BatchRow):
                 continue  # header problems were refused by the first pass
             item_no = writer.add(_new_item(row))

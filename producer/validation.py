@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from producer.batch import BatchRow, FileProblem, read_batch
+from producer.input_files import DEFAULT_LIMITS, InputLimits
 from producer.inventory import Inventory, read_inventory
-from producer.problems import Problem
+from producer.problems import Problem, add_problems
 
 
 @dataclass
@@ -43,6 +44,7 @@ def check_batch(
     inventory: Inventory,
     stored_aliases: Collection[str] = (),
     on_row: Callable[[BatchRow], None] | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> ValidationReport:
     """Validate every trunk row against the inventory (and aliases stored by earlier submits);
     `on_row` sees each row as it is read."""
@@ -51,16 +53,16 @@ def check_batch(
     # Aliases of invalid inventory rows still count as known: their rows are not the problem.
     # An inventory whose header is wrong was not read at all: no alias is checked against it.
     aliases = None if inventory.unread else inventory.aliases | set(stored_aliases)
-    for item in read_batch(trunk_paths, aliases):
+    for item in read_batch(trunk_paths, aliases, limits):
         if isinstance(item, FileProblem):
-            report.problems.append(item.problem)
+            add_problems(report.problems, [item.problem])
             report.batch_unusable = True
             continue
         if on_row is not None:
             on_row(item)
         if item.problems:
             report.invalid += 1
-            report.problems.extend(item.problems)
+            add_problems(report.problems, item.problems)
         else:
             report.valid += 1
             report.used_aliases.add(item.pbx)
@@ -70,6 +72,10 @@ def check_batch(
     return report
 
 
-def validate_batch(trunk_paths: Sequence[str | Path], pbxs_path: str | Path) -> ValidationReport:
+def validate_batch(
+    trunk_paths: Sequence[str | Path],
+    pbxs_path: str | Path,
+    limits: InputLimits = DEFAULT_LIMITS,
+) -> ValidationReport:
     """`trunkctl validate`: the inventory file, then every trunk row against it."""
-    return check_batch(trunk_paths, read_inventory(pbxs_path))
+    return check_batch(trunk_paths, read_inventory(pbxs_path, limits=limits), limits=limits)

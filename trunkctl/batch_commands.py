@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from core.errors import EXIT_FAILED, EXIT_OK
+from producer.input_files import InputLimits
 from producer.submit import SubmitResult, Submitter
 from producer.validation import ValidationReport, validate_batch
 from trunkctl import context
@@ -26,7 +27,7 @@ TRUNK_FILES = click.argument(
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def validate(trunk_files: tuple[Path, ...], pbxs_file: Path, as_json: bool) -> int:
     """Check every row of TRUNK_FILES against Yeastar's spec; send nothing."""
-    report = validate_batch(trunk_files, pbxs_file)
+    report = validate_batch(trunk_files, pbxs_file, InputLimits.from_settings(context.settings()))
     if as_json:
         print_json(report.as_json())
     else:
@@ -69,7 +70,8 @@ def submit_batch(
 ) -> SubmitResult:  # fmt: skip
     """Submit a batch; a refusal, or rows rejected by --skip-invalid, printed on stderr (a
     refusal as the `validate --json` object on stdout with `as_json`)."""
-    submitter = Submitter(context.job_store(), context.task_queue())
+    limits = InputLimits.from_settings(context.settings())
+    submitter = Submitter(context.job_store(), context.task_queue(), limits=limits)
     result = submitter.submit(trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label)
     if result.job_id is None:
         if as_json:

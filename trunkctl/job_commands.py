@@ -164,10 +164,12 @@ def report(job_id: str, fmt: str, states: tuple[str, ...], output: Path | None) 
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def retry(job_id: str, pbxs_file: Path | None, relogin: bool, as_json: bool) -> int:
     """Re-queue the failed items of a job (one fresh login per PBX with what is stored now)."""
+    from producer.input_files import InputLimits  # noqa: PLC0415 - only this command reads CSV
     from producer.submit import Submitter  # noqa: PLC0415 - only this command queues
 
     cut_short = _status_or_fail(job_id)["submit"] == SUBMIT_CUT_SHORT
-    submitter = Submitter(context.job_store(), context.task_queue())
+    limits = InputLimits.from_settings(context.settings())
+    submitter = Submitter(context.job_store(), context.task_queue(), limits=limits)
     result = submitter.retry(job_id, pbxs_file, relogin=relogin)
     if result.requeued is None:
         if as_json:  # the `retry --json` object, with the problems as `validate --json` has them

@@ -22,8 +22,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from trunks.schema import NonEmptySecret
+from trunks.text import quoted
 
 DEFAULT_API_PATH = "openapi/v1.0"
+# The limits' ranges (an inventory cell is read as a number only when its digits can fit).
+MAX_INFLIGHT_RANGE = (1, 1000)
+MIN_INTERVAL_MS_RANGE = (0, 3_600_000)
+MAX_TIMEOUT_S = 3600
 ALIAS_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _FINGERPRINT_RE = re.compile(r"[0-9a-f]{64}")
 _SPACE_RE = re.compile(r"\s")
@@ -34,7 +39,7 @@ def _check_alias(value: str) -> str:
         raise PydanticCustomError(
             "pbx_alias",
             "may contain only letters, digits, '_', '-' and '.', got {value}",
-            {"value": repr(value)},
+            {"value": quoted(value)},
         )
     return value
 
@@ -69,7 +74,7 @@ def _check_base_url(value: str) -> str:
             # It may carry a password, or be no URL at all (a client secret in the wrong
             # column, say): not echoed.
             raise PydanticCustomError("base_url", problem)
-        raise PydanticCustomError("base_url", problem + ", got {value}", {"value": repr(value)})
+        raise PydanticCustomError("base_url", problem + ", got {value}", {"value": quoted(value)})
     return value.rstrip("/")
 
 
@@ -98,9 +103,11 @@ class PbxEntry(BaseModel):
     verify_tls: bool = True
     ca_pem: str | None = None
     tls_fingerprint: Annotated[str, AfterValidator(_check_fingerprint)] | None = None
-    max_inflight: Annotated[int, Field(ge=1, le=1000)] = 1
-    min_interval_ms: Annotated[int, Field(ge=0, le=3_600_000)] = 0
-    timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    max_inflight: Annotated[int, Field(ge=MAX_INFLIGHT_RANGE[0], le=MAX_INFLIGHT_RANGE[1])] = 1
+    min_interval_ms: Annotated[
+        int, Field(ge=MIN_INTERVAL_MS_RANGE[0], le=MIN_INTERVAL_MS_RANGE[1])
+    ] = 0
+    timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 30.0
 
     @property
     def api_url(self) -> str:

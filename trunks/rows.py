@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from trunks.cells import row_body
+from trunks.cells import SECRET_COLUMNS, row_body
 from trunks.schema import (
     MODEL_BY_TYPE,
     TRUNK_TYPES,
@@ -19,9 +19,9 @@ from trunks.schema import (
     TrunkName,
     article,
 )
+from trunks.text import ECHO_MAX_CHARS, quoted
 
 Trunk = RegisterTrunk | PeerTrunk | AccountTrunk
-SECRET_COLUMNS = frozenset({"password"})
 _TRUNK_NAME: TypeAdapter[str] = TypeAdapter(TrunkName)
 
 
@@ -44,18 +44,23 @@ class RowResult:
 def _path(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+        key = part if isinstance(part, int) or len(part) <= ECHO_MAX_CHARS else quoted(part)
+        text += f"[{key}]" if isinstance(key, int) else f".{key}" if text else key
     return text
 
 
 def _shown(value: Any) -> str:
-    """A value as the user wrote it: text quoted, JSON values (null, true, 1.5) as JSON."""
+    """A value as the user wrote it: text quoted, JSON values (null, true, 1.5) as JSON; cut
+    short when long."""
     if isinstance(value, str):
-        return repr(value)
+        return quoted(value)
     try:
-        return json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
-        return repr(value)
+        text = repr(value)
+    if len(text) <= ECHO_MAX_CHARS:
+        return text
+    return f"{text[:ECHO_MAX_CHARS]}... ({len(text):,} characters)"
 
 
 def _describe(error: Mapping[str, Any], trunk_type: str, column: str) -> str:
@@ -98,12 +103,13 @@ def _type_error(trunk_type: str) -> FieldError:
     expected = ", ".join(TRUNK_TYPES)
     if not trunk_type:
         return FieldError("type", f"required: one of {expected}")
-    return FieldError("type", f"must be one of {expected}, got {trunk_type!r}")
+    return FieldError("type", f"must be one of {expected}, got {quoted(trunk_type)}")
 
 
-def validate_row(cells: Mapping[str, str]) -> RowResult:
-    """Every problem of one row's API columns, or the request it describes."""
-    body, cell_errors = row_body(cells)
+def validate_row(cells: Mapping[str, str], *, plain: bool = False) -> RowResult:
+    """Every problem of one row's API columns, or the request it describes (`plain`: see
+    `row_body`)."""
+    body, cell_errors = row_body(cells, plain=plain)
     errors = [FieldError(column, message) for column, message in cell_errors.items()]
     trunk_type = body.get("type", "")
     model = MODEL_BY_TYPE.get(trunk_type)

@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from trunks.text import quoted
+
 TRUNK_TYPES = ("register", "peer", "account")
 NAME_MAX_LENGTH = 63
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -39,6 +41,9 @@ ACCOUNT_CODECS = REGISTER_CODECS
 CODECS_BY_TYPE = {"register": REGISTER_CODECS, "peer": PEER_CODECS, "account": ACCOUNT_CODECS}
 
 REGISTER_PASSWORD_MIN_LENGTH = 10
+# The integer fields' ranges (a cell is read as an integer only when its digits can fit).
+PORT_RANGE = (1, 65535)
+FLAG_RANGE = (0, 1)
 
 
 def article(trunk_type: str) -> str:
@@ -55,7 +60,7 @@ def _check_name(value: str) -> str:
         raise PydanticCustomError(
             "trunk_name",
             "may contain only letters, digits, '_', '-' and '.' (no spaces), got {value}",
-            {"value": repr(value)},
+            {"value": quoted(value)},
         )
     return value
 
@@ -75,11 +80,11 @@ def _codec_checker(trunk_type: str) -> Callable[[str], str]:
         problems = []
         if unknown:
             problems.append(
-                f"{', '.join(map(repr, unknown))} not valid for {article(trunk_type)} trunk "
+                f"{', '.join(map(quoted, unknown))} not valid for {article(trunk_type)} trunk "
                 f"(valid: {', '.join(allowed)})"
             )
         if repeated:
-            problems.append(f"lists {', '.join(map(repr, repeated))} more than once")
+            problems.append(f"lists {', '.join(map(quoted, repeated))} more than once")
         if problems:
             raise PydanticCustomError("codec_sel", "; ".join(problems))
         return ",".join(codecs)
@@ -129,8 +134,8 @@ Text = Annotated[str, StringConstraints(min_length=1)]
 # Cells are trimmed (a cell of spaces is "not sent"), but the values inside JSON cells are not.
 NestedText = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_not_blank)]
 TrunkName = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_name)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-Flag = Annotated[int, Field(ge=0, le=1)]
+Port = Annotated[int, Field(ge=PORT_RANGE[0], le=PORT_RANGE[1])]
+Flag = Annotated[int, Field(ge=FLAG_RANGE[0], le=FLAG_RANGE[1])]
 NonEmptySecret = Annotated[SecretStr, AfterValidator(_check_secret_present)]
 Password = NonEmptySecret
 RegisterPassword = Annotated[Password, AfterValidator(_check_register_password)]

@@ -1,8 +1,9 @@
 """Hypothesis strategies for valid `trunk/create` requests of every trunk type.
 
 Top-level strings are non-empty and carry no surrounding whitespace, because a CSV cell is
-trimmed and an empty cell means "not sent"; strings nested in JSON cells may hold anything
-but NUL. Characters that make CSV interesting (delimiters, quotes, line breaks) are favoured.
+trimmed and an empty cell means "not sent"; no string holds a control character but the TAB of
+free text (names people read). Characters that make CSV interesting (delimiters, quotes,
+backslashes) are favoured.
 """
 
 from __future__ import annotations
@@ -24,15 +25,23 @@ from trunks.schema import (
     RegisterTrunk,
 )
 
-_CSV_SPICE = ",;:\"'[]{} \t\r\n\\"
+_CSV_SPICE = ",;:\"'[]{} \\"
 _CHARACTERS = st.one_of(
     st.characters(exclude_categories=("Cs", "Cc")),  # no surrogates, no control characters
     st.sampled_from(_CSV_SPICE),
 )
+# Free text (names people read) may also hold a TAB.
+_FREE_TEXT_CHARACTERS = _CHARACTERS | st.just("\t")
 ANY_TEXT = st.text(_CHARACTERS, max_size=12)
+FREE_TEXT = st.text(_FREE_TEXT_CHARACTERS, max_size=12)
 # Required text inside JSON cells: never blank (cells are trimmed, their JSON values are not).
 NESTED_TEXT = st.text(_CHARACTERS, min_size=1, max_size=12).filter(str.strip)
 CELL_TEXT = NESTED_TEXT.filter(lambda text: text == text.strip())
+FREE_CELL_TEXT = (
+    st.text(_FREE_TEXT_CHARACTERS, min_size=1, max_size=12)
+    .filter(str.strip)
+    .filter(lambda text: text == text.strip())
+)
 
 NAMES = st.text(string.ascii_letters + string.digits + "_-.", min_size=1, max_size=NAME_MAX_LENGTH)
 PORTS = st.integers(min_value=1, max_value=65535)
@@ -61,14 +70,14 @@ EXTENSIONS = st.builds(
     ExtensionInfo,
     type=optional(st.sampled_from(["extension", "ext_group"])),
     ext_number=optional(ANY_TEXT),
-    ext_name=optional(ANY_TEXT),
+    ext_name=optional(FREE_TEXT),
     id=st.integers(min_value=-(2**63), max_value=2**63 - 1),
 )
 RANGE_CALLER_IDS = st.builds(
     OutCallerInfo,
     outbound_cid_option=st.just("range"),
     outbound_cid=NESTED_TEXT,
-    outbound_cid_name=optional(ANY_TEXT),
+    outbound_cid_name=optional(FREE_TEXT),
     outbound_cid_to_ext_range=NESTED_TEXT,
     ext_list=optional(st.lists(EXTENSIONS, max_size=3)),
 )
@@ -76,12 +85,12 @@ SHARED_CALLER_IDS = st.builds(
     OutCallerInfo,
     outbound_cid_option=st.just("shared"),
     outbound_cid=NESTED_TEXT,
-    outbound_cid_name=optional(ANY_TEXT),
+    outbound_cid_name=optional(FREE_TEXT),
     outbound_cid_to_ext_range=optional(ANY_TEXT),
     ext_list=st.lists(EXTENSIONS, min_size=1, max_size=3),
 )
 CALLER_ID_LISTS = st.lists(RANGE_CALLER_IDS | SHARED_CALLER_IDS, max_size=2)
-DID_ITEMS = st.builds(DidItem, did=NESTED_TEXT, did_name=optional(ANY_TEXT))
+DID_ITEMS = st.builds(DidItem, did=NESTED_TEXT, did_name=optional(FREE_TEXT))
 # Plain DIDs favour the `did[:did_name];...` short form; others force the JSON form.
 SHORT_DID_ITEMS = st.builds(
     DidItem,
@@ -92,9 +101,9 @@ DID_LISTS = st.lists(SHORT_DID_ITEMS, max_size=4) | st.lists(DID_ITEMS, max_size
 
 _COMMON_OPTIONAL = {
     "enable": optional(FLAGS),
-    "itsp": optional(CELL_TEXT),
+    "itsp": optional(FREE_CELL_TEXT),
     "def_outbound_cid": optional(CELL_TEXT),
-    "def_outbound_cid_name": optional(CELL_TEXT),
+    "def_outbound_cid_name": optional(FREE_CELL_TEXT),
     "outbound_cid_list": optional(CALLER_ID_LISTS),
 }
 

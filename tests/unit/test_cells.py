@@ -17,14 +17,43 @@ from trunks.cells import (
 )
 from trunks.schema import API_FIELDS
 
+PORT_RANGE = (1, 65535)
+
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("5060", 5060), ("1", 1), ("0", 0), ("007", 7), ("+5", 5), ("-1", -1)],
-    ids=["port", "one", "zero", "leading-zeros", "plus-sign", "minus-sign"],
-)
+    [
+        ("5060", 5060), ("1", 1), ("0", 0), ("007", 7), ("+5", 5), ("-1", -1), ("99999", 99999),
+        ("0" * 1000 + "5060", 5060), ("-00009", -9),
+    ],
+    ids=[
+        "port", "one", "zero", "leading-zeros", "plus-sign", "minus-sign", "five-digits",
+        "many-leading-zeros", "negative-with-zeros",
+    ],
+)  # fmt: skip
 def test_whole_numbers_are_read(text: str, value: int) -> None:
-    assert parse_integer(text) == value
+    # Out of range, but within the range's digits: the schema's range check says so.
+    assert parse_integer(text, PORT_RANGE) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value_range", "message"),
+    [
+        ("100000", PORT_RANGE, "must be at most 65535, got '100000'"),
+        ("-100000", (0, 65535), "must be at least 0, got '-100000'"),
+        ("10", (0, 1), "must be at most 1, got '10'"),
+        ("1" * 4300, PORT_RANGE, f"must be at most 65535, got '{'1' * 60}'... (4,300 characters)"),
+        ("-" + "9" * 5000, PORT_RANGE,
+         f"must be at least 1, got '-{'9' * 59}'... (5,001 characters)"),
+    ],
+    ids=["six-digits", "negative-six-digits", "flag-two-digits", "4300-digits", "5000-digits"],
+)  # fmt: skip
+def test_a_number_with_more_digits_than_its_range_is_not_read(
+    text: str, value_range: tuple[int, int], message: str
+) -> None:
+    with pytest.raises(CellError) as exc:
+        parse_integer(text, value_range)
+    assert str(exc.value) == message
 
 
 @pytest.mark.parametrize(
@@ -37,7 +66,7 @@ def test_whole_numbers_are_read(text: str, value: int) -> None:
 )  # fmt: skip
 def test_anything_but_a_decimal_whole_number_is_a_cell_error(text: str) -> None:
     with pytest.raises(CellError, match="must be a whole number"):
-        parse_integer(text)
+        parse_integer(text, PORT_RANGE)
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,7 @@ def test_delimiter_and_bom(tmp_path: Path, delimiter: str, bom: bool) -> None:
     text += f'acme-hq{delimiter}a{delimiter}"ulaw,alaw"\n'
     columns, problems, rows = read_table(write(tmp_path, "t.csv", text))
     assert (columns, problems) == (["pbx", "name", "codec_sel"], [])
-    assert rows == [CsvRow(2, {"pbx": "acme-hq", "name": "a", "codec_sel": "ulaw,alaw"}, 0)]
+    assert rows == [CsvRow(2, {"pbx": "acme-hq", "name": "a", "codec_sel": "ulaw,alaw"}, 0, True)]
 
 
 def test_header_names_are_trimmed_and_lower_cased(tmp_path: Path) -> None:
@@ -174,6 +174,26 @@ def test_cells_keep_commas_and_newlines_of_quoted_text(tmp_path: Path) -> None:
     text = 'pbx,itsp,codec_sel\nacme-hq,"Acme\nTelecom, Ltd","ulaw,alaw"\n'
     (row,) = read_table(write(tmp_path, "t.csv", text))[2]
     assert row.cells == {"pbx": "acme-hq", "itsp": "Acme\nTelecom, Ltd", "codec_sel": "ulaw,alaw"}
+
+
+@pytest.mark.parametrize(
+    ("row", "plain"),
+    [
+        ("acme-hq,a,ulaw", True),
+        ("acme-hq,a,ulaw\r", True),
+        ("acme-hq,a\tb,ulaw", False),
+        ("acme-hq,a\u00a0b,ulaw", False),
+        ('acme-hq,"a\nb",ulaw', False),
+        ("acme-hq," + "a" * 1020 + ",ulaw", False),
+    ],
+    ids=["short", "crlf", "tab", "no-break-space", "two-lines", "long"],
+)
+def test_a_plain_row_is_one_short_line_of_printable_characters(
+    tmp_path: Path, row: str, plain: bool
+) -> None:
+    # Only the cells of a row that is not plain need checking against the rules of every cell.
+    [read] = read_table(write(tmp_path, "t.csv", f"pbx,name,codec_sel\n{row}\n"))[2]
+    assert read.plain == plain
 
 
 def test_short_rows_and_long_rows(tmp_path: Path) -> None:
@@ -255,9 +275,11 @@ def test_rows_come_out_in_order_with_their_location(tmp_path: Path) -> None:
 
 
 def test_a_row_after_a_three_line_cell_is_reported_on_its_own_line(tmp_path: Path) -> None:
+    # A line break is a control character: an error in a name's cell, on the row's first line.
     three_lines = '"Acme\nTelecom\nLtd"'
     text = f"{HEADER}\n{peer('a', itsp=three_lines)}\n\n{peer('b b')}\n"
     assert problems_of(batch(tmp_path, ("t.csv", text))) == [
+        Problem("t.csv", 2, "itsp", "holds control character U+000A (LF) at character 5"),
         Problem("t.csv", 6, "name", "may contain only letters, digits, '_', '-' and '.' "
                 "(no spaces), got 'b b'"),
     ]  # fmt: skip
