@@ -20,11 +20,10 @@ from trunks.pbx import PbxEntry
 # KEYS: item lock, item, job pbxs, job circuit, job counts, job pbx-counts.
 # ARGV: owner, lock ms, max attempts this run, first_try_at if unset, updated_at.
 # Claims the item for one task and reads all it needs in one round trip: false when another task
-# holds it, else {item fields, the job's entry for its PBX, the PBX's open circuit, marked}.
-# An item that will plainly be sent (nothing sent before, its name not known to be taken,
-# attempts left, PBX usable) is also marked "maybe sent" with its attempt counted, as the
-# delivery must before its create leaves; `marked` says so, and the delivery takes the mark back
-# if the create never leaves.
+# holds it, else {item fields, the job's entry for its PBX, the PBX's open circuit}. An item that
+# will plainly be sent (nothing sent before, its name not known to be taken, attempts left, PBX
+# usable) is also moved to `running` (its first try timed) in the same step; its create is
+# counted only right before it leaves (see MARK_SENDING_LUA).
 CLAIM_LUA = (
     TRANSITION_FUNCTION_LUA
     + """
@@ -37,18 +36,31 @@ local entry = redis.call('HGET', KEYS[3], pbx)
 local circuit = redis.call('HGET', KEYS[4], pbx)
 local sendable = {queued=true, retrying=true, running=true}
 local attempts = tonumber(f['attempts'] or '0') - tonumber(f['attempts_at_retry'] or '0')
-local marked = 0
 if entry and not circuit and sendable[f['state']] and f['maybe_sent'] ~= '1'
         and f['taken_before'] ~= '1' and attempts < tonumber(ARGV[3]) then
-    local fields = {'maybe_sent', '1', 'updated_at', ARGV[5]}
+    local fields = {'updated_at', ARGV[5]}
     if (f['first_try_at'] or '') == '' then
-        fields[5] = 'first_try_at'
-        fields[6] = ARGV[4]
+        fields[3] = 'first_try_at'
+        fields[4] = ARGV[4]
     end
-    transition(KEYS[2], KEYS[5], KEYS[6], KEYS[1], 'advance', 'running', 1, fields)
-    marked = 1
+    transition(KEYS[2], KEYS[5], KEYS[6], KEYS[1], 'advance', 'running', 0, fields)
 end
-return {item, entry, circuit, marked}
+return {item, entry, circuit}
+"""
+)
+
+# KEYS: item, job counts, job pbx-counts, item lock, job circuit. ARGV: the item's PBX alias,
+# then fields and values. Right before a create leaves: the job's open circuit for that PBX (a
+# refusal, or `cancel`: nothing is recorded then), else false, with the create counted and the
+# fields written (the "maybe sent" mark). One step, read from Redis: a request that waited in any
+# process sees a circuit another process, or `cancel`, opened meanwhile.
+MARK_SENDING_LUA = (
+    TRANSITION_FUNCTION_LUA
+    + """
+local circuit = redis.call('HGET', KEYS[5], ARGV[1])
+if circuit then return circuit end
+transition(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 'advance', 'running', 1, {unpack(ARGV, 2)})
+return false
 """
 )
 
@@ -80,7 +92,6 @@ class Claim:
     item: Item | None  # as it was before the claim
     entry: PbxEntry | None
     circuit: CircuitReason | None
-    marked: bool  # the claim counted an attempt and marked the item "maybe sent"
 
 
 class ItemStore:
@@ -92,6 +103,7 @@ class ItemStore:
         self._unlock = redis.register_script(UNLOCK_LUA)
         self._claim = redis.register_script(CLAIM_LUA)
         self._open_circuit = redis.register_script(OPEN_CIRCUIT_LUA)
+        self._mark_sending = redis.register_script(MARK_SENDING_LUA)
         self._held = HeldLocks(redis)
         # Claims, transitions and reads of one turn of the loop share a pipeline.
         self._batch = RedisBatcher(redis)
@@ -113,14 +125,13 @@ class ItemStore:
         if not result:
             return None
         self._held.hold(keys.item_lock(job_id, item_no), owner, ttl_ms)
-        fields, entry, circuit, marked = result
+        fields, entry, circuit = result
         raw = dict(zip(fields[::2], fields[1::2], strict=True))
         try:
             return Claim(
                 item=Item.from_hash(job_id, item_no, raw) if raw else None,
                 entry=PbxEntry.from_stored(entry) if entry else None,
                 circuit=json.loads(circuit) if circuit else None,
-                marked=bool(int(marked)),
             )
         except Exception:
             # Unreadable (a damaged item or entry): the task's next run may try again at once.
@@ -145,6 +156,23 @@ class ItemStore:
     def let_go(self, job_id: str, item_no: int) -> None:
         """Stop keeping the claim alive: a final transition has dropped it."""
         self._held.let_go(keys.item_lock(job_id, item_no))
+
+    async def mark_sending(
+        self, job_id: str, item_no: int, alias: str, fields: dict[str, str | int]
+    ) -> CircuitReason | None:
+        """Right before a create leaves, one step: the job's open circuit for its PBX (nothing is
+        recorded then), else None, with the create counted and `fields` written."""
+        raw = await self._batch.script(
+            self._mark_sending,
+            [
+                keys.item(job_id, item_no), keys.job_counts(job_id),
+                keys.job_pbx_counts(job_id), keys.item_lock(job_id, item_no),
+                keys.job_circuit(job_id),
+            ],
+            [alias, *[part for pair in fields.items() for part in pair]],
+        )  # fmt: skip
+        reason: CircuitReason | None = json.loads(raw) if raw else None
+        return reason
 
     async def open_circuit(self, job_id: str, alias: str, reason: CircuitReason) -> None:
         """Mark the PBX's credentials bad for this job (the first reason stays)."""

@@ -1,9 +1,10 @@
 """One run's create request(s) for an item, and what is recorded of them as they leave.
 
-The claim counts the first request and marks the item "maybe sent" before anything leaves (see
-jobs.item_store); a replay after 10004 is counted as it leaves. When the run ends otherwise
-(no slot, no token, a refusal), what was recorded of requests that never left, or that the PBX
-surely did not apply, is taken back: the mark decides whether the next run looks the name up.
+Right before each request leaves, in one step (ItemStore.mark_sending), the job's circuit for the
+PBX is read and, unless it is open, the request is counted and the item marked "maybe sent": if
+the worker dies then, the next run looks the name up before it sends again. When the run ends
+otherwise (no PBX to connect to, a refusal that says the PBX did not act), what was recorded of
+requests that never left, or that the PBX surely did not apply, is taken back.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from jobs.item_store import ItemStore
 from jobs.records import Item
 from jobs.states import State
 from jobs.transitions import Transition
-from worker.pbx.errors import PbxError, PbxTokenExpiredError, PbxUnreachableError
+from worker.pbx.errors import (
+    CircuitOpenError,
+    PbxError,
+    PbxTokenExpiredError,
+    PbxUnreachableError,
+)
 
 
 class TakeBack(NamedTuple):
@@ -28,9 +34,9 @@ NOTHING_BACK = TakeBack({}, 0)
 
 
 class CreateAttempt:
-    """One run's create request(s) for an item: what the claim recorded of them, and what is
-    recorded as they leave (or fail to). A run sends one request, and a replay when the PBX
-    answers 10004 (which says it did not act on the first)."""
+    """One run's create request(s) for an item, recorded as they leave (or fail to). A run sends
+    one request, and a replay when the PBX answers 10004 (which says it did not act on the
+    first)."""
 
     def __init__(
         self,
@@ -38,28 +44,19 @@ class CreateAttempt:
         item: Item,
         *,
         running: dict[str, str | int],
-        marked: bool,
         max_attempts: int,
     ) -> None:
         self._store = store
         self._item = item
         self._running = running
-        self._marked = marked  # the claim counted the first request and marked the item
         self._max_attempts = max_attempts
         self._left = 0  # requests that left
         self._refused = 0  # of those, answered 10004
 
-    @property
-    def mark_unused(self) -> bool:
-        """Whether the claim counted a request that never left (to be taken back)."""
-        return self._marked and not self._left
-
     def possibly_applied(self, failure: PbxError | None = None) -> bool:
         """Whether a request of this run may have created the trunk, given how the last one
         ended (`failure`; None: it never left, or no answer was read)."""
-        unrefused = (
-            self._left > self._refused
-        )  # then the last request is the one `failure` is about
+        unrefused = self._left > self._refused  # then `failure` is about the last request
         return unrefused and (failure is None or failure.may_have_applied)
 
     def refused(self) -> None:
@@ -67,28 +64,27 @@ class CreateAttempt:
         self._refused += 1
 
     async def about_to_send(self) -> None:
-        """Recorded before each request leaves: if the worker dies now, the item is looked up.
-        The claim has counted the first request when it marked the item; a replay after 10004
-        is one more, unless the run's attempts are used up."""
+        """Right before each request leaves: stop it if its job's circuit for the PBX opened
+        meanwhile (a refusal, or `cancel`, in any process), else count it and mark the item,
+        unless the run's attempts are used up (a replay after 10004 is one more)."""
         item = self._item
         if self._left and item.attempts_this_run + self._left >= self._max_attempts:
             raise PbxTokenExpiredError(
                 "trunk/create: TOKEN EXPIRED (errcode 10004)", errcode=10004, errmsg="TOKEN EXPIRED"
             )
-        if self._left or not self._marked:
-            fields: dict[str, str | int] = {**self._running, "maybe_sent": 1}
-            await self._store.move(
-                Transition(item.job_id, item.item_no, State.RUNNING, fields, add_attempts=1)
-            )
+        fields: dict[str, str | int] = {**self._running, "maybe_sent": 1}
+        reason = await self._store.mark_sending(item.job_id, item.item_no, item.pbx, fields)
+        if reason is not None:
+            raise CircuitOpenError.from_reason(reason)
         self._left += 1
 
     def take_back(self, failure: PbxError | None = None) -> TakeBack:
-        """What a run that ends in `failure` (None: no slot) takes back of what was recorded:
-        the count of a request that never left (the claim's, with no slot; or one that found no
-        PBX to connect to), and the "maybe sent" mark when no request of this job may have
-        created the trunk."""
-        unsent = isinstance(failure, PbxUnreachableError) and self._left > 0
-        uncount = self.mark_unused or unsent
+        """What a run that ends in `failure` (None: no slot) takes back of what it recorded: the
+        count of a request that found no PBX to connect to, and the "maybe sent" mark when no
+        request of this job may have created the trunk."""
+        if not self._left:
+            return NOTHING_BACK
+        uncount = isinstance(failure, PbxUnreachableError)
         unmark = not (self._item.maybe_sent or self.possibly_applied(failure))
         if not (uncount or unmark):
             return NOTHING_BACK

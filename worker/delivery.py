@@ -21,7 +21,6 @@ from jobs.states import FINAL_STATES, State
 from jobs.transitions import Transition
 from trunks.pbx import PbxEntry
 from worker.backoff import defer_s
-from worker.circuits import OpenedCircuits
 from worker.create_attempt import NOTHING_BACK, CreateAttempt, TakeBack
 from worker.pbx.connection import OnAuthFailure, PbxConnection
 from worker.pbx.errors import (
@@ -67,7 +66,6 @@ class Delivery:
         self._connect = connect
         self._settings = settings
         self._clock = clock
-        self._circuits = OpenedCircuits(clock)
 
     async def run(self, job_id: str, item_no: int) -> Outcome:
         """One run of one item's task."""
@@ -92,7 +90,7 @@ class Delivery:
             elif claim.circuit is not None:
                 outcome = await self._end_by_circuit(item, claim.circuit)
             else:
-                outcome = await self._attempt(item, claim.entry, claim.marked, now)
+                outcome = await self._attempt(item, claim.entry, now)
             return outcome
         finally:
             if outcome.state in FINAL_STATES:  # a final transition has dropped the lock
@@ -126,11 +124,11 @@ class Delivery:
             detail=error.detail,
         )  # fmt: skip
 
-    async def _attempt(self, item: Item, entry: PbxEntry, marked: bool, now: float) -> Outcome:
+    async def _attempt(self, item: Item, entry: PbxEntry, now: float) -> Outcome:
         first_try_at = item.first_try_at or now
         try:
             pbx = self._connect(entry, item.job_id, lambda exc: self._open_circuit(item, exc))
-            return await self._create(item, pbx, first_try_at, marked, claimed_at=now)
+            return await self._create(item, pbx, first_try_at)
         except PbxAuthError as exc:
             return await self._end_by_circuit(item, await self._open_circuit(item, exc))
         except SlotUnavailableError as exc:
@@ -140,16 +138,8 @@ class Delivery:
                 return await self._retry_or_fail(item, exc, first_try_at)
             return await self._fail(item, exc)
 
-    async def _create(
-        self,
-        item: Item,
-        pbx: PbxConnection,
-        first_try_at: float,
-        marked: bool,
-        *,
-        claimed_at: float,
-    ) -> Outcome:
-        """Send the create; `marked`: the claim has already counted it and marked the item."""
+    async def _create(self, item: Item, pbx: PbxConnection, first_try_at: float) -> Outcome:
+        """Send the create, unless a lookup finds the trunk first."""
         running: dict[str, str | int] = {
             "first_try_at": repr(first_try_at),
             "updated_at": iso_time(),
@@ -164,18 +154,13 @@ class Delivery:
         if item.attempts_this_run >= self._settings.max_attempts:
             return await self._give_up(item, item.attempts_this_run)
         attempt = CreateAttempt(
-            self._store, item, running=running, marked=marked,
-            max_attempts=self._settings.max_attempts,
+            self._store, item, running=running, max_attempts=self._settings.max_attempts,
         )  # fmt: skip
 
-        async def before_send() -> None:
-            # Known at once in this process; from another, the slot asked of Redis says so
-            # (see DeviceLimiter.acquire).
-            self._circuits.check(item.job_id, item.pbx, claimed_at)
-            await attempt.about_to_send()
-
         try:
-            trunk_id = await pbx.create_trunk(item.body or {}, before_send, attempt.refused)
+            trunk_id = await pbx.create_trunk(
+                item.body or {}, attempt.about_to_send, attempt.refused
+            )
         except PbxDuplicateError as exc:
             return await self._on_duplicate(item, pbx, exc)
         except SlotUnavailableError as exc:
@@ -212,16 +197,15 @@ class Delivery:
         return await self._finish(item, state, trunk_id=trunk_id)
 
     async def _open_circuit(self, item: Item, exc: PbxAuthError) -> CircuitReason:
-        """Open the job's circuit for the item's PBX (the first reason stays in Redis), and note
-        it in this process for the tasks already past their claim (see worker.circuits); its
-        reason. A CircuitOpenError says the circuit is open already: nothing to write."""
+        """Open the job's circuit for the item's PBX (the first reason stays in Redis: every
+        create reads it right before it leaves, see CreateAttempt); its reason. A
+        CircuitOpenError says the circuit is open already: nothing to write."""
         reason = CircuitReason(errcode=exc.errcode, errmsg=_pbx_errmsg(exc))
         if isinstance(exc, CircuitOpenError) and exc.cancelled:
             reason["cancelled"] = True
         if exc.detail is not None:
             reason["detail"] = exc.detail
         if not isinstance(exc, CircuitOpenError):
-            self._circuits.record(item.job_id, item.pbx, reason)
             await self._store.open_circuit(item.job_id, item.pbx, reason)
         return reason
 

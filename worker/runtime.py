@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from core.settings import Settings
-from jobs.item_store import CLAIM_LUA, ItemStore
+from jobs.item_store import CLAIM_LUA, MARK_SENDING_LUA, ItemStore
 from jobs.locks import UNLOCK_LUA
 from jobs.transitions import TRANSITION_LUA
 from trunks.pbx import PbxEntry
@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 # The worker's Lua scripts, loaded into Redis at start-up: otherwise each call of the first burst
 # of tasks on a new Redis meets NOSCRIPT and loads its script itself.
 SCRIPTS = (
-    CLAIM_LUA, TRANSITION_LUA, UNLOCK_LUA, ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA, MARK_START_LUA,
-    READ_OR_LOCK_LUA, STORE_AND_UNLOCK_LUA, INVALIDATE_LUA,
+    CLAIM_LUA, MARK_SENDING_LUA, TRANSITION_LUA, UNLOCK_LUA, ACQUIRE_LUA, RELEASE_LUA,
+    RENEW_LUA, MARK_START_LUA, READ_OR_LOCK_LUA, STORE_AND_UNLOCK_LUA, INVALIDATE_LUA,
 )  # fmt: skip
 
 
