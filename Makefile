@@ -26,8 +26,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Tests mostly wait (on PBX latencies, worker start-ups): four processes, even on two cores.
+TEST_PROCESSES ?= 4
+
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_PROCESSES)
 
 demo: install
 	$(BIN)/trunkctl demo

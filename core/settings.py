@@ -53,6 +53,9 @@ class Settings:
     # Celery's and kombu's stock Redis transport, pool and send_task instead of the extensions of
     # celery_ext/ (a way out when an upgrade breaks them); slower.
     stock_celery: bool = False
+    # A PBX that accepts connections but answers nothing: after 3 logins without an answer, one
+    # login (a probe) this often at most.
+    hung_pbx_probe_s: float = 120.0
     # Size caps of input files (MiB, KiB): a larger file is refused as unreadable, never read whole.
     max_trunks_file_mb: int = 50
     max_inventory_file_mb: int = 10

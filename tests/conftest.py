@@ -16,6 +16,11 @@ from tests.redis_server import RedisServer
 __all__ = ["data_dir", "no_channels_url", "redis_server", "redis_url", "rollout"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: in the parallel suite they then overlap the rest instead of ending it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The session's own data directory (the embedded Redis of a command run without

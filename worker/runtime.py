@@ -81,7 +81,7 @@ class WorkerRuntime:
             self.settings.worker_concurrency * 3 // 4,
             max_comeback_s=self.settings.defer_cap_s,
         )
-        self._tokens = TokenCache(self._redis)
+        self._tokens = TokenCache(self._redis, probe_every_s=self.settings.hung_pbx_probe_s)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for script in SCRIPTS:

@@ -15,6 +15,7 @@ from tests.redis_server import RedisServer
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.slow
 def test_redis_restarts_mid_rollout_lose_nothing(tmp_path: Path) -> None:
     # Half of the creates fail (HTTP 503), so many tasks are queuing their next run when Redis
     # goes away: a run that cannot be queued must not take its message down with it.

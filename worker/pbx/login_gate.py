@@ -68,7 +68,13 @@ class Action(Enum):
     LOGIN = "login"
 
 
-def next_step(facts: LoginFacts, now: float, *, refreshable: bool) -> Action:
+def next_step(
+    facts: LoginFacts,
+    now: float,
+    *,
+    refreshable: bool,
+    probe_every_s: float = UNANSWERED_SPACING_S,
+) -> Action:
     """Refresh or log in, or raise why not: LoginRefusedError for a refusal in force (a login
     with a refused secret, or anything to a device that refuses this IP), LoginsPausedError while
     a budget says wait, PbxTokenCapError after a 60002."""
@@ -88,7 +94,7 @@ def next_step(facts: LoginFacts, now: float, *, refreshable: bool) -> Action:
     if facts.capped:
         # The PBX said 8 tokens are out: wait for one to expire instead of asking again.
         raise PbxTokenCapError("get_token: MAX LIMITATION EXCEEDED (errcode 60002)", errcode=60002)
-    paused = unanswered_pause(facts.unanswered_at, now)
+    paused = unanswered_pause(facts.unanswered_at, now, probe_every_s=probe_every_s)
     if paused is not None:
         raise paused
     return Action.LOGIN
@@ -111,9 +117,14 @@ def budget_spent(failed_at: Sequence[tuple[float, str]], now: float) -> LoginsPa
 
 
 def unanswered_pause(
-    unanswered_at: Sequence[float], now: float, *, lifetime_s: float = DEFAULT_ACCESS_LIFETIME_S
+    unanswered_at: Sequence[float],
+    now: float,
+    *,
+    lifetime_s: float = DEFAULT_ACCESS_LIFETIME_S,
+    probe_every_s: float = UNANSWERED_SPACING_S,
 ) -> LoginsPausedError | None:
-    """The pause before the next login to a PBX whose recent logins got no answer, if any."""
+    """The pause before the next login to a PBX whose recent logins got no answer, if any
+    (after UNANSWERED_BURST of them, one every `probe_every_s`)."""
     recent = sorted(at for at in unanswered_at if at > now - lifetime_s)
     if len(recent) >= TOKEN_CAP:
         resumes_at = recent[-TOKEN_CAP] + lifetime_s
@@ -123,12 +134,12 @@ def unanswered_pause(
             f"before {iso_time(resumes_at)}",
             resumes_at=resumes_at,
         )
-    if len(recent) >= UNANSWERED_BURST and now < recent[-1] + UNANSWERED_SPACING_S:
-        resumes_at = recent[-1] + UNANSWERED_SPACING_S
+    if len(recent) >= UNANSWERED_BURST and now < recent[-1] + probe_every_s:
+        resumes_at = recent[-1] + probe_every_s
         return LoginsPausedError(
             f"get_token: {len(recent)} logins in the last {lifetime_s / 60:.0f} minutes got no "
             f"answer (the PBX accepts connections but does not answer): it is probed once every "
-            f"{UNANSWERED_SPACING_S:.0f} s; next login after {iso_time(resumes_at)}",
+            f"{probe_every_s:.0f} s; next login after {iso_time(resumes_at)}",
             resumes_at=resumes_at,
         )
     return None

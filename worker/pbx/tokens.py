@@ -36,6 +36,7 @@ from worker.pbx.errors import (
 from worker.pbx.login_gate import (
     FAILED_LOGINS_WINDOW_S,
     MAX_FAILED_LOGINS,
+    UNANSWERED_SPACING_S,
     Action,
     LoginFacts,
     LoginUnansweredError,
@@ -79,9 +80,16 @@ class _Fetch:
 class TokenCache:
     """Access tokens by PBX client: process memory, then Redis, then the PBX."""
 
-    def __init__(self, redis: aioredis.Redis, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        clock: Callable[[], float] = time.time,
+        *,
+        probe_every_s: float = UNANSWERED_SPACING_S,
+    ) -> None:
         self._redis = redis
         self._clock = clock
+        self._probe_every_s = probe_every_s  # a hung PBX's logins (see login_gate)
         self._local: dict[tuple[str, str], TokenPair] = {}  # by (base URL, client id)
         self._locks: dict[str, asyncio.Lock] = {}
         # Token calls of one loop turn (a burst of first tasks, one per PBX) share a pipeline.
@@ -237,7 +245,10 @@ class TokenCache:
     ) -> TokenPair:
         """A new pair: refreshed if `old` can be, else a login, if login_gate allows either."""
         now = self._clock()
-        action = next_step(facts, now, refreshable=old is not None and old.refreshable(now))
+        action = next_step(
+            facts, now, refreshable=old is not None and old.refreshable(now),
+            probe_every_s=self._probe_every_s,
+        )  # fmt: skip
         if old is not None and action is Action.REFRESH:
             try:
                 answer = await call("refresh_token", {"refresh_token": old.refresh_token})
@@ -245,7 +256,9 @@ class TokenCache:
                 # The refresh token is gone or refused: forget the pair (this process holds the
                 # fetch lock), so that nobody tries it again, and log in, if that may be done.
                 await self._redis.delete(keys.token(fetch.entry.base_url, fetch.entry.client_id))
-                next_step(facts, self._clock(), refreshable=False)
+                next_step(
+                    facts, self._clock(), refreshable=False, probe_every_s=self._probe_every_s
+                )
             except PbxAuthError as exc:
                 # The PBX refused the client or the caller itself (-1, 70004, 70087, 10005...):
                 # nobody of this job tries this client again, neither a refresh with the pair
