@@ -100,6 +100,11 @@ class SimulatorAccess:
         """The trunks stored on one PBX, bodies as received plus their id."""
         return list(self.state(alias)["trunks"])
 
+    def issued_tokens(self, alias: str) -> list[str]:
+        """Every access and refresh token the PBX has issued since it started (in-process only:
+        the inspection API never serves them)."""
+        return self._run(lambda: list(self.fleet.pbxs[alias].tokens.issued))
+
     def set_faults(self, faults: FaultSpec) -> None:
         """Replace the fault rules: a preset name, or rules (FaultRule or their JSON objects)."""
         rules = _fault_rules(faults)

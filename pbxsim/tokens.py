@@ -28,6 +28,9 @@ class TokenStore:
         self.max_active = max_active
         self._by_access: dict[str, Grant] = {}
         self._by_refresh: dict[str, Grant] = {}
+        # Every token ever handed out, for tests that sweep outputs for them (in-process only:
+        # never served over HTTP).
+        self.issued: list[str] = []
 
     def issue(self) -> Grant | None:
         """A new grant, or None when the client already holds the most valid access tokens."""
@@ -76,6 +79,7 @@ class TokenStore:
         )
         self._by_access[grant.access_token] = grant
         self._by_refresh[grant.refresh_token] = grant
+        self.issued += [grant.access_token, grant.refresh_token]
         return grant
 
     def _prune(self) -> None:

@@ -35,14 +35,16 @@ class WorkerProcess:
         *,
         fast: bool = True,
         celery_args: tuple[str, ...] = (),
+        command: tuple[str, ...] | None = None,
     ) -> None:
         """Start the worker; `fast` applies FAST_SETTINGS (tests), else the product's defaults.
-        `celery_args` go to `celery worker` as a user would add them."""
+        `celery_args` go to `celery worker` as a user would add them; `command` replaces the
+        whole command line (`trunkctl worker`, say)."""
         self.log_path = log_path
         self.ready_file = log_path.with_suffix(".ready")
         self._log = log_path.open("w", encoding="utf-8")
         self.process = subprocess.Popen(
-            [
+            list(command) if command else [
                 sys.executable, "-m", "celery", "-A", "worker", "worker",
                 "--loglevel", "INFO", "--hostname", f"{name}@%h",
                 "--without-gossip", "--without-mingle", "--without-heartbeat", *celery_args,
