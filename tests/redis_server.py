@@ -31,15 +31,18 @@ class RedisServer:
     """A redis-server child process that keeps nothing on disk, unless `persistent` (an
     append-only file, written at every command, so that a restart keeps everything)."""
 
-    def __init__(self, *, persistent: bool = False, unix_socket: bool = False) -> None:
+    def __init__(
+        self, *, persistent: bool = False, unix_socket: bool = False, fsync: str = "always"
+    ) -> None:
         self.port = free_port()
         self._dir = tempfile.mkdtemp(prefix="trunkctl-redis-")
         self._persistent = persistent
+        self._fsync = fsync  # the append-only file's fsync policy when persistent
         self._socket = Path(self._dir) / "redis.sock" if unix_socket else None
         self._process = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
-        options = ["--appendonly", "yes", "--appendfsync", "always"] if self._persistent else []
+        options = ["--appendonly", "yes", "--appendfsync", self._fsync] if self._persistent else []
         if self._socket is not None:
             options += ["--unixsocket", str(self._socket)]
         process = subprocess.Popen(
@@ -59,6 +62,14 @@ class RedisServer:
         self._process = process
         self._wait_ready(deadline_s=10.0)
         return process
+
+    def kill_and_restart(self, down_s: float) -> None:
+        """SIGKILL the server (no time to write anything more), and start it again after
+        `down_s` with what its append-only file had on disk."""
+        self._process.kill()
+        self._process.wait(timeout=10)
+        time.sleep(down_s)  # the outage itself
+        self._start()
 
     def restart(self, down_s: float) -> None:
         """Stop the server (as an outage would: clients lose their connections), and start it
