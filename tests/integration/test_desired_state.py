@@ -3,11 +3,13 @@ the simulator as a real HTTP server)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
 from pbxsim import SimSettings, SimulatorThread
+from pbxsim.inventory import write_inventory
 from tests.e2e import Rollout, assert_delivered_once, create_counts
 from tests.integration.desired import (
     DRIFTED_PASSWORD,
@@ -119,3 +121,43 @@ def test_plan_apply_plan_again_and_roll_back(rollout: Rollout, sim: SimulatorThr
     jobs = cli(rollout, "jobs").stdout
     assert "rollback" in jobs
     assert "apply" in jobs
+
+
+def test_a_plan_shows_a_pbx_with_a_wrong_secret_unreadable_and_reads_the_others(
+    rollout: Rollout, sim: SimulatorThread
+) -> None:
+    trunks, pbxs = mixed_fleet(sim, rollout.tmp_path)
+    wrong = "pbx-002"
+    rows = [
+        {**row, "client_secret": "wrong-secret-42"} if row["pbx"] == wrong else row
+        for row in sim.inventory_rows()
+    ]
+    write_inventory(rows, pbxs)
+    before = pbx_state(sim)
+
+    done = cli(rollout, "plan", str(trunks), "--pbxs", str(pbxs), "--workers", "1", "--json")
+    assert done.returncode == 1, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["counts"]["unreadable"] == 3
+    for row in plan["rows"]:
+        if row["pbx"] == wrong:
+            assert row["action"] == "unreadable"
+            assert "FAILURE" in row["reason"] or "refused" in row["reason"], row["reason"]
+        else:
+            assert row["action"] in {"create", "same", "update", "conflict"}
+    assert plan["pbxs"][wrong] == {"unreadable": 3}
+    assert sim.counters(wrong)["logins_failed"] == 1
+    assert pbx_state(sim) == before
+    assert "wrong-secret-42" not in done.stdout + done.stderr
+    assert ROW_PASSWORD not in done.stdout + done.stderr
+
+
+def test_an_invalid_row_plans_nothing(rollout: Rollout, sim: SimulatorThread) -> None:
+    trunks, pbxs = mixed_fleet(sim, rollout.tmp_path)
+    with trunks.open("a", encoding="utf-8") as handle:
+        handle.write("pbx-001,bad name,,register\n")
+    done = cli(rollout, "plan", str(trunks), "--pbxs", str(pbxs), "--workers", "0")
+    assert done.returncode == 1
+    assert "nothing planned" in done.stderr
+    assert "wanted.csv:12: " in done.stderr
+    assert rollout.store.list_jobs() == []
