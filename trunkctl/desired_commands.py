@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
+from core.errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, UsageError
 from jobs.operations import JobKind, Op
 from jobs.plan_view import fully_planned, plan_json
 from producer.derived_jobs import DerivedJob
 from rollout.local_workers import LocalWorkers
 from trunkctl import context
-from trunkctl.batch_commands import LABEL, PBXS_OPTIONAL, TRUNK_FILES, print_problems
+from trunkctl.batch_commands import LABEL, PBXS_OPTIONAL, print_problems
 from trunkctl.job_commands import wait_for_job
 from trunkctl.output import print_json
 from trunkctl.plan_output import print_plan, print_rollback
@@ -46,8 +46,12 @@ def _submit_plan(
 
 
 @click.command()
-@TRUNK_FILES
+@click.argument("trunk_files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @PBXS_OPTIONAL
+@click.option(
+    "--show", "show_plan", metavar="PLAN",
+    help="Print a stored plan again (no files, nothing read).",
+)  # fmt: skip
 @click.option(
     "--workers", type=click.IntRange(0, 64), default=2, show_default=True,
     help="Local worker processes that read the PBXs; 0: only the workers already running on "
@@ -60,11 +64,17 @@ def _submit_plan(
 )  # fmt: skip
 @JSON_OPTION
 def plan(
-    *, trunk_files: tuple[Path, ...], pbxs_file: Path | None, workers: int, label: str,
-    timeout_s: float | None, as_json: bool,
+    *, trunk_files: tuple[Path, ...], pbxs_file: Path | None, show_plan: str | None,
+    workers: int, label: str, timeout_s: float | None, as_json: bool,
 ) -> int:  # fmt: skip
     """Show what TRUNK_FILES would change on the PBXs (reads only) and store it as a plan for
     `trunkctl apply`; exit 0 every row planned, 1 a row invalid or a PBX unreadable."""
+    if show_plan:
+        if trunk_files:
+            raise UsageError("--show prints a stored plan: give no trunk files with it")
+        return _show(show_plan, as_json)
+    if not trunk_files:
+        raise UsageError("give the trunk CSV files to plan (or --show PLAN)")
     env = {"TRUNKCTL_REDIS_URL": context.target().url}
     log_dir = context.settings().data_path / "logs"
     with LocalWorkers(workers, env, log_dir, notify=_note) as local:
@@ -77,7 +87,20 @@ def plan(
     if not status["final"]:
         _note(f"timed out: plan {plan_id} is not complete ('trunkctl status {plan_id} --wait')")
         return EXIT_TIMEOUT
-    planned = plan_json(plan_id, context.job_store().items(plan_id))
+    return _show(plan_id, as_json)
+
+
+def _show(plan_id: str, as_json: bool) -> int:
+    """Print a complete plan; exit 0 when every row was planned."""
+    store = context.job_store()
+    status = store.status(plan_id)
+    if status is None:
+        raise UsageError(store.why_missing(plan_id))
+    if status["kind"] != JobKind.PLAN.value:
+        raise UsageError(f"{plan_id} is a {status['kind']} job, not a plan")
+    if not status["final"]:
+        raise UsageError(f"plan {plan_id} is still reading ('trunkctl status {plan_id} --wait')")
+    planned = plan_json(plan_id, store.items(plan_id))
     if as_json:
         print_json(planned)
     else:

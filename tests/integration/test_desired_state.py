@@ -36,7 +36,7 @@ def _actions(plan: dict[str, object]) -> dict[tuple[str, str], str]:
 def test_plan_apply_plan_again_and_roll_back(rollout: Rollout, sim: SimulatorThread) -> None:
     trunks, pbxs = mixed_fleet(sim, rollout.tmp_path)
     before = pbx_state(sim)
-    rollout.start_workers(1)
+    rollout.start_workers(2)
     outputs: list[str] = []
 
     plan = cli_json(rollout, "plan", str(trunks), "--pbxs", str(pbxs), "--workers", "0")
@@ -68,6 +68,7 @@ def test_plan_apply_plan_again_and_roll_back(rollout: Rollout, sim: SimulatorThr
     assert "codec_sel: alaw,ulaw -> ulaw,alaw" in shown.stdout
     assert "per action: create 3, same 3, update 3, conflict 1" in shown.stdout
     outputs += [shown.stdout, shown.stderr]
+    assert cli_json(rollout, "plan", "--show", plan["plan_id"]) == plan  # stored as reviewed
 
     counts_before = create_counts(sim)
     applied = cli_json(rollout, "apply", plan["plan_id"])
@@ -121,6 +122,8 @@ def test_plan_apply_plan_again_and_roll_back(rollout: Rollout, sim: SimulatorThr
     jobs = cli(rollout, "jobs").stdout
     assert "rollback" in jobs
     assert "apply" in jobs
+    for alias in sim.aliases():  # two plans, an apply, a rollback, two workers: one login
+        assert sim.counters(alias)["tokens_issued"] == 1
 
 
 def test_a_plan_shows_a_pbx_with_a_wrong_secret_unreadable_and_reads_the_others(
