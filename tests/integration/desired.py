@@ -84,3 +84,17 @@ def pbx_state(sim: SimulatorThread) -> dict[str, list[dict[str, Any]]]:
         )
         for alias in sim.aliases()
     }
+
+
+def secrets_of(rollout: Rollout, sim: SimulatorThread) -> list[str]:
+    """Every secret of the test that no output may show: the trunk passwords, the PBXs' client
+    secrets, and the access and refresh tokens the workers share (read from Redis)."""
+    found = [ROW_PASSWORD, DRIFTED_PASSWORD]
+    found += [str(row["client_secret"]) for row in sim.inventory_rows()]
+    for key in rollout.client.scan_iter(match="trunkctl:token:*"):
+        if rollout.client.type(key) == b"hash":
+            pair = rollout.client.hgetall(key)
+            found += [
+                pair[name].decode() for name in (b"access_token", b"refresh_token") if name in pair
+            ]
+    return found

@@ -119,6 +119,7 @@ def test_rollback_leaves_a_trunk_changed_behind_its_back(
         f"changed on the PBX since job {job_id} created it: codec_sel; left as it is"
     )
     assert [trunk["name"] for trunk in sim.trunks("pbx-001")] == ["t1"]
+    assert_delivered_once(sim, rollout.records(job_id))
     assert _on_pbx(sim, "pbx-001", "t1")["codec_sel"] == "alaw"
     assert "t1" not in sim.deletes_by_name("pbx-001")  # never asked to delete it
 
@@ -147,3 +148,17 @@ def test_a_delete_the_pbx_refuses_fails_with_its_reason(
     again = cli(rollout, "rollback", job_id)
     assert again.returncode == 2
     assert f"rolled back by job {undone['job_id']}" in again.stderr
+
+
+def test_a_delete_whose_answer_was_lost_counts_as_done(
+    rollout: Rollout, sim: SimulatorThread
+) -> None:
+    rollout.start_workers(1)
+    job_id = _submit_cli(rollout, sim, [("pbx-001", register_body("gone", 1))])
+    assert rollout.wait_final(job_id)["counts"]["succeeded"] == 1
+    sim.set_faults([{"endpoint": "trunk/delete", "kind": "drop_after", "nth": 1}])
+    undone = cli_json(rollout, "rollback", job_id)
+    status = rollout.wait_final(undone["job_id"])
+    assert status["counts"]["succeeded"] == 1, rollout.records(undone["job_id"])
+    assert sim.trunks("pbx-001") == []
+    assert sim.deletes_by_name("pbx-001")["gone"]["accepted"] == 1
