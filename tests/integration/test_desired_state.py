@@ -10,14 +10,16 @@ import pytest
 
 from pbxsim import SimSettings, SimulatorThread
 from pbxsim.inventory import write_inventory
-from tests.e2e import Rollout, assert_delivered_once, create_counts
+from tests.e2e import Rollout, assert_delivered_once, create_counts, write_trunks_csv
 from tests.integration.desired import (
     ROW_PASSWORD,
     cli,
     cli_json,
     mixed_fleet,
     pbx_state,
+    peer_of,
     secrets_of,
+    wanted_row,
 )
 
 
@@ -166,3 +168,37 @@ def test_an_invalid_row_plans_nothing(rollout: Rollout, sim: SimulatorThread) ->
     assert "nothing planned" in done.stderr
     assert "wanted.csv:12: " in done.stderr
     assert rollout.store.list_jobs() == []
+
+
+def test_apply_refuses_rows_whose_trunk_changed_since_the_plan(
+    rollout: Rollout, sim: SimulatorThread
+) -> None:
+    trunks, pbxs = mixed_fleet(sim, rollout.tmp_path)
+    rollout.start_workers(1)
+    plan = cli_json(rollout, "plan", str(trunks), "--pbxs", str(pbxs), "--workers", "0")
+    # Behind the plan's back, on pbx-002: `same` gets another port, `absent` is made by hand.
+    changed = {**wanted_row("same", 1), "port": 5099}
+    edit = write_trunks_csv(rollout.tmp_path / "edit.csv", [("pbx-002", changed)])
+    done = cli_json(rollout, "submit", str(edit), "--pbxs", str(pbxs), "--update-existing")
+    assert rollout.wait_final(done["job_id"])["counts"]["updated"] == 1
+    sim.preload_trunks("pbx-002", [peer_of("absent")])
+    updates_before = sim.updates_by_name("pbx-002")
+
+    applied = cli_json(rollout, "apply", plan["plan_id"])
+    rollout.wait_final(applied["job_id"])
+    records = {(r["pbx"], r["name"]): r for r in rollout.records(applied["job_id"])}
+    same = records["pbx-002", "same"]
+    assert same["state"] == "failed"
+    assert same["errmsg"] == "changed on the PBX since the plan read it: port"
+    absent = records["pbx-002", "absent"]
+    assert absent["state"] == "failed"
+    assert absent["errmsg"] == (
+        "changed on the PBX since the plan read it: a trunk named 'absent' was made there"
+    )
+    assert records["pbx-002", "drifted"]["state"] == "updated"
+    assert records["pbx-001", "same"]["state"] == "exists"
+    assert records["pbx-003", "absent"]["state"] == "succeeded"
+    assert sim.updates_by_name("pbx-002")["same"] == updates_before["same"]  # not sent
+    on_pbx = {trunk["name"]: trunk for trunk in sim.trunks("pbx-002")}
+    assert on_pbx["same"]["port"] == 5099
+    assert on_pbx["absent"]["type"] == "peer"
