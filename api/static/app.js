@@ -263,7 +263,9 @@ async function poll() {
 function showJob(status) {
   view.status = status;
   $("job-id").textContent = status.job_id;
-  $("job-meta").textContent = [kindText(status), status.label, `created ${when(status.created_at)}`]
+  // The default label of an apply or a rollback names its source already.
+  const kind = status.source && status.label.includes(status.source) ? "" : kindText(status);
+  $("job-meta").textContent = [kind, status.label, `created ${when(status.created_at)}`]
     .filter(Boolean).join(" · ");
   $("job-outcome").replaceWith(Object.assign(outcomeBadge(status), { id: "job-outcome" }));
   $("job-bar").replaceWith(Object.assign(stateBar(status.counts, status.total, true), { id: "job-bar" }));
