@@ -57,6 +57,11 @@ class JobForm(BaseModel):
     skip_invalid: Literal["true", "false"] = Field(
         "false", description="true: queue the valid rows, record the others as rejected."
     )
+    update_existing: Literal["true", "false"] = Field(
+        "false",
+        description="true: a trunk already on the PBX gets the fields of its row that differ "
+        "(it ends updated, or exists when nothing differed), as `submit --update-existing`.",
+    )
 
 
 class RetryForm(BaseModel):

@@ -18,6 +18,7 @@ from api import forms, models
 from api.backend import Backend, answer, backend
 from api.errors import NotFoundError
 from api.uploads import received_form
+from jobs.operations import Op
 from jobs.report_csv import write_report_csv
 from producer.submit import Submitter
 from trunks.cells import CellError
@@ -71,6 +72,7 @@ async def submit_job(request: web.Request) -> web.Response:
         result = await api.call(
             _submitter(api).submit, form.trunks, form.pbxs,
             skip_invalid=form.skip_invalid == "true", label=form.label,
+            op=Op.UPSERT if form.update_existing == "true" else Op.CREATE,
         )  # fmt: skip
     if result.job_id is None:
         return answer(models.ValidationAnswer, result.report.as_json(), status=422)

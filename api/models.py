@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jobs.operations import JobKind
 from jobs.states import State
 
 Outcome = Literal["success", "partial", "failed"]
@@ -73,6 +74,12 @@ class JobSummary(Answer):
     outcome: Outcome | None
     counts: dict[str, int] = Field(description="Items per state, every state present.")
     submit: SubmitProgress = Field(description="Whether the job's submit stored every item.")
+    kind: JobKind = Field(
+        JobKind.ROLLOUT, description="What the job is for: rollout, plan, apply or rollback."
+    )
+    source: str | None = Field(
+        None, description="The plan an apply job runs, or the job a rollback undoes."
+    )
 
 
 class JobsAnswer(Answer):
@@ -101,7 +108,10 @@ class ReportRecord(Answer):
     attempts: int
     errcode: int | None
     errmsg: str | None
-    detail: Any = Field(description="The PBX's invalid_param_list, or a rejected row's problems.")
+    detail: Any = Field(
+        description="The PBX's invalid_param_list, a rejected row's problems, the fields an "
+        "update changed ({field: {old, new}}, passwords as ***), or a plan row."
+    )
     finished_at: str | None
 
 

@@ -13,6 +13,7 @@ import redis
 
 from core import keys
 from core.errors import TrunkctlError
+from jobs.operations import OP_DATA_FIELD, OP_FIELD, Op
 from jobs.records import BODY_FIELD, iso_time
 from jobs.states import State
 from jobs.transitions import NOTHING_OPEN_FUNCTION_LUA
@@ -65,6 +66,8 @@ class NewItem:
     body: dict[str, Any] | None = None
     errmsg: str = ""
     detail: Any = None
+    op: Op = Op.CREATE
+    op_data: dict[str, Any] | None = None  # what the operation needs (may hold passwords)
 
     def as_hash(self, now_iso: str) -> dict[Any, str | int]:
         """The item's Redis hash."""
@@ -80,6 +83,13 @@ class NewItem:
             fields["finished_at"] = now_iso
         if self.detail is not None:
             fields["detail"] = json.dumps(self.detail, ensure_ascii=False)
+        if self.op is not Op.CREATE:
+            # The claim counts a create attempt for an item it sees no reason to look up first
+            # (jobs.item_store): the other operations look their trunk up themselves.
+            fields[OP_FIELD] = self.op.value
+            fields["taken_before"] = 1
+        if self.op_data is not None:
+            fields[OP_DATA_FIELD] = json.dumps(self.op_data, ensure_ascii=False)
         return fields
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jobs.operations import OLD_VALUES_FIELD, OP_DATA_FIELD, OP_FIELD, WRITE_SENT_FIELD, Op
 from jobs.states import State
 
 REPORT_FIELDS = (
@@ -32,6 +33,10 @@ def _int_or_none(text: str) -> int | None:
     return int(text) if text else None
 
 
+def _json_or_none(text: str) -> Any:
+    return json.loads(text) if text else None
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """One trunk of a job as the worker sees it."""
@@ -51,6 +56,11 @@ class Item:
     errcode: int | None
     errmsg: str
     body: dict[str, Any] | None
+    # What the item asks of its PBX, and what that operation needs (see jobs.operations).
+    op: Op = Op.CREATE
+    op_data: dict[str, Any] | None = None
+    write_sent: bool = False  # an update or delete of it may have reached the PBX
+    old_values: dict[str, Any] | None = None  # what its update replaced (kept for a rollback)
 
     @property
     def attempts_this_run(self) -> int:
@@ -78,6 +88,10 @@ class Item:
             errcode=_int_or_none(_text(raw, "errcode")),
             errmsg=_text(raw, "errmsg"),
             body=json.loads(body) if body else None,
+            op=Op(_text(raw, OP_FIELD) or Op.CREATE),
+            op_data=_json_or_none(_text(raw, OP_DATA_FIELD)),
+            write_sent=_text(raw, WRITE_SENT_FIELD) == "1",
+            old_values=_json_or_none(_text(raw, OLD_VALUES_FIELD)),
         )
 
 

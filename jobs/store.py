@@ -22,6 +22,7 @@ import redis
 
 from core import keys
 from jobs.job_writer import SUBMIT_LEASE_MS, WRITE_BATCH, JobWriter, new_job_id
+from jobs.operations import JobKind
 from jobs.records import iso_time, report_record
 from jobs.states import State, is_final, outcome
 from jobs.transitions import (
@@ -44,6 +45,8 @@ class JobSummary(TypedDict):
     outcome: str | None  # "success", "partial" or "failed" once final
     counts: dict[str, int]  # items per state, every state present
     submit: str  # SUBMIT_DONE, SUBMIT_RUNNING or SUBMIT_CUT_SHORT
+    kind: str  # rollout, plan, apply or rollback (jobs.operations.JobKind)
+    source: str | None  # the plan an apply runs, the job a rollback undoes
 
 
 class JobStatus(JobSummary):
@@ -117,9 +120,16 @@ class JobStore:
             pipe.execute()
 
     def create_job(
-        self, label: str, files: list[str], entries: Mapping[str, PbxEntry]
+        self,
+        label: str,
+        files: list[str],
+        entries: Mapping[str, PbxEntry],
+        *,
+        kind: JobKind = JobKind.ROLLOUT,
+        source: str = "",
     ) -> JobWriter:
-        """A new job with the inventory entries it delivers with; items follow via the writer."""
+        """A new job with the inventory entries it delivers with; items follow via the writer.
+        `kind`: what it is for; `source`: the plan or job an apply or rollback comes from."""
         now = time.time()
         job_id = new_job_id(now)
         # Claimed first: two submits in the same second may draw the same id.
@@ -134,7 +144,7 @@ class JobStore:
                 keys.job(job_id),
                 mapping={
                     "label": label, "created_at": iso_time(now), "files": json.dumps(files),
-                    "total": 0,
+                    "total": 0, "kind": kind.value, "source": source,
                 },
             )  # fmt: skip
             if entries:
@@ -208,6 +218,8 @@ class JobStore:
             "pbxs": dict(sorted(pbxs.items())),
             # "cut short": the submit stopped before it had stored and queued every item.
             "submit": submit,
+            "kind": job.get("kind") or JobKind.ROLLOUT.value,
+            "source": job.get("source") or None,
         }
 
     @contextmanager
@@ -302,6 +314,8 @@ class JobStore:
                 outcome=status["outcome"],
                 counts=status["counts"],
                 submit=status["submit"],
+                kind=status["kind"],
+                source=status["source"],
             )
             listed.append(summary)
         return listed

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from core.errors import TrunkctlError, UsageError
 from jobs.job_retry import JobRetry
 from jobs.job_writer import JobWriter, NewItem, cut_short_advice
+from jobs.operations import JobKind, Op
 from jobs.queue import QueuedTask, TaskQueue, batches
 from jobs.states import State
 from jobs.store import JobStore
@@ -77,12 +78,12 @@ def _problem_text(problem: Problem) -> str:
     return f"{problem.column}: {problem.message}" if problem.column else problem.message
 
 
-def _new_item(row: BatchRow) -> NewItem:
+def _new_item(row: BatchRow, op: Op = Op.CREATE) -> NewItem:
     if row.request is None:
         return _rejected_item(row)
     return NewItem(
         file=row.file, line=row.line, pbx=row.pbx, name=row.name, type=row.type,
-        state=State.QUEUED, body=row.request.request_body(),
+        state=State.QUEUED, body=row.request.request_body(), op=op,
     )  # fmt: skip
 
 
@@ -90,9 +91,10 @@ class _KeptItems:
     """The batch's items, kept as the validation pass reads them, while there are few enough and
     the batch can still be accepted (`items` is None otherwise)."""
 
-    def __init__(self, skip_invalid: bool) -> None:
+    def __init__(self, skip_invalid: bool, op: Op) -> None:
         self.items: list[NewItem] | None = []
         self._skip_invalid = skip_invalid
+        self._op = op
 
     def keep(self, row: BatchRow) -> None:
         if self.items is None:
@@ -100,7 +102,7 @@ class _KeptItems:
         if len(self.items) >= KEEP_ROWS or (row.problems and not self._skip_invalid):
             self.items = None  # too many to keep, or the batch will be refused
             return
-        self.items.append(_new_item(row))
+        self.items.append(_new_item(row, self._op))
 
 
 def _round_robin(job_id: str, by_pbx: Mapping[str, array[int]]) -> Iterator[QueuedTask]:
@@ -109,6 +111,26 @@ def _round_robin(job_id: str, by_pbx: Mapping[str, array[int]]) -> Iterator[Queu
         for item_no in numbers:
             if item_no is not None:
                 yield job_id, item_no, rank
+
+
+def store_and_queue(writer: JobWriter, queue: TaskQueue, items: list[NewItem]) -> int:
+    """Store a new job's items and queue the tasks of those queued, round-robin across PBXs, a
+    chunk at a time (workers start while the rest is stored); the tasks queued."""
+    by_pbx: dict[str, array[int]] = {}
+    for item_no, item in enumerate(items, start=1):
+        writer.tally(item)
+        if item.state is State.QUEUED:
+            by_pbx.setdefault(item.pbx, array("L")).append(item_no)
+        else:
+            writer.put(item_no, item)  # rejected: stored, never queued
+    writer.finish()  # the counts, before any task
+    queued = 0
+    for chunk in batches(_round_robin(writer.job_id, by_pbx)):
+        for _job_id, item_no, _rank in chunk:
+            writer.put(item_no, items[item_no - 1])
+        writer.flush()
+        queued += queue.push(chunk)
+    return queued
 
 
 @dataclass
@@ -128,11 +150,14 @@ class Submitter:
         *,
         skip_invalid: bool = False,
         label: str = "",
+        op: Op = Op.CREATE,
+        kind: JobKind = JobKind.ROLLOUT,
     ) -> SubmitResult:
-        """Validate, then (unless refused) store the job and queue its tasks."""
+        """Validate, then (unless refused) store the job and queue its tasks. `op`: what each
+        trunk asks of its PBX (a create; `upsert` for --update-existing; `read` for a plan)."""
         inventory = self._inventory(pbxs_path)
         stored = self.store.stored_entries()
-        kept = _KeptItems(skip_invalid)
+        kept = _KeptItems(skip_invalid, op)
         report = check_batch(trunk_paths, inventory, stored, kept.keep, self.limits)
         if report.batch_unusable or (report.invalid and not skip_invalid) or not report.valid:
             return SubmitResult(None, 0, 0, report)
@@ -141,13 +166,13 @@ class Submitter:
             self.store.store_entries(inventory.entries.values())
             writer = self.store.create_job(
                 label, [str(path) for path in trunk_paths],
-                {alias: entries[alias] for alias in report.used_aliases},
+                {alias: entries[alias] for alias in report.used_aliases}, kind=kind,
             )  # fmt: skip
             try:
                 if kept.items is not None:
-                    queued = self._store_and_queue(writer, kept.items)
+                    queued = store_and_queue(writer, self.queue, kept.items)
                 else:
-                    by_pbx = self._store_items(writer, trunk_paths, set(entries))
+                    by_pbx = self._store_items(writer, trunk_paths, set(entries), op)
                     queued = self.queue.publish(_round_robin(writer.job_id, by_pbx))
                 writer.done()
             except RedisError as exc:
@@ -187,33 +212,19 @@ class Submitter:
             return Inventory()
         return read_inventory(pbxs_path, self.environ, limits=self.limits)
 
-    def _store_and_queue(self, writer: JobWriter, items: list[NewItem]) -> int:
-        """Store kept items and queue their tasks, a chunk at a time; the tasks queued."""
-        by_pbx: dict[str, array[int]] = {}
-        for item_no, item in enumerate(items, start=1):
-            writer.tally(item)
-            if item.state is State.QUEUED:
-                by_pbx.setdefault(item.pbx, array("L")).append(item_no)
-            else:
-                writer.put(item_no, item)  # rejected: stored, never queued
-        writer.finish()  # the counts, before any task
-        queued = 0
-        for chunk in batches(_round_robin(writer.job_id, by_pbx)):
-            for _job_id, item_no, _rank in chunk:
-                writer.put(item_no, items[item_no - 1])
-            writer.flush()
-            queued += self.queue.push(chunk)
-        return queued
-
     def _store_items(
-        self, writer: JobWriter, trunk_paths: Sequence[str | PathLike[str]], aliases: set[str]
+        self,
+        writer: JobWriter,
+        trunk_paths: Sequence[str | PathLike[str]],
+        aliases: set[str],
+        op: Op,
     ) -> dict[str, array[int]]:
         """Read the batch again and store its items; the item numbers to queue, per PBX."""
         by_pbx: dict[str, array[int]] = {}
         for row in read_batch(trunk_paths, aliases, self.limits):
             if not isinstance(row, BatchRow):
                 continue  # header problems were refused by the first pass
-            item_no = writer.add(_new_item(row))
+            item_no = writer.add(_new_item(row, op))
             if row.request is not None:
                 by_pbx.setdefault(row.pbx, array("L")).append(item_no)
         writer.finish()

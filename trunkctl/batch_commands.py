@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from core.errors import EXIT_FAILED, EXIT_OK
+from jobs.operations import Op
 from producer.input_files import InputLimits
 from producer.submit import SubmitResult, Submitter
 from producer.validation import ValidationReport, validate_batch
@@ -62,17 +63,23 @@ SKIP_INVALID = click.option(
     "--skip-invalid", is_flag=True, help="Queue the valid rows, record the rest as rejected."
 )
 LABEL = click.option("--label", default="", help="A label to find the job by.")
+UPDATE_EXISTING = click.option(
+    "--update-existing", is_flag=True,
+    help="A trunk already on the PBX gets the fields of its row that differ (trunk/update): "
+    "it ends updated, or exists when nothing differed.",
+)  # fmt: skip
 
 
 def submit_batch(
     trunk_files: tuple[Path, ...], pbxs_file: Path | None, *, skip_invalid: bool, label: str,
-    as_json: bool,
+    as_json: bool, update_existing: bool = False,
 ) -> SubmitResult:  # fmt: skip
     """Submit a batch; a refusal, or rows rejected by --skip-invalid, printed on stderr (a
     refusal as the `validate --json` object on stdout with `as_json`)."""
     limits = InputLimits.from_settings(context.settings())
     submitter = Submitter(context.job_store(), context.task_queue(), limits=limits)
-    result = submitter.submit(trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label)
+    op = Op.UPSERT if update_existing else Op.CREATE
+    result = submitter.submit(trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label, op=op)
     if result.job_id is None:
         if as_json:
             print_json(result.report.as_json())
@@ -89,15 +96,17 @@ def submit_batch(
 @PBXS_OPTIONAL
 @SKIP_INVALID
 @LABEL
+@UPDATE_EXISTING
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def submit(
-    trunk_files: tuple[Path, ...], pbxs_file: Path | None, skip_invalid: bool, label: str,
-    as_json: bool,
+    *, trunk_files: tuple[Path, ...], pbxs_file: Path | None, skip_invalid: bool, label: str,
+    update_existing: bool, as_json: bool,
 ) -> int:  # fmt: skip
     """Validate TRUNK_FILES and queue one delivery task per trunk (all or nothing by default)."""
     result = submit_batch(
-        trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label, as_json=as_json
-    )
+        trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label, as_json=as_json,
+        update_existing=update_existing,
+    )  # fmt: skip
     if result.job_id is None:
         return EXIT_FAILED
     if as_json:

@@ -206,13 +206,13 @@ def jobs(limit: int, as_json: bool) -> int:
     if as_json:
         print_json({"jobs": listed})
         return EXIT_OK
-    click.echo(f"{'JOB':<22} {'CREATED':<21} {'OUTCOME':<12} {'COUNTS':<40} LABEL")
+    click.echo(f"{'JOB':<22} {'CREATED':<21} {'KIND':<8} {'OUTCOME':<12} {'COUNTS':<40} LABEL")
     for job in listed:
         outcome = outcome_word(job)
         counts = ", ".join(f"{state} {n}" for state, n in job["counts"].items() if n)
         click.echo(
-            f"{job['job_id']:<22} {job['created_at']:<21} {outcome:<12} {counts:<40} "
-            f"{shown(job['label'])}"
+            f"{job['job_id']:<22} {job['created_at']:<21} {job['kind']:<8} {outcome:<12} "
+            f"{counts:<40} {shown(job['label'])}"
         )
     return EXIT_OK
 

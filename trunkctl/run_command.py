@@ -13,7 +13,13 @@ from jobs.report_csv import write_report_csv
 from jobs.store import JobStatus
 from rollout.local_workers import LocalWorkers
 from trunkctl import context
-from trunkctl.batch_commands import LABEL, PBXS_OPTIONAL, SKIP_INVALID, submit_batch
+from trunkctl.batch_commands import (
+    LABEL,
+    PBXS_OPTIONAL,
+    SKIP_INVALID,
+    UPDATE_EXISTING,
+    submit_batch,
+)
 from trunkctl.job_commands import status_exit_code, wait_for_job
 from trunkctl.output import print_json
 from trunkctl.summary import print_failures, print_status
@@ -29,6 +35,7 @@ from trunkctl.summary import print_failures, print_status
 )  # fmt: skip
 @SKIP_INVALID
 @LABEL
+@UPDATE_EXISTING
 @click.option(
     "--resume", "resume_job", metavar="JOB",
     help="Finish a job an earlier run left (Ctrl-C): no files, no new job.",
@@ -40,7 +47,8 @@ from trunkctl.summary import print_failures, print_status
 @click.option("--json", "as_json", is_flag=True, help="Print the final status as JSON.")
 def run(
     *, trunk_files: tuple[Path, ...], pbxs_file: Path | None, workers: int, skip_invalid: bool,
-    label: str, resume_job: str | None, report_path: Path | None, as_json: bool,
+    label: str, update_existing: bool, resume_job: str | None, report_path: Path | None,
+    as_json: bool,
 ) -> int:  # fmt: skip
     """The one-command rollout: validate and submit TRUNK_FILES, deliver them with local
     workers, show the progress, then a summary; exit 0 all delivered, 1 some failed."""
@@ -54,7 +62,10 @@ def run(
     env = {"TRUNKCTL_REDIS_URL": context.target().url}
     log_dir = context.settings().data_path / "logs"
     with LocalWorkers(workers, env, log_dir, notify=_note) as local:
-        job_id = resume_job or _submit(trunk_files, pbxs_file, skip_invalid, label, as_json)
+        job_id = resume_job or _submit(
+            trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label, as_json=as_json,
+            update_existing=update_existing,
+        )  # fmt: skip
         if job_id is None:
             return EXIT_FAILED
         local.wait_ready()
@@ -76,12 +87,13 @@ def _note(message: str) -> None:
 
 
 def _submit(
-    trunk_files: tuple[Path, ...], pbxs_file: Path | None, skip_invalid: bool, label: str,
-    as_json: bool,
+    trunk_files: tuple[Path, ...], pbxs_file: Path | None, *, skip_invalid: bool, label: str,
+    as_json: bool, update_existing: bool,
 ) -> str | None:  # fmt: skip
     result = submit_batch(
-        trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label, as_json=as_json
-    )
+        trunk_files, pbxs_file, skip_invalid=skip_invalid, label=label, as_json=as_json,
+        update_existing=update_existing,
+    )  # fmt: skip
     if result.job_id is not None and not as_json:
         rejected = f", {result.rejected} rejected" if result.rejected else ""
         _note(f"job {result.job_id}: {result.queued} trunks queued{rejected}")

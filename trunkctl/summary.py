@@ -26,10 +26,22 @@ def outcome_word(status: JobSummary) -> str:
     return SUBMIT_CUT_SHORT if status["submit"] == SUBMIT_CUT_SHORT else "in progress"
 
 
+def kind_text(job: JobSummary) -> str:
+    """What a job is for: rollout, plan, 'apply of PLAN', 'rollback of JOB'."""
+    kind = job.get("kind") or "rollout"
+    if kind == "apply" and job.get("source"):
+        return f"apply of {job['source']}"
+    if kind == "rollback" and job.get("source"):
+        return f"rollback of {job['source']}"
+    return kind
+
+
 def print_status(status: JobStatus) -> None:
     """The job, its outcome, counts per state and what each PBX has left to do."""
     click.echo(f"job      {status['job_id']}  {shown(status['label'])}".rstrip())
     click.echo(f"created  {status['created_at']}")
+    if status.get("kind", "rollout") != "rollout":
+        click.echo(f"kind     {kind_text(status)}")
     outcome = outcome_word(status)
     click.echo(f"outcome  {click.style(outcome, fg=OUTCOME_COLOURS.get(outcome))}")
     click.echo(f"total    {status['total']}")

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.settings import Settings
 from jobs.item_store import CircuitReason, ItemStore, final_transition, outcome_fields
 from jobs.locks import owner_token
+from jobs.operations import Op
 from jobs.records import Item, iso_time
 from jobs.states import FINAL_STATES, State
 from jobs.transitions import Transition
 from trunks.pbx import PbxEntry
 from worker.backoff import defer_s
 from worker.create_attempt import NOTHING_BACK, CreateAttempt, TakeBack
+from worker.operations import Operations
 from worker.pbx.connection import OnAuthFailure, PbxConnection
 from worker.pbx.errors import (
     CircuitOpenError,
@@ -66,6 +68,7 @@ class Delivery:
         self._connect = connect
         self._settings = settings
         self._clock = clock
+        self._operations = Operations(store)
 
     async def run(self, job_id: str, item_no: int) -> Outcome:
         """One run of one item's task."""
@@ -128,7 +131,7 @@ class Delivery:
         first_try_at = item.first_try_at or now
         try:
             pbx = self._connect(entry, item.job_id, lambda exc: self._open_circuit(item, exc))
-            return await self._create(item, pbx, first_try_at)
+            return await self._operate(item, pbx, first_try_at)
         except PbxAuthError as exc:
             return await self._end_by_circuit(item, await self._open_circuit(item, exc))
         except SlotUnavailableError as exc:
@@ -137,6 +140,19 @@ class Delivery:
             if exc.transient:
                 return await self._retry_or_fail(item, exc, first_try_at)
             return await self._fail(item, exc)
+
+    async def _operate(self, item: Item, pbx: PbxConnection, first_try_at: float) -> Outcome:
+        """The item's operation: a create here, the others in worker.operations (which may end
+        in this create, without a second lookup when they looked the name up already)."""
+        if item.op is Op.CREATE:
+            return await self._create(item, pbx, first_try_at)
+
+        async def create(looked_up: bool) -> Outcome:
+            fresh = replace(item, taken_before=False) if looked_up else item
+            return await self._create(fresh, pbx, first_try_at)
+
+        done = await self._operations.run(item, pbx, create)
+        return done if isinstance(done, Outcome) else Outcome(done)
 
     async def _create(self, item: Item, pbx: PbxConnection, first_try_at: float) -> Outcome:
         """Send the create, unless a lookup finds the trunk first."""

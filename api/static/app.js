@@ -179,11 +179,20 @@ async function refreshJobs() {
   return jobs;
 }
 
+// What a job is for, when it is not a plain rollout: "plan", "apply of PLAN", "rollback of JOB".
+function kindText(job) {
+  const kind = job.kind || "rollout";
+  if (kind === "rollout") return "";
+  return job.source && kind !== "plan" ? `${kind} of ${job.source}` : kind;
+}
+
 function jobRow(job) {
   const total = STATES.reduce((sum, s) => sum + (job.counts[s] || 0), 0);
+  const kind = kindText(job);
   const row = el(
     "tr", { tabindex: "0", "aria-selected": String(job.job_id === view.jobId), "data-job": job.job_id },
     el("td", {},
+      kind ? el("span", { class: "job-kind" }, job.kind) : null,
       el("span", { class: "job-label" }, job.label || job.job_id),
       el("span", { class: "job-sub", title: `created ${when(job.created_at)}` },
         job.label ? job.job_id : `created ${when(job.created_at)}`)),
@@ -254,7 +263,10 @@ async function poll() {
 function showJob(status) {
   view.status = status;
   $("job-id").textContent = status.job_id;
-  $("job-meta").textContent = [status.label, `created ${when(status.created_at)}`].filter(Boolean).join(" · ");
+  // The default label of an apply or a rollback names its source already.
+  const kind = status.source && status.label.includes(status.source) ? "" : kindText(status);
+  $("job-meta").textContent = [kind, status.label, `created ${when(status.created_at)}`]
+    .filter(Boolean).join(" · ");
   $("job-outcome").replaceWith(Object.assign(outcomeBadge(status), { id: "job-outcome" }));
   $("job-bar").replaceWith(Object.assign(stateBar(status.counts, status.total, true), { id: "job-bar" }));
   $("job-done").textContent = `${finalCount(status.counts)} of ${status.total} final`;
@@ -343,6 +355,7 @@ $("upload-form").addEventListener("submit", (event) => {
   if (pbxs) data.append("pbxs", pbxs, pbxs.name);
   data.append("label", $("label-input").value.trim());
   data.append("skip_invalid", $("skip-input").checked ? "true" : "false");
+  data.append("update_existing", $("update-input").checked ? "true" : "false");
   const result = $("upload-result");
   result.replaceChildren(message("warn", "Validating…"));
   busy($("upload-button"), async () => {

@@ -146,8 +146,11 @@ async def test_bad_requests_are_400_and_name_what_is_wrong(
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes(trunks.read_bytes().replace(b"Main", b"M\xe9in"))
     cases = {
-        "form field 'update_existing': is not a field of this form": await client.upload(
-            [trunks], pbxs, fields={"update_existing": "true"}
+        "form field 'dry_run': is not a field of this form": await client.upload(
+            [trunks], pbxs, fields={"dry_run": "true"}
+        ),
+        "form field 'update_existing': must be one of 'true' or 'false'": await client.upload(
+            [trunks], pbxs, fields={"update_existing": "yes"}
         ),
         "form field 'skip_invalid': must be one of 'true' or 'false'": await client.upload(
             [trunks], pbxs, fields={"skip_invalid": "yes"}

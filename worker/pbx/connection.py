@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import keys
+from trunks.compare import pbx_detail
 from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient
 from worker.pbx.errors import (
     PbxAuthError,
     PbxBadAnswerError,
+    PbxRejectedError,
     PbxTimeoutError,
     PbxTokenExpiredError,
     PbxTokenLapsedError,
@@ -20,6 +22,8 @@ from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
 
 SEARCH_PAGE_SIZE = 100
+# The errcode of a trunk id the PBX does not know (40002 PARAMETER ERROR, "not_exist").
+NO_SUCH_TRUNK = 40002
 # A request gives its slot up to wait for a token renewal at most this often less one.
 MAX_SLOT_TRIES = 3
 # After a request timed out, its slot is held for another timeout_s, up to this long.
@@ -182,6 +186,30 @@ class PbxConnection:
             if not rows or seen >= total:
                 return None
             page += 1
+
+    async def get_trunk(self, trunk_id: int) -> dict[str, Any] | None:
+        """GET trunk/get: the trunk's full detail (its password in clear: never log it), or None
+        when the PBX has no trunk of that id (40002)."""
+        try:
+            answer = await self.api("GET", "trunk/get", params={"id": trunk_id})
+        except PbxRejectedError as exc:
+            if exc.errcode == NO_SUCH_TRUNK:
+                return None
+            raise
+        return pbx_detail(answer.get("data"))
+
+    async def update_trunk(
+        self, trunk_id: int, fields: dict[str, Any], before_send: BeforeSend
+    ) -> None:
+        """POST trunk/update with `id` and the fields to change; `before_send` runs before each
+        request (see api)."""
+        await self.api(
+            "POST", "trunk/update", body={"id": trunk_id, **fields}, before_send=before_send
+        )
+
+    async def delete_trunk(self, trunk_id: int, before_send: BeforeSend) -> None:
+        """GET trunk/delete (Yeastar deletes with a GET); `before_send` as for update_trunk."""
+        await self.api("GET", "trunk/delete", params={"id": trunk_id}, before_send=before_send)
 
 
 def _integer(value: Any, what: str) -> int:

@@ -1,0 +1,46 @@
+"""The operations of an item beside create (jobs.operations.Op), for worker.delivery.
+
+Delivery claims the item, connects to its PBX and turns PBX faults into retries or failures for
+every operation alike; this module only picks the one to run. Each returns the item's final
+state, or what the create path returned when the operation ends in a create.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from jobs.item_store import ItemStore
+from jobs.operations import Op
+from jobs.records import Item
+from jobs.states import State
+from worker.item_outcomes import ItemOutcomes
+from worker.pbx.connection import PbxConnection
+from worker.plan_read import PlanRead
+from worker.trunk_rollback import TrunkRollback
+from worker.trunk_update import Create, TrunkUpdate
+
+T = TypeVar("T")
+
+
+class Operations:
+    """Runs the items whose operation is not a plain create."""
+
+    def __init__(self, store: ItemStore) -> None:
+        outcomes = ItemOutcomes(store)
+        self._update = TrunkUpdate(outcomes)
+        self._read = PlanRead(outcomes)
+        self._rollback = TrunkRollback(outcomes)
+
+    async def run(self, item: Item, pbx: PbxConnection, create: Create[T]) -> T | State:
+        """Run the item's operation against its PBX."""
+        if item.op is Op.UPSERT:
+            return await self._update.upsert(item, pbx, create)
+        if item.op is Op.APPLY:
+            return await self._update.apply(item, pbx, create)
+        if item.op is Op.READ:
+            return await self._read.read(item, pbx)
+        if item.op is Op.DELETE:
+            return await self._rollback.delete(item, pbx)
+        if item.op is Op.RESTORE:
+            return await self._rollback.restore(item, pbx)
+        return await create(False)
