@@ -48,6 +48,8 @@ from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
 
+from core.lua import lua
+
 log = logging.getLogger(__name__)
 
 ACK_BATCH = 64
@@ -60,30 +62,7 @@ REFILL_AT_LEAST = 32
 # as kombu's QoS.append would: index scored by time, hash value [message, exchange, routing key]
 # (the message's own JSON text, untouched). A message that is not kombu's JSON goes back where
 # it was, for kombu's own path to deal with.
-POP_AND_RECORD_LUA = """
-local popped = {}
-local list = 3
-while #popped < tonumber(ARGV[1]) and list <= #KEYS do
-    local raw = redis.call('RPOP', KEYS[list])
-    if not raw then
-        list = list + 1
-    else
-        local ok, message = pcall(cjson.decode, raw)
-        local props = ok and type(message) == 'table' and message['properties']
-        local tag = type(props) == 'table' and props['delivery_tag']
-        local info = type(props) == 'table' and props['delivery_info']
-        if type(tag) ~= 'string' or type(info) ~= 'table' then
-            redis.call('RPUSH', KEYS[list], raw)
-            break
-        end
-        redis.call('ZADD', KEYS[1], ARGV[2], tag)
-        redis.call('HSET', KEYS[2], tag, '[' .. raw .. ',' .. cjson.encode(info['exchange'])
-            .. ',' .. cjson.encode(info['routing_key']) .. ']')
-        popped[#popped + 1] = raw
-    end
-end
-return popped
-"""
+POP_AND_RECORD_LUA = lua(__file__, "pop_and_record")
 
 
 class QoS(kombu_redis.QoS):

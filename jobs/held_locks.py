@@ -17,13 +17,12 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from core.lua import lua
+
 log = logging.getLogger(__name__)
 
 # KEYS: the lock. ARGV: owner, ttl ms. Pushes the lock's expiry forward if this owner holds it.
-RENEW_LOCK_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
+RENEW_LOCK_LUA = lua(__file__, "renew_lock")
 
 
 class HeldLocks:

@@ -9,12 +9,13 @@ from typing import Any, NotRequired, TypedDict
 import redis.asyncio as aioredis
 
 from core import keys
+from core.lua import lua
 from jobs.held_locks import HeldLocks
 from jobs.locks import UNLOCK_LUA
 from jobs.records import Item, iso_time
 from jobs.redis_batch import RedisBatcher
 from jobs.states import State
-from jobs.transitions import TRANSITION_FUNCTION_LUA, TRANSITION_LUA, Transition, applied
+from jobs.transitions import TRANSITION_LUA, Transition, applied
 from trunks.pbx import PbxEntry
 
 # KEYS: item lock, item, job pbxs, job circuit, job counts, job pbx-counts.
@@ -24,55 +25,19 @@ from trunks.pbx import PbxEntry
 # will plainly be sent (nothing sent before, its name not known to be taken, attempts left, PBX
 # usable) is also moved to `running` (its first try timed) in the same step; its create is
 # counted only right before it leaves (see MARK_SENDING_LUA).
-CLAIM_LUA = (
-    TRANSITION_FUNCTION_LUA
-    + """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-local item = redis.call('HGETALL', KEYS[2])
-local f = {}
-for i = 1, #item, 2 do f[item[i]] = item[i + 1] end
-local pbx = f['pbx'] or ''
-local entry = redis.call('HGET', KEYS[3], pbx)
-local circuit = redis.call('HGET', KEYS[4], pbx)
-local sendable = {queued=true, retrying=true, running=true}
-local attempts = tonumber(f['attempts'] or '0') - tonumber(f['attempts_at_retry'] or '0')
-if entry and not circuit and sendable[f['state']] and f['maybe_sent'] ~= '1'
-        and f['taken_before'] ~= '1' and attempts < tonumber(ARGV[3]) then
-    local fields = {'updated_at', ARGV[5]}
-    if (f['first_try_at'] or '') == '' then
-        fields[3] = 'first_try_at'
-        fields[4] = ARGV[4]
-    end
-    transition(KEYS[2], KEYS[5], KEYS[6], KEYS[1], 'advance', 'running', 0, fields)
-end
-return {item, entry, circuit}
-"""
-)
+CLAIM_LUA = lua(__file__, "claim")
 
 # KEYS: item, job counts, job pbx-counts, item lock, job circuit. ARGV: the item's PBX alias,
 # then fields and values. Right before a create leaves: the job's open circuit for that PBX (a
 # refusal, or `cancel`: nothing is recorded then), else false, with the create counted and the
 # fields written (the "maybe sent" mark). One step, read from Redis: a request that waited in any
 # process sees a circuit another process, or `cancel`, opened meanwhile.
-MARK_SENDING_LUA = (
-    TRANSITION_FUNCTION_LUA
-    + """
-local circuit = redis.call('HGET', KEYS[5], ARGV[1])
-if circuit then return circuit end
-transition(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 'advance', 'running', 1, {unpack(ARGV, 2)})
-return false
-"""
-)
+MARK_SENDING_LUA = lua(__file__, "mark_sending")
 
 
 # KEYS: job circuit, job. ARGV: alias, reason. The first reason stays; the circuit lives as long
 # as the job does.
-OPEN_CIRCUIT_LUA = """
-redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-local ttl = redis.call('PTTL', KEYS[2])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1
-"""
+OPEN_CIRCUIT_LUA = lua(__file__, "open_circuit")
 
 
 class CircuitReason(TypedDict):

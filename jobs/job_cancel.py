@@ -13,43 +13,19 @@ import json
 import time
 
 from core import keys
+from core.lua import lua
 from jobs.job_writer import WRITE_BATCH
 from jobs.records import iso_time
 from jobs.store import JobStore, highest_item_number
-from jobs.transitions import TRANSITION_FUNCTION_LUA
 
 CANCEL_REASON = "cancelled by 'trunkctl cancel'"
 
 # KEYS: job, job circuit, job pbxs. ARGV: the circuit's reason (JSON), cancelled_at. 0 when there
 # is no such job.
-MARK_CANCELLED_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'cancelled_at', ARGV[2])
-for _, alias in ipairs(redis.call('HKEYS', KEYS[3])) do
-    redis.call('HSET', KEYS[2], alias, ARGV[1])
-end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-return 1
-"""
+MARK_CANCELLED_LUA = lua(__file__, "mark_cancelled")
 # KEYS: job counts, job pbx-counts. ARGV: item key prefix, first and last item number, the time,
 # the reason. Cancels the items of that range that are not final and that no task holds.
-CANCEL_ITEMS_LUA = (
-    TRANSITION_FUNCTION_LUA
-    + """
-local fields = {'finished_at', ARGV[4], 'updated_at', ARGV[4], 'errcode', '', 'errmsg', ARGV[5]}
-local cancelled = 0
-for n = tonumber(ARGV[2]), tonumber(ARGV[3]) do
-    local item = ARGV[1] .. n
-    local lock = item .. ':lock'
-    if redis.call('EXISTS', lock) == 0 then
-        local done = transition(item, KEYS[1], KEYS[2], lock, 'advance', 'cancelled', 0, fields)
-        cancelled = cancelled + done[1]
-    end
-end
-return cancelled
-"""
-)
+CANCEL_ITEMS_LUA = lua(__file__, "cancel_items")
 
 
 def cancel_job(store: JobStore, job_id: str) -> bool:

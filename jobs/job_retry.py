@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from core import keys
+from core.lua import lua
 from jobs.job_writer import WRITE_BATCH
 from jobs.records import iso_time
 from jobs.secret_fingerprint import fingerprint, stored_fingerprint_key
 from jobs.states import RETRIED_STATES, State
 from jobs.store import JobStore, decoded, highest_item_number
-from jobs.transitions import NOTHING_OPEN_FUNCTION_LUA, TRANSITION_LUA, Transition, applied
+from jobs.transitions import TRANSITION_LUA, Transition, applied
 
 if TYPE_CHECKING:  # pydantic loads only for what reads entries (see jobs.store)
     from trunks.pbx import PbxEntry
@@ -31,33 +32,7 @@ if TYPE_CHECKING:  # pydantic loads only for what reads entries (see jobs.store)
 # counts it again from the items that were stored (the others never were), ends its submit, and
 # returns the queued ones as {number, pbx, ...} (some may have no task); else false. One script,
 # so that no transition of a worker (nor the submit) slips between check, read and write.
-RECOUNT_LUA = (
-    NOTHING_OPEN_FUNCTION_LUA
-    + """
-if redis.call('HEXISTS', KEYS[1], 'submitting') == 0 then return false end
-if redis.call('EXISTS', KEYS[4]) == 1 then return false end
-local counts, pbx_counts, stored, queued = {}, {}, 0, {}
-for n = 1, tonumber(ARGV[2]) do
-    local f = redis.call('HMGET', ARGV[1] .. n, 'state', 'pbx')
-    if f[1] then
-        stored = stored + 1
-        counts[f[1]] = (counts[f[1]] or 0) + 1
-        local key = f[2] .. '|' .. f[1]
-        pbx_counts[key] = (pbx_counts[key] or 0) + 1
-        if f[1] == 'queued' then
-            queued[#queued + 1] = n
-            queued[#queued + 1] = f[2]
-        end
-    end
-end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
-for state, n in pairs(counts) do redis.call('HSET', KEYS[1], state, n) end
-for key, n in pairs(pbx_counts) do redis.call('HSET', KEYS[2], key, n) end
-redis.call('HSET', KEYS[3], 'total', stored)
-if nothing_open(KEYS[1]) then redis.pcall('PUBLISH', KEYS[1], 'final') end
-return queued
-"""
-)
+RECOUNT_LUA = lua(__file__, "recount")
 # What a retried item starts again without: its last outcome and its retry clock. `maybe_sent`
 # stays: a create of an earlier run may have landed, so the name is looked up before a re-send.
 RETRY_RESET: dict[str, str | int] = {

@@ -13,10 +13,10 @@ import redis
 
 from core import keys
 from core.errors import TrunkctlError
+from core.lua import lua
 from jobs.operations import OP_DATA_FIELD, OP_FIELD, Op
 from jobs.records import BODY_FIELD, iso_time
 from jobs.states import State
-from jobs.transitions import NOTHING_OPEN_FUNCTION_LUA
 
 WRITE_BATCH = 1000
 # A submit renews its lease on the job with every batch it writes; a job whose submit holds no
@@ -24,15 +24,7 @@ WRITE_BATCH = 1000
 SUBMIT_LEASE_MS = 60_000
 
 # KEYS: job counts, submitter lease. Ends a job's submit; says "final" if nothing is left to do.
-SUBMIT_DONE_LUA = (
-    NOTHING_OPEN_FUNCTION_LUA
-    + """
-redis.call('HDEL', KEYS[1], 'submitting')
-redis.call('DEL', KEYS[2])
-if nothing_open(KEYS[1]) then redis.pcall('PUBLISH', KEYS[1], 'final') end
-return 1
-"""
-)
+SUBMIT_DONE_LUA = lua(__file__, "submit_done")
 
 
 class SubmitLeaseLostError(TrunkctlError):

@@ -6,12 +6,11 @@ import itertools
 import os
 import uuid
 
+from core.lua import lua
+
 # KEYS: the lock. ARGV: the owner's token. Deletes the lock only if this owner still holds it
 # (it may have expired and been taken by someone else meanwhile).
-UNLOCK_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+UNLOCK_LUA = lua(__file__, "unlock")
 
 _prefix = uuid.uuid4().hex
 _counter = itertools.count()

@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import redis
 
 from core import keys
+from core.lua import lua
 from jobs.job_writer import SUBMIT_LEASE_MS, WRITE_BATCH, JobWriter, new_job_id
 from jobs.operations import JobKind
 from jobs.records import iso_time, report_record
 from jobs.states import State, is_final, outcome
-from jobs.transitions import (
-    SUBMITTING,
-)
+from jobs.transitions import SUBMITTING
 
 if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts 70 ms sooner
     from trunks.pbx import PbxEntry
@@ -60,14 +59,7 @@ class JobStatus(JobSummary):
 # every key of a job has): 1, or 0 when another job has it. On the way, drops the oldest entries
 # of the jobs index whose jobs have expired (a few per submit, so the index does not grow without
 # end), in the same round trip.
-CLAIM_JOB_ID_LUA = """
-if redis.call('HSETNX', KEYS[1], 'job_id', ARGV[1]) == 0 then return 0 end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-for _, listed in ipairs(redis.call('ZRANGE', KEYS[2], 0, 9)) do
-    if redis.call('EXISTS', ARGV[3] .. listed) == 0 then redis.call('ZREM', KEYS[2], listed) end
-end
-return 1
-"""
+CLAIM_JOB_ID_LUA = lua(__file__, "claim_job_id")
 
 
 def decoded(value: bytes | str) -> str:
