@@ -22,13 +22,11 @@ from pydantic import (
 )
 
 from api.errors import BadRequestError
+from jobs.labels import MAX_LABEL_CHARS, PRINTABLE
 from jobs.states import State
 from producer.named_path import NamedPath
 
-MAX_LABEL_CHARS = 200
 MAX_PAGE_SIZE = 1000
-# No control character (C0, DEL, C1): a label is printed on terminals by `trunkctl jobs`.
-PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from api.backend import ApiConfig
-from api.forms import MAX_LABEL_CHARS
+from jobs.labels import MAX_LABEL_CHARS
 from jobs.states import ALL_STATES, FINAL_STATES, GOOD_STATES, RETRIED_STATES, State
 
 STATIC = Path(str(resources.files("api") / "static"))

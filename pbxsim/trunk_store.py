@@ -134,7 +134,10 @@ def list_row(trunk: Trunk) -> dict[str, Any]:
     }
 
 
-def _status(trunk: Trunk) -> str:
-    if trunk.get("enable") == 0:
-        return "Disabled"
-    return "Registered" if trunk.get("type") == "register" else "Idle"
+TRUNK_IDLE, TRUNK_DISABLED = 1, 44
+
+
+def _status(trunk: Trunk) -> int:
+    """The row's status code as Yeastar documents it: 44 disabled, else 1 idle (a simulated
+    trunk is never busy, and its registration always succeeds)."""
+    return TRUNK_DISABLED if trunk.get("enable") == 0 else TRUNK_IDLE

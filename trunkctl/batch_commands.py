@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from core.errors import EXIT_FAILED, EXIT_OK
+from jobs.labels import label_problem
 from jobs.operations import Op
 from producer.input_files import InputLimits
 from producer.submit import SubmitResult, Submitter
@@ -62,7 +63,18 @@ PBXS_OPTIONAL = click.option(
 SKIP_INVALID = click.option(
     "--skip-invalid", is_flag=True, help="Queue the valid rows, record the rest as rejected."
 )
-LABEL = click.option("--label", default="", help="A label to find the job by.")
+
+
+def _label(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    problem = label_problem(value)
+    if problem:
+        raise click.BadParameter(problem)
+    return value
+
+
+LABEL = click.option(
+    "--label", default="", callback=_label, help="A label to find the job by (200 characters)."
+)
 UPDATE_EXISTING = click.option(
     "--update-existing", is_flag=True,
     help="A trunk already on the PBX gets the fields of its row that differ (trunk/update): "

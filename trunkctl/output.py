@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
@@ -14,9 +15,14 @@ STATE_COLOURS = {
 }  # fmt: skip
 
 
+# JSON escapes C0 itself; these it leaves raw, and a terminal acts on C1 (CSI is U+009B).
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
 def print_json(data: Any) -> None:
-    """JSON for scripts: one document on stdout."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """JSON for scripts: one document on stdout, with no character a terminal would act on."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    click.echo(_RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text))
 
 
 def styled(state: str, width: int = 0) -> str:

@@ -83,7 +83,7 @@ def test_rows_per_trunk_type() -> None:
     account = {"id": 4, "name": "acc", "type": "account", "number": "800", "def_outbound_cid": "9"}
     assert list_row(account) == {
         "id": 4,
-        "status": "Idle",
+        "status": 1,
         "name": "acc",
         "type": "account",
         "host_port": "",
@@ -91,7 +91,7 @@ def test_rows_per_trunk_type() -> None:
         "username": "800",
     }
     register = {**register_body("r"), "id": 1}
-    assert list_row(register)["status"] == "Registered"
+    assert list_row(register)["status"] == 1
     assert list_row(register)["host_port"] == "sip.example.com:5060"
 
 
