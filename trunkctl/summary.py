@@ -78,5 +78,7 @@ def print_failures(store: JobStore, status: JobStatus) -> None:
 def _group_line(group: FailureGroup) -> str:
     examples = ", ".join(group.names) + (", ..." if group.count > len(group.names) else "")
     code = f" (errcode {group.errcode})" if group.errcode is not None else ""
+    if f"errcode {group.errcode}" in group.reason:
+        code = ""  # the reason says it already
     head = f"{shown(group.pbx):<16} {styled(group.state)} {group.count}"
     return f"{head}: {shown(group.reason)}{code} [{shown(examples)}]"
