@@ -52,6 +52,8 @@ class WorkerProcess:
             env={
                 **os.environ, **(FAST_SETTINGS if fast else {}), **env,
                 "TRUNKCTL_WORKER_READY_FILE": str(self.ready_file),
+                # A test session that is killed leaves no worker behind.
+                "TRUNKCTL_WORKER_PARENT_PID": str(os.getpid()),
             },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
