@@ -24,15 +24,15 @@ from trunks.pbx import PbxEntry
 from worker.backoff import defer_s
 from worker.create_attempt import NOTHING_BACK, CreateAttempt, TakeBack
 from worker.operations import Operations
-from worker.pbx.connection import OnAuthFailure, PbxConnection
+from worker.pbx.connection import OnUnusable, PbxConnection
 from worker.pbx.errors import (
     CircuitOpenError,
-    PbxAuthError,
+    LoginsPausedError,
     PbxDuplicateError,
     PbxError,
+    PbxUnusableError,
+    SlotUnavailableError,
 )
-from worker.pbx.limiter import SlotUnavailableError
-from worker.pbx.login_gate import LoginsPausedError
 from worker.retry_policy import counted, decide
 
 # How long an item's claim outlives its run's last renewal.
@@ -60,7 +60,7 @@ class Delivery:
         self,
         store: ItemStore,
         # (entry, job id, what to do when the PBX refuses the credentials) -> connection
-        connect: Callable[[PbxEntry, str, OnAuthFailure], PbxConnection],
+        connect: Callable[[PbxEntry, str, OnUnusable], PbxConnection],
         settings: Settings,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -132,7 +132,7 @@ class Delivery:
         try:
             pbx = self._connect(entry, item.job_id, lambda exc: self._open_circuit(item, exc))
             return await self._operate(item, pbx, first_try_at)
-        except PbxAuthError as exc:
+        except PbxUnusableError as exc:
             return await self._end_by_circuit(item, await self._open_circuit(item, exc))
         except SlotUnavailableError as exc:
             return await self._defer(item, exc.retry_in_s)
@@ -185,7 +185,7 @@ class Delivery:
             return await self._defer(item, exc.retry_in_s, attempt.take_back())
         except PbxError as exc:
             # A refusal of the credentials was noted and stored while its slot was still held
-            # (the connection's on_auth_failure); a refused login, by the token cache.
+            # (the connection's on_unusable); a refused login, by the token cache.
             await attempt.after_failure(exc)
             raise
         return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
@@ -212,7 +212,7 @@ class Delivery:
         state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
         return await self._finish(item, state, trunk_id=trunk_id)
 
-    async def _open_circuit(self, item: Item, exc: PbxAuthError) -> CircuitReason:
+    async def _open_circuit(self, item: Item, exc: PbxUnusableError) -> CircuitReason:
         """Open the job's circuit for the item's PBX (the first reason stays in Redis: every
         create reads it right before it leaves, see CreateAttempt); its reason. A
         CircuitOpenError says the circuit is open already: nothing to write."""

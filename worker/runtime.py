@@ -25,7 +25,7 @@ from jobs.transitions import TRANSITION_LUA
 from trunks.pbx import PbxEntry
 from worker.delivery import Delivery
 from worker.pbx.client import PbxClient
-from worker.pbx.connection import OnAuthFailure, PbxConnection
+from worker.pbx.connection import OnUnusable, PbxConnection
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.limiter_scripts import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA, RENEW_LUA
 from worker.pbx.tokens import (
@@ -92,13 +92,11 @@ class WorkerRuntime:
         log.info("trunkctl worker: %d task slots", self.settings.worker_concurrency)
         return Delivery(ItemStore(self._redis), self._connect, self.settings)
 
-    def _connect(
-        self, entry: PbxEntry, job_id: str, on_auth_failure: OnAuthFailure
-    ) -> PbxConnection:
+    def _connect(self, entry: PbxEntry, job_id: str, on_unusable: OnUnusable) -> PbxConnection:
         client = PbxClient(self._session, entry, self.settings.user_agent)
         return PbxConnection(
             entry, client, self._limiter, self._tokens, self.settings.slot_wait_s,
-            job_id=job_id, on_auth_failure=on_auth_failure,
+            job_id=job_id, on_unusable=on_unusable,
         )  # fmt: skip
 
     @property

@@ -11,12 +11,12 @@ from trunks.compare import pbx_detail
 from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient
 from worker.pbx.errors import (
-    PbxAuthError,
     PbxBadAnswerError,
     PbxRejectedError,
     PbxTimeoutError,
     PbxTokenExpiredError,
     PbxTokenLapsedError,
+    PbxUnusableError,
 )
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
@@ -30,8 +30,9 @@ MAX_SLOT_TRIES = 3
 TIMEOUT_HOLD_MAX_S = 30.0
 BeforeSend = Callable[[], Awaitable[None]]
 OnRefused = Callable[[], None]
-# Called, slot still held, when the PBX refuses the credentials or the caller on a request.
-OnAuthFailure = Callable[[PbxAuthError], Awaitable[object]]
+# Called, slot still held, when a request finds the PBX unusable (refused credentials or caller,
+# a certificate that does not verify): the job's circuit opens before another request leaves.
+OnUnusable = Callable[[PbxUnusableError], Awaitable[object]]
 
 
 class _TokenRefusedError(Exception):
@@ -55,11 +56,11 @@ class PbxConnection:
         slot_wait_s: float,
         *,
         job_id: str = "",
-        on_auth_failure: OnAuthFailure | None = None,
+        on_unusable: OnUnusable | None = None,
     ) -> None:
         self.entry = entry
         self._job_id = job_id  # whose run a refused login ends (see TokenCache.token)
-        self._on_auth_failure = on_auth_failure
+        self._on_unusable = on_unusable
         # The job's circuit for this PBX: a slot asked of Redis is refused once it is open.
         self._circuit = (keys.job_circuit(job_id), entry.pbx) if job_id else None
         self._client = client
@@ -129,13 +130,13 @@ class PbxConnection:
                     return await self._client.call(method, endpoint, token=token, **kwargs)
                 except PbxTokenExpiredError as exc:
                     raise _TokenRefusedError(token, exc) from None
-                except PbxAuthError as exc:
+                except PbxUnusableError as exc:
                     # A refusal of this machine's IP is remembered for the device, for every job.
                     refusal = await self._tokens.refused(self.entry, exc, self._job_id, endpoint)
-                    if self._on_auth_failure is not None:
+                    if self._on_unusable is not None:
                         # Before the slot is given back: the next request for this PBX, from
                         # any process, finds the job's circuit open and is not sent.
-                        await self._on_auth_failure(refusal)
+                        await self._on_unusable(refusal)
                     raise refusal from None
                 except PbxTimeoutError:
                     # The PBX may still be working on it: its slot stays taken a while longer,

@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from core import keys
-from core.errors import TrunkctlError
 from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
 from worker.pbx import lease_keeper
-from worker.pbx.errors import CircuitOpenError
+from worker.pbx.errors import CircuitOpenError, SlotUnavailableError
 from worker.pbx.lease_keeper import LeaseKeeper
 from worker.pbx.limiter_scripts import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA
 from worker.pbx.release_listener import ReleaseListener
@@ -49,14 +48,6 @@ CIRCUIT_OPEN = 2
 Circuit = tuple[str, str]
 # Until the PBX's requests are timed, a request is guessed to take this long (a typical PBX).
 DEFAULT_HOLD_S = 0.2
-
-
-class SlotUnavailableError(TrunkctlError):
-    """Raised when a task should step aside rather than wait for its PBX: it is saturated."""
-
-    def __init__(self, message: str, retry_in_s: float) -> None:
-        super().__init__(message)
-        self.retry_in_s = retry_in_s
 
 
 @dataclass(eq=False)

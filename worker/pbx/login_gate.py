@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from jobs.records import iso_time
-from worker.pbx.errors import PbxConnectionError, PbxTokenCapError
+from worker.pbx.errors import LoginsPausedError, PbxTokenCapError
 from worker.pbx.refusals import Refusal
 from worker.pbx.token_pair import DEFAULT_ACCESS_LIFETIME_S
 
@@ -29,23 +29,6 @@ MAX_FAILED_LOGINS = 2
 UNANSWERED_BURST = 3
 UNANSWERED_SPACING_S = 120.0
 TOKEN_CAP = 8  # valid access tokens per API client (yeastar-api.md)
-
-
-class LoginsPausedError(PbxTokenCapError):
-    """Raised, before anything is sent, while a PBX's logins are paused: its failed-login budget
-    is spent, or its unanswered logins are being spaced out. Nothing was asked of the PBX; the
-    pause ends at `resumes_at` (epoch s)."""
-
-    def __init__(self, message: str, *, resumes_at: float) -> None:
-        super().__init__(message, errmsg=message)
-        self.resumes_at = resumes_at
-
-
-class LoginUnansweredError(PbxConnectionError):
-    """Raised when a login got no answer (a timeout, a dropped connection). It counts no try of
-    the item that happened to send it: the spacing of such logins bounds them instead."""
-
-    tried_the_pbx = False
 
 
 @dataclass(frozen=True, slots=True)

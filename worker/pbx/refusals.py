@@ -24,18 +24,12 @@ from enum import StrEnum
 from typing import Any
 
 from jobs.records import iso_time
-from worker.pbx.errors import CircuitOpenError, PbxAuthError, PbxTlsError
+from worker.pbx.errors import LoginRefusedError, PbxAuthError, PbxUnusableError
 
 # How long a refused secret, or a device that refuses this IP, is remembered for every job.
 REFUSAL_MEMORY_S = 24 * 3600
 TOKEN_ENDPOINTS = frozenset({"get_token", "refresh_token"})
 IP_BLOCKED, IP_FORBIDDEN = 70004, 70087
-
-
-class LoginRefusedError(PbxAuthError):
-    """Raised, before anything is sent, for a PBX whose refusal is remembered (for the job, the
-    secret or the device), and for the refusal that was just recorded: its errmsg says what was
-    refused, when, by which job, and what to do."""
 
 
 class Scope(StrEnum):
@@ -46,13 +40,13 @@ class Scope(StrEnum):
     DEVICE = "device"
 
 
-def answered_by_the_pbx(exc: PbxAuthError) -> bool:
+def answered_by_the_pbx(exc: PbxUnusableError) -> bool:
     """Whether the PBX itself answered with the refusal: not a TLS failure, nor a circuit or a
     memory that stopped the request before it left."""
-    return not isinstance(exc, PbxTlsError | CircuitOpenError | LoginRefusedError)
+    return isinstance(exc, PbxAuthError) and not isinstance(exc, LoginRefusedError)
 
 
-def scope_of(exc: PbxAuthError, endpoint: str) -> Scope:
+def scope_of(exc: PbxUnusableError, endpoint: str) -> Scope:
     """Whom the refusal `exc` of a call of `endpoint` is remembered for."""
     if not answered_by_the_pbx(exc):
         return Scope.JOB
@@ -61,7 +55,7 @@ def scope_of(exc: PbxAuthError, endpoint: str) -> Scope:
     return Scope.CREDENTIALS if endpoint == "get_token" else Scope.JOB
 
 
-def is_failed_login(exc: PbxAuthError, endpoint: str) -> bool:
+def is_failed_login(exc: PbxUnusableError, endpoint: str) -> bool:
     """Whether the refusal counts toward the PBX's IP block: a token call it refused."""
     return endpoint in TOKEN_ENDPOINTS and answered_by_the_pbx(exc)
 
@@ -82,7 +76,7 @@ class Refusal:
 
     @classmethod
     def of(
-        cls, exc: PbxAuthError, scope: Scope, *, at: float, job_id: str, client_id: str
+        cls, exc: PbxUnusableError, scope: Scope, *, at: float, job_id: str, client_id: str
     ) -> Refusal:
         """The refusal that `exc` reports."""
         return cls(

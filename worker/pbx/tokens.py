@@ -26,12 +26,14 @@ from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
 from worker.pbx.errors import (
+    LoginUnansweredError,
     PbxAuthError,
     PbxConnectionError,
     PbxRejectedError,
     PbxTokenCapError,
     PbxTokenExpiredError,
     PbxUnreachableError,
+    PbxUnusableError,
 )
 from worker.pbx.login_gate import (
     FAILED_LOGINS_WINDOW_S,
@@ -39,7 +41,6 @@ from worker.pbx.login_gate import (
     UNANSWERED_SPACING_S,
     Action,
     LoginFacts,
-    LoginUnansweredError,
     next_step,
 )
 from worker.pbx.login_records import LoginRecords, login_facts
@@ -150,8 +151,8 @@ class TokenCache:
         await self._batch.script(self._invalidate, [keys.token(*client)], [failed_token])
 
     async def refused(
-        self, entry: PbxEntry, exc: PbxAuthError, job_id: str, endpoint: str
-    ) -> PbxAuthError:
+        self, entry: PbxEntry, exc: PbxUnusableError, job_id: str, endpoint: str
+    ) -> PbxUnusableError:
         """For a request (not a token call) the PBX refused: the error to raise. A refusal of
         this machine's IP (70004, 70087) is remembered for the device, and says so; any other
         ends the job's tries through its circuit alone."""
@@ -259,10 +260,10 @@ class TokenCache:
                 next_step(
                     facts, self._clock(), refreshable=False, probe_every_s=self._probe_every_s
                 )
-            except PbxAuthError as exc:
-                # The PBX refused the client or the caller itself (-1, 70004, 70087, 10005...):
-                # nobody of this job tries this client again, neither a refresh with the pair
-                # (forgotten) nor a login, until `retry`.
+            except PbxUnusableError as exc:
+                # Unusable for this job (a refusal, a certificate, an open circuit): nobody of it
+                # tries this client again, neither a refresh with the pair (forgotten) nor a
+                # login, until `retry`.
                 raise await self._remember(fetch, exc, "refresh_token") from None
             else:
                 # Timed from the answer: the call may have waited for a slot first.
@@ -284,11 +285,11 @@ class TokenCache:
         except PbxTokenCapError:
             await self._records.pause_at_cap(entry)
             raise
-        except PbxAuthError as exc:
+        except PbxUnusableError as exc:
             raise await self._remember(fetch, exc, "get_token") from None
         return TokenPair.from_answer(answer, self._clock())
 
-    async def _remember(self, fetch: _Fetch, exc: PbxAuthError, endpoint: str) -> PbxAuthError:
+    async def _remember(self, fetch: _Fetch, exc: PbxUnusableError, endpoint: str) -> PbxAuthError:
         """Record the refusal (see LoginRecords.remember); the error to raise."""
         error, fetch.kept = await self._records.remember(
             fetch.entry, exc, endpoint, job_id=fetch.job_id, member=fetch.member
