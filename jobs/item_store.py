@@ -19,7 +19,7 @@ from jobs.transitions import TRANSITION_LUA, Transition, applied
 from trunks.pbx import PbxEntry
 
 # KEYS: item lock, item, job pbxs, job circuit, job counts, job pbx-counts.
-# ARGV: owner, lock ms, max attempts this run, first_try_at if unset, updated_at.
+# ARGV: owner, lock ms, max attempts a round, first_try_at if unset, updated_at.
 # Claims the item for one task and reads all it needs in one round trip: false when another task
 # holds it, else {item fields, the job's entry for its PBX, the PBX's open circuit}. An item that
 # will plainly be sent (nothing sent before, its name not known to be taken, attempts left, PBX

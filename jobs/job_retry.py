@@ -1,11 +1,12 @@
 """`retry` in the job store: failed items back to queued, a cut-short job made whole.
 
-Every retried item starts again without its last outcome and its retry clock; its attempts so far
-are kept (`attempts_at_retry` marks where this run's count starts). The PBX's credential circuit is
-closed and, when an inventory is given, its stored entries replaced, so that one login is tried
-with what is stored now; a PBX that did not answer its logins is probed afresh. A secret the PBX
-refused stays refused for every job for a day (see worker.pbx.refusals), unless `relogin` asks
-to try it once more (also a device that refused this machine's IP: someone fixed it on the PBX).
+Every retried item starts a new round without its last outcome and its retry clock; its attempts
+so far are kept (`attempts_at_retry` marks where the round's count starts). The PBX's credential
+circuit is closed and, when an inventory is given, its stored entries replaced, so that one login
+is tried with what is stored now; a PBX that did not answer its logins is probed afresh. A secret
+the PBX refused stays refused for every job for a day (see worker.pbx.refusals), unless `relogin`
+asks to try it once more (also a device that refused this machine's IP: someone fixed it on the
+PBX).
 The job's keys get the full TTL again.
 """
 

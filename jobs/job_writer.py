@@ -28,7 +28,7 @@ SUBMIT_DONE_LUA = lua(__file__, "submit_done")
 
 
 class SubmitLeaseLostError(TrunkctlError):
-    """Raised when a submit finds its lease on the job run out: it must not write any more."""
+    """Raised when a submit finds its lease on the job expired: it must not write any more."""
 
 
 def cut_short_advice(job_id: str) -> str:

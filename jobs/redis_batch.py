@@ -31,7 +31,7 @@ class _Call:
 
 
 class RedisBatcher:
-    """Runs Redis commands and Lua scripts for many coroutines, one pipeline per loop turn."""
+    """Sends Redis commands and Lua scripts for many coroutines, one pipeline per loop turn."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis

@@ -45,7 +45,7 @@ class JobSummary(TypedDict):
     counts: dict[str, int]  # items per state, every state present
     submit: str  # SUBMIT_DONE, SUBMIT_RUNNING or SUBMIT_CUT_SHORT
     kind: str  # rollout, plan, apply or rollback (jobs.operations.JobKind)
-    source: str | None  # the plan an apply runs, the job a rollback undoes
+    source: str | None  # the plan an apply carries out, the job a rollback undoes
 
 
 class JobStatus(JobSummary):

@@ -1,4 +1,4 @@
-"""Watching a job until it is final: `status --wait`, `run` and `demo`.
+"""Watching a job until it is final: `status --wait`, a rollout (`trunkctl run`) and `demo`.
 
 The watch rides out a Redis outage of up to OUTAGE_LIMIT_S (a restart, a failover), saying so, and
 returns at once when the job's last item is announced final (pub/sub), polling besides in case the

@@ -32,7 +32,7 @@ def make_app(settings: Settings) -> Celery:
     app = Celery("trunkctl", broker=broker_url(settings.redis_url), include=["worker.tasks"])
     app.conf.update(
         # kombu's Redis transport, cheaper per message (celery_ext/transport.py); the stock
-        # path runs kombu's own and Celery's threads pool.
+        # path uses kombu's own and Celery's threads pool.
         broker_transport="redis" if settings.stock_celery else "celery_ext.transport:Transport",
         task_default_queue=settings.queue,
         task_serializer="json",
@@ -101,8 +101,8 @@ def _warn_if_off_the_queue(sender: Any = None, **_: Any) -> None:
 
 
 def _stop_with_parent(**_: Any) -> None:
-    """A worker started by `trunkctl run` (TRUNKCTL_WORKER_PARENT_PID) stops warm when that
-    command is gone (killed), instead of running on unseen."""
+    """A worker started for a rollout by `trunkctl run` (TRUNKCTL_WORKER_PARENT_PID) stops warm
+    when that command is gone (killed), instead of going on unseen."""
     parent = int(os.environ.get("TRUNKCTL_WORKER_PARENT_PID") or 0)
     if parent <= 0:
         return

@@ -68,7 +68,7 @@ class CreateAttempt:
         meanwhile (a refusal, or `cancel`, in any process), else count it and mark the item,
         unless the run's attempts are used up (a replay after 10004 is one more)."""
         item = self._item
-        if self._left and item.attempts_this_run + self._left >= self._max_attempts:
+        if self._left and item.attempts_this_round + self._left >= self._max_attempts:
             raise PbxTokenExpiredError(
                 "trunk/create: TOKEN EXPIRED (errcode 10004)", errcode=10004, errmsg="TOKEN EXPIRED"
             )

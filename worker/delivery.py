@@ -54,7 +54,7 @@ def _pbx_errmsg(error: PbxError) -> str:
 
 
 class Delivery:
-    """Runs items of jobs against their PBXs."""
+    """Delivers items of jobs to their PBXs."""
 
     def __init__(
         self,
@@ -102,7 +102,7 @@ class Delivery:
                 await self._store.unlock(job_id, item_no, owner)
 
     async def give_up(self, job_id: str, item_no: int, reason: str) -> None:
-        """End an item its task could not run (unexpected errors, again and again): failed, with
+        """End an item whose task kept failing (unexpected errors, again and again): failed, with
         the reason, unless it is final already. `retry` queues it again like any failed item."""
         await self._store.move(final_transition(job_id, item_no, State.FAILED, errmsg=reason))
 
@@ -151,7 +151,7 @@ class Delivery:
             fresh = replace(item, taken_before=False) if looked_up else item
             return await self._create(fresh, pbx, first_try_at)
 
-        done = await self._operations.run(item, pbx, create)
+        done = await self._operations.perform(item, pbx, create)
         return done if isinstance(done, Outcome) else Outcome(done)
 
     async def _create(self, item: Item, pbx: PbxConnection, first_try_at: float) -> Outcome:
@@ -167,8 +167,8 @@ class Delivery:
             if trunk_id is not None:
                 state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
                 return await self._finish(item, state, trunk_id=trunk_id)
-        if item.attempts_this_run >= self._settings.max_attempts:
-            return await self._give_up(item, item.attempts_this_run)
+        if item.attempts_this_round >= self._settings.max_attempts:
+            return await self._give_up(item, item.attempts_this_round)
         attempt = CreateAttempt(
             self._store, item, running=running, max_attempts=self._settings.max_attempts,
         )  # fmt: skip
@@ -237,7 +237,7 @@ class Delivery:
             return await self._fail(item, exc)
         fresh = await self._store.load(item.job_id, item.item_no)
         decision = decide(
-            item, exc, attempts=(fresh or item).attempts_this_run,
+            item, exc, attempts=(fresh or item).attempts_this_round,
             elapsed_s=self._clock() - first_try_at, settings=self._settings,
         )  # fmt: skip
         if decision.give_up is not None:

@@ -60,8 +60,8 @@ class ItemOutcomes:
         return await self.finish(item, State.FAILED, errmsg=reason, trunk_id=trunk_id)
 
     def before_send(self, item: Item, **recorded: Any) -> BeforeSend:
-        """What runs right before an update or delete leaves (its slot held): the item is marked
-        `write_sent`, with `recorded` (JSON-encoded) beside it, so that a run after a lost
+        """What is awaited right before an update or delete leaves (its slot held): the item is
+        marked `write_sent`, with `recorded` (JSON-encoded) beside it, so that a run after a lost
         answer knows the write may have landed."""
         fields: dict[str, str | int] = {WRITE_SENT_FIELD: 1}
         fields.update({name: json.dumps(value) for name, value in recorded.items()})

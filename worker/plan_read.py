@@ -28,7 +28,7 @@ def plan_row(
 
 
 class PlanRead:
-    """Runs read items."""
+    """Carries out read items."""
 
     def __init__(self, outcomes: ItemOutcomes) -> None:
         self._outcomes = outcomes

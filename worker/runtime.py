@@ -1,7 +1,7 @@
 """The async side of a worker process: one event loop thread, started once, shared by all tasks.
 
-The worker's pool (`celery_ext.pool`) awaits each task's coroutine on this loop; a task run by
-any other pool hands its coroutine over from its thread and waits for it. The loop owns
+The worker's pool (`celery_ext.pool`) awaits each task's coroutine on this loop; under any other
+pool, a task hands its coroutine over from its thread and waits for it. The loop owns
 the aiohttp session, the async Redis client, the token cache and the limiter, so their state (open
 connections, cached tokens, local waiters) lives as long as the process, not as long as a task.
 """
@@ -57,7 +57,7 @@ class WorkerRuntime:
             target=self._loop.run_forever, name="trunkctl-loop", daemon=True
         )
         self._thread.start()
-        self.delivery: Delivery = self.run(self._start())
+        self.delivery: Delivery = self.await_on_loop(self._start())
 
     async def _start(self) -> Delivery:
         # The PBX closes every connection after its answer, so pooling would only hold dead sockets.
@@ -101,11 +101,11 @@ class WorkerRuntime:
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        """The event loop (it runs on its own thread)."""
+        """The event loop (on its own thread)."""
         return self._loop
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the loop from any thread and wait for its result."""
+    def await_on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Await a coroutine on the loop from any other thread; its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def close(self) -> None:
@@ -115,7 +115,7 @@ class WorkerRuntime:
             await self._session.close()
             await self._redis.aclose(close_connection_pool=True)  # the pool is ours
 
-        self.run(_close())
+        self.await_on_loop(_close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         if not self._thread.is_alive():

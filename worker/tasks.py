@@ -50,7 +50,7 @@ def deliver_trunk(
     `errors`: the unexpected failures of its runs so far (not PBX faults, not stepping aside).
     """
     try:
-        outcome = awaited(lambda: runtime(settings).run(_deliver(job_id, item_no)))
+        outcome = awaited(lambda: runtime(settings).await_on_loop(_deliver(job_id, item_no)))
     except Exception as exc:  # noqa: BLE001 - retried, then recorded as the item's failure
         errors += 1
         # Type and redacted message only: a traceback's text is not ours to vouch for.
@@ -83,7 +83,7 @@ def _give_up(job_id: str, item_no: int, reason: str) -> str | None:
     log.error("job %s item %s: %s", job_id, item_no, reason)
     try:
         process = runtime(settings)
-        process.run(process.delivery.give_up(job_id, item_no, reason))
+        process.await_on_loop(process.delivery.give_up(job_id, item_no, reason))
     except Exception as exc:  # noqa: BLE001 - Redis is out of reach: the task comes back
         failure = redact(f"{type(exc).__name__}: {exc}")
         log.error("job %s item %s: could not record the failure: %s", job_id, item_no, failure)  # noqa: TRY400

@@ -22,7 +22,7 @@ from worker.pbx.errors import PbxRejectedError
 
 
 class TrunkRollback:
-    """Runs delete and restore items."""
+    """Carries out delete and restore items."""
 
     def __init__(self, outcomes: ItemOutcomes) -> None:
         self._outcomes = outcomes

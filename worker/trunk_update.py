@@ -26,13 +26,13 @@ from worker.item_outcomes import (
 from worker.pbx.connection import PbxConnection
 
 T = TypeVar("T")
-# Runs the create path of worker.delivery; True: this run looked the name up already.
+# The create path of worker.delivery; True: this run looked the name up already.
 Create = Callable[[bool], Awaitable[T]]
 CHANGED_SINCE_PLAN = "changed on the PBX since the plan read it"
 
 
 class TrunkUpdate:
-    """Runs upsert and apply items."""
+    """Carries out upsert and apply items."""
 
     def __init__(self, outcomes: ItemOutcomes) -> None:
         self._outcomes = outcomes

@@ -59,7 +59,7 @@ class PbxConnection:
         on_unusable: OnUnusable | None = None,
     ) -> None:
         self.entry = entry
-        self._job_id = job_id  # whose run a refused login ends (see TokenCache.token)
+        self._job_id = job_id  # whose round a refused login ends (see TokenCache.token)
         self._on_unusable = on_unusable
         # The job's circuit for this PBX: a slot asked of Redis is refused once it is open.
         self._circuit = (keys.job_circuit(job_id), entry.pbx) if job_id else None
@@ -91,7 +91,7 @@ class PbxConnection:
     ) -> dict[str, Any]:
         """One authenticated call; on 10004 the token is renewed once and the call replayed once.
 
-        `before_send` runs each time the request is about to go out (its slot held);
+        `before_send` is awaited each time the request is about to go out (its slot held);
         `on_refused` when the PBX answered 10004, which says it did not act on the request.
         """
         for replay in (False, True):
@@ -143,7 +143,7 @@ class PbxConnection:
                     # so that no other request (nor this one's lookup and re-send) joins it there.
                     await asyncio.sleep(min(self.entry.timeout_s, TIMEOUT_HOLD_MAX_S))
                     raise
-        # Never sent: each time the request had its slot, its token had run out again.
+        # Never sent: each time the request had its slot, its token had expired again.
         raise PbxTokenLapsedError(
             f"{endpoint}: no access token lived until the request's turn ({MAX_SLOT_TRIES} tries)",
             errcode=10004, errmsg="TOKEN EXPIRED",
@@ -152,7 +152,7 @@ class PbxConnection:
     async def create_trunk(
         self, body: dict[str, Any], before_send: BeforeSend, on_refused: OnRefused | None = None
     ) -> int:
-        """POST trunk/create; the new trunk's id. `before_send` runs before each request,
+        """POST trunk/create; the new trunk's id. `before_send` is awaited before each request,
         `on_refused` after each one answered 10004 (see api)."""
         answer = await self.api(
             "POST", "trunk/create", body=body, before_send=before_send, on_refused=on_refused
@@ -202,8 +202,8 @@ class PbxConnection:
     async def update_trunk(
         self, trunk_id: int, fields: dict[str, Any], before_send: BeforeSend
     ) -> None:
-        """POST trunk/update with `id` and the fields to change; `before_send` runs before each
-        request (see api)."""
+        """POST trunk/update with `id` and the fields to change; `before_send` is awaited before
+        each request (see api)."""
         await self.api(
             "POST", "trunk/update", body={"id": trunk_id, **fields}, before_send=before_send
         )

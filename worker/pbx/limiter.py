@@ -12,7 +12,7 @@ Within a process, waiters for a device queue in FIFO order and cost nothing whil
   announcement, for the soonest lease to expire, or at most POLL_S.
 A task that would find enough already queued for its device may step aside instead, and is told
 when to come back (see step_aside.py).
-Leases in use are renewed while requests run (see lease_keeper.py).
+Leases in use are renewed while their requests are in flight (see lease_keeper.py).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ the items of such a PBX fail with.
 Yeastar blocks the caller's IP after 5 failed logins (70004) until someone on site lifts the
 block. So a refusal is remembered by what it is about:
 - the job, for every refusal of the credentials or the caller: no further token call of that job
-  to that API client until `retry` (at most one failed login per PBX per job run);
+  to that API client until `retry` (at most one failed login per PBX per job and round);
 - the secret, for a login refused with -1, 10005 or 10009 (a wrong client id or secret, or an
   API client that may not log in): its keyed fingerprint, per device and client id, for
   REFUSAL_MEMORY_S, so that no job, retry or worker sends that secret to that device again.
@@ -97,7 +97,7 @@ class Refusal:
             return None
 
     def in_force(self, now: float) -> bool:
-        """Whether it still stops token calls: a job's for as long as the job's run lasts, a
+        """Whether it still stops token calls: a job's until the job's round ends (`retry`), a
         secret's or a device's for REFUSAL_MEMORY_S."""
         return self.scope is Scope.JOB or now < self.at + REFUSAL_MEMORY_S
 

@@ -3,7 +3,7 @@ come back: the limiter's policy, as arithmetic on counts and times (no I/O, no c
 
 A task that steps aside is deferred (queued again in the broker), which frees its place in this
 process for another PBX's task. It only helps if enough is already queued here to keep its PBX
-busy, and either its wait would run out anyway or this process is short of room while other
+busy, and either its wait would time out anyway or this process is short of room while other
 PBXs' tasks seem to be waiting in the broker.
 """
 
@@ -65,7 +65,7 @@ def comeback_at(
 
     Never later than `horizon_s` from now: a task is put off that long at most, and comes back
     then, early, to step aside again if need be. Its place in the line of returns is at the
-    horizon, not where the backlog would put it: had the line run on past the horizon, the tasks
+    horizon, not where the backlog would put it: had the line gone on past the horizon, the tasks
     that come back early would leave holes in it, and the device would idle where they were due.
     """
     half = ENOUGH_WAITERS_PER_SLOT * limit / 2
