@@ -1,12 +1,8 @@
 """Redis locks this process holds, kept alive for as long as it works under them.
 
-A lock expires soon after its holder dies, so that a killed worker's work can be taken up again:
-- an item's claim after the broker's visibility timeout. A run that lives longer (a long slot
-  wait, a slow login, a PBX given a long `timeout_s`) must not lose its claim to the task the
-  broker redelivers meanwhile, which would then send the same trunk while this run's create may
-  be in flight;
-- a PBX's token fetch lock within seconds, however long the fetch itself may take: a worker
-  killed while fetching must not stall every other worker's requests to that PBX.
+A lock expires soon after its holder dies, so that a killed worker's work is taken up again: an
+item's claim (a longer run must not lose it to a redelivered task while its create may be in
+flight), a token fetch lock within seconds (however long the fetch).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """How the operations beside create (worker.operations) record an item's steps and outcome.
 
-One run of such an item reads its trunk first, always: an update or delete that may have reached
-the PBX (timeout, dropped connection) is marked `write_sent` right before it leaves, and the next
-run decides from what the PBX holds then, never by sending it blindly again.
+An update or delete is marked `write_sent` right before it leaves; a later run reads the trunk
+and decides from what the PBX holds, never by sending the write blindly again.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""The operations of an item beside create (jobs.operations.Op), for worker.delivery.
-
-Delivery claims the item, connects to its PBX and turns PBX faults into retries or failures for
-every operation alike; this module only picks the one to carry out. Each returns the item's final
-state, or what the create path returned when the operation ends in a create.
-"""
+"""The operations of an item beside create (jobs.operations.Op), for worker.delivery, which
+claims the item and turns PBX faults into retries or failures for all of them alike."""
 
 from __future__ import annotations
 

@@ -1,12 +1,9 @@
 """Whether an item whose run met a transient fault runs again, and when: pure arithmetic on its
 counts and times (no I/O; the random source is a parameter).
 
-Bounded three ways: the attempts of the round (`max_attempts`), the runs
-that met a fault at the PBX of any kind, a lookup or a login as much as a create (`max_attempts`
-too: a sick PBX is not asked again and again), and the time since the first try (`retry_window_s`).
-A run that asked nothing of the PBX counts no try, and is bounded by the window alone: its PBX
-could not be reached at all (down, rebooting), its tokens are all out (both waited out, a look
-every half to whole backoff cap), or its request's token expired each time its turn came.
+Bounded by the round's attempts and by the item's tries (both `max_attempts`: a sick PBX is not
+asked again and again), and by the time since the first try (`retry_window_s`). A run that asked
+nothing of the PBX (unreachable, its tokens all out, a token expired each time) counts no try.
 """
 
 from __future__ import annotations

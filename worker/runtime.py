@@ -1,9 +1,7 @@
 """The async side of a worker process: one event loop thread, started once, shared by all tasks.
 
-The worker's pool (`celery_ext.pool`) awaits each task's coroutine on this loop; under any other
-pool, a task hands its coroutine over from its thread and waits for it. The loop owns
-the aiohttp session, the async Redis client, the token cache and the limiter, so their state (open
-connections, cached tokens, local waiters) lives as long as the process, not as long as a task.
+The loop owns the aiohttp session, the async Redis client, the token cache and the limiter, so
+that their state lives as long as the process, not as long as a task.
 """
 
 from __future__ import annotations
@@ -66,9 +64,8 @@ class WorkerRuntime:
         self._session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar()
         )
-        # A plain pool (a blocking one costs a timer and a condition per command), whose
-        # connections pack commands in C. Calls share a pipeline per loop turn, so the pool
-        # stays small; it could grow with the tasks in progress, no further.
+        # A plain pool, not a blocking one (a timer and a condition per command): calls share a
+        # pipeline per loop turn, so it stays small.
         pool = connection_pool(
             self.settings.redis_url,
             max_connections=2 * self.settings.worker_concurrency + 16,

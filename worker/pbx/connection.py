@@ -89,11 +89,8 @@ class PbxConnection:
         before_send: BeforeSend | None = None,
         on_refused: OnRefused | None = None,
     ) -> dict[str, Any]:
-        """One authenticated call; on 10004 the token is renewed once and the call replayed once.
-
-        `before_send` is awaited each time the request is about to go out (its slot held);
-        `on_refused` when the PBX answered 10004, which says it did not act on the request.
-        """
+        """One authenticated call, replayed once with a renewed token after 10004. `before_send`
+        is awaited as each request leaves (slot held), `on_refused` after each 10004."""
         for replay in (False, True):
             try:
                 return await self._send(method, endpoint, before_send, params=params, body=body)
@@ -109,10 +106,8 @@ class PbxConnection:
     async def _send(
         self, method: str, endpoint: str, before_send: BeforeSend | None, **kwargs: Any
     ) -> dict[str, Any]:
-        """One request, with the token taken once its slot is held. A token that expired while
-        the request waited for the slot is renewed in that slot, right before the request
-        (unless the PBX wants a pause between requests, or another task is renewing it already:
-        then the slot is given up and the request queues again behind that renewal)."""
+        """One request, its token taken once its slot is held. A token that expired meanwhile is
+        renewed in that slot, else (a min interval, a renewal under way) the slot is given up."""
         for _ in range(MAX_SLOT_TRIES):
             await self._tokens.token(self.entry, self._token_call, self._job_id)
             async with self._limiter.slot(self.entry, self._slot_wait_s, circuit=self._circuit):
@@ -139,8 +134,8 @@ class PbxConnection:
                         await self._on_unusable(refusal)
                     raise refusal from None
                 except PbxTimeoutError:
-                    # The PBX may still be working on it: its slot stays taken a while longer,
-                    # so that no other request (nor this one's lookup and re-send) joins it there.
+                    # The PBX may still be working on it: no other request (nor this one's
+                    # lookup) joins it there a while.
                     await asyncio.sleep(min(self.entry.timeout_s, TIMEOUT_HOLD_MAX_S))
                     raise
         # Never sent: each time the request had its slot, its token had expired again.
@@ -152,15 +147,14 @@ class PbxConnection:
     async def create_trunk(
         self, body: dict[str, Any], before_send: BeforeSend, on_refused: OnRefused | None = None
     ) -> int:
-        """POST trunk/create; the new trunk's id. `before_send` is awaited before each request,
-        `on_refused` after each one answered 10004 (see api)."""
+        """POST trunk/create; the new trunk's id (`before_send`, `on_refused`: see api)."""
         answer = await self.api(
             "POST", "trunk/create", body=body, before_send=before_send, on_refused=on_refused
         )
         trunk_id = answer.get("id")
         if isinstance(trunk_id, int) and not isinstance(trunk_id, bool):
             return trunk_id
-        # Created, but the answer lacks the id (seen with proxies and other firmware): ask.
+        # Created, but the answer lacks the id (some proxies and firmware): ask.
         found = await self.find_trunk(str(body.get("name", "")))
         if found is None:
             raise PbxBadAnswerError("trunk/create: success, but no trunk of that name is listed")
@@ -202,8 +196,7 @@ class PbxConnection:
     async def update_trunk(
         self, trunk_id: int, fields: dict[str, Any], before_send: BeforeSend
     ) -> None:
-        """POST trunk/update with `id` and the fields to change; `before_send` is awaited before
-        each request (see api)."""
+        """POST trunk/update with `id` and the fields to change (`before_send`: see api)."""
         await self.api(
             "POST", "trunk/update", body={"id": trunk_id, **fields}, before_send=before_send
         )

@@ -1,26 +1,17 @@
 """What can go wrong with a call to a PBX: one tree, each class saying when it is raised.
 
     PbxError
-    ├── PbxTransientError          worth another run later
-    │   ├── PbxConnectionError     may have landed
-    │   │   ├── PbxUnreachableError, PbxTimeoutError, LoginUnansweredError
-    │   ├── PbxServerError, PbxInternalError, PbxBusyError
-    │   └── PbxTokenCapError
-    │       └── LoginsPausedError
-    ├── PbxTokenExpiredError       (transient) 10004
-    │   └── PbxTokenLapsedError
-    ├── PbxUnusableError           this PBX, for this job, until `retry`: opens the job's circuit
-    │   ├── PbxAuthError           credentials or caller refused
-    │   │   └── LoginRefusedError
-    │   ├── PbxTlsError            the PBX cannot prove who it is
-    │   └── CircuitOpenError       the circuit is open already
-    ├── SlotUnavailableError       not sent: step aside
-    ├── PbxDuplicateError
-    └── PbxRejectedError
-        └── PbxPartialError, PbxBadAnswerError
+    ├── PbxTransientError: worth another run (connection, timeout, 5xx, busy, token cap...)
+    ├── PbxTokenExpiredError: 10004, transient too
+    ├── PbxUnusableError: not for this job until `retry` (opens the job's circuit)
+    │   ├── PbxAuthError: credentials or caller refused
+    │   ├── PbxTlsError: the PBX cannot prove who it is
+    │   └── CircuitOpenError: the circuit is open already
+    ├── SlotUnavailableError: not sent, step aside
+    └── PbxDuplicateError, PbxRejectedError: for good
 
-`may_have_applied` says whether the PBX may have acted on the request anyway: such a create is
-looked up before a re-send. `tried_the_pbx` says whether the run counts a try (worker.retry_policy).
+`may_have_applied`: the PBX may have acted on it anyway (a create is looked up before a re-send);
+`tried_the_pbx`: the run counts a try (worker.retry_policy).
 """
 
 from __future__ import annotations
@@ -113,10 +104,8 @@ class LoginsPausedError(PbxTokenCapError):
 
 
 class PbxTokenExpiredError(PbxError):
-    """Raised for errcode 10004: the token is expired or unknown; refresh once, replay once.
-
-    Transient: when the replay meets 10004 again, the item is retried later with backoff.
-    """
+    """Raised for errcode 10004: the token is expired or unknown; refresh once, replay once, and
+    when the replay meets it again, the item is retried later (transient)."""
 
     transient = True
 
@@ -134,10 +123,8 @@ class PbxUnusableError(PbxError):
 
 
 class PbxAuthError(PbxUnusableError):
-    """Raised when the PBX refuses the credentials or the caller (-1, 70004, 70087, 10005, 10009).
-
-    Retrying would spend one of the 5 failed logins before the IP block.
-    """
+    """Raised when the PBX refuses the credentials or the caller (-1, 70004, 70087, 10005, 10009):
+    retrying would spend one of the 5 failed logins before the IP block."""
 
 
 class LoginRefusedError(PbxAuthError):

@@ -1,16 +1,12 @@
 """Whether a token call may go to a PBX now: pure decisions on what Redis holds and the time.
 
-Two budgets guard a PBX besides the refusals that are remembered (see refusals.py):
+Two budgets guard a PBX besides the refusals remembered (refusals.py):
 - failed logins: Yeastar blocks the caller's IP after 5, so no login while MAX_FAILED_LOGINS
-  token calls to a device were refused within FAILED_LOGINS_WINDOW_S, across all jobs and
-  workers. A token call holds a place in that budget while it is in flight (reserved in the same
-  Redis step that reads the budget), and gives it back unless the PBX refused it. A refresh sends
-  no secret and is not held back (a refused one still counts, and forgets its pair);
-- unanswered logins: a PBX that accepts connections and answers nothing is probed, not
-  hammered and not abandoned: after UNANSWERED_BURST logins without an answer within a token's
-  lifetime, one more every UNANSWERED_SPACING_S at most. Each may have issued a token, so once
-  TOKEN_CAP of them are that recent, no login until the oldest has expired. `retry` starts the
-  count afresh.
+  token calls to the device were refused within FAILED_LOGINS_WINDOW_S (all jobs and workers);
+  a call in flight holds a place, given back unless refused. A refresh sends no secret: not held;
+- unanswered logins: a PBX that accepts connections but answers nothing is probed, neither
+  hammered nor abandoned: after UNANSWERED_BURST, one every UNANSWERED_SPACING_S, and none while
+  TOKEN_CAP tokens may be out. `retry` starts the count afresh.
 """
 
 from __future__ import annotations
@@ -58,9 +54,8 @@ def next_step(
     refreshable: bool,
     probe_every_s: float = UNANSWERED_SPACING_S,
 ) -> Action:
-    """Refresh or log in, or raise why not: LoginRefusedError for a refusal in force (a login
-    with a refused secret, or anything to a device that refuses this IP), LoginsPausedError while
-    a budget says wait, PbxTokenCapError after a 60002."""
+    """Refresh or log in, or raise why not: LoginRefusedError for a refusal in force,
+    LoginsPausedError while a budget says wait, PbxTokenCapError after a 60002."""
     if facts.job_refusal is not None:  # in force until `retry`, whatever the secret
         raise facts.job_refusal.error()
     if facts.device_refusal is not None and facts.device_refusal.in_force(now):

@@ -80,10 +80,8 @@ class LoginRecords:
         job_id: str,
         member: str = "",
     ) -> tuple[PbxAuthError, bool]:
-        """Record a refusal of a call of `endpoint` for whom it concerns (see refusals.py); a
-        refused token call keeps its place in the failed-login budget (`member`) as a failed
-        login, and forgets the stored pair (a device's refusal too: its token is of no use).
-        The error to raise, and whether the place was kept. Logged once, when it is new."""
+        """Record a refusal of a call of `endpoint` for whom it concerns (refusals.py), logged once;
+        the error to raise, and whether a refused token call kept its budget place (`member`)."""
         scope, now = scope_of(exc, endpoint), self._clock()
         refusal = Refusal.of(exc, scope, at=now, job_id=job_id, client_id=entry.client_id)
         memory_key = (

@@ -1,19 +1,15 @@
 """Refused logins and refused callers: what is remembered, for whom, for how long, and the reason
 the items of such a PBX fail with.
 
-Yeastar blocks the caller's IP after 5 failed logins (70004) until someone on site lifts the
-block. So a refusal is remembered by what it is about:
-- the job, for every refusal of the credentials or the caller: no further token call of that job
-  to that API client until `retry` (at most one failed login per PBX per job and round);
-- the secret, for a login refused with -1, 10005 or 10009 (a wrong client id or secret, or an
-  API client that may not log in): its keyed fingerprint, per device and client id, for
-  REFUSAL_MEMORY_S, so that no job, retry or worker sends that secret to that device again.
-  Another secret may be tried; `retry --relogin` tries this one again on purpose;
-- the device, for 70004 (it blocked this IP) or 70087 (this IP is not on its allow-list) on any
-  call: nothing can succeed from this machine until someone acts on the PBX, so no job tries
-  that device for REFUSAL_MEMORY_S, or until `retry --relogin` says it was done.
-Refusals of other calls (-1, 10005, 10009 on trunk/create...) end that job's tries only: they came
-with a token, so the login itself succeeded and they spend nothing toward the IP block.
+Yeastar blocks the caller's IP after 5 failed logins, until someone on site lifts the block, so
+a refusal is remembered by what it is about:
+- the job, for every refusal: no further token call of it to that API client until `retry` (at
+  most one failed login per PBX per job and round);
+- the secret, for a login refused with -1, 10005 or 10009: its keyed fingerprint, per device and
+  client id, for REFUSAL_MEMORY_S, whatever the job (`retry --relogin` tries it again);
+- the device, for 70004 (IP blocked) or 70087 (IP not allowed) on any call: no job tries it for
+  REFUSAL_MEMORY_S, or until `retry --relogin` says someone acted on the PBX.
+A refusal of a call made with a token ends that job's tries only: its login had succeeded.
 """
 
 from __future__ import annotations
