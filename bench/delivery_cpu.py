@@ -103,7 +103,7 @@ def main() -> None:
                 for index in range(args.trunks)
                 for pbx in range(args.pbxs)
             ]
-            runtime.run(deliver_all(runtime, job_id, order, args.concurrency, profiler))
+            runtime.await_on_loop(deliver_all(runtime, job_id, order, args.concurrency, profiler))
             cpu_s, wall_s = time.process_time() - cpu_start, time.perf_counter() - wall_start
             print(f"{len(rows)} trunks: {store.status(submitted.job_id or '')['counts']}")  # type: ignore[index]
             print(

@@ -1,20 +1,14 @@
 """A Celery execution pool that awaits each task's I/O on the process's event loop.
 
-Celery's threads pool parks one thread per task while its PBX answers. With a hundred PBXs in
-flight, those threads wake and sleep around every request and take the GIL from the Celery
-consumer, which then cannot fetch tasks as fast as the PBXs finish them. This pool uses no thread
-per task. It runs a task in two steps:
-1. the task's *async part* (registered with `async_part`): a coroutine, awaited on the worker's
-   event loop beside all the others;
-2. then Celery's own tracer, exactly as any pool runs it, on one bookkeeping thread (it blocks on
-   the broker, the loop must not). The task body picks up the result of step 1 with `awaited()`
-   and returns, retries or fails as usual. Late acks, retries and failures behave as under any
-   other pool.
-Tasks reach the loop in bursts, with one wake-up per burst.
-A task without an async part (or whose message cannot be read here) runs on a few threads, as the
-threads pool would run it.
+Celery's threads pool parks a thread per task while its PBX answers, and those threads take the
+GIL from the consumer. This pool uses none per task; it carries out a task in two steps:
+1. the task's *async part* (registered with `async_part`), awaited on the worker's event loop;
+2. Celery's own tracer, as any pool calls it, on one bookkeeping thread (it blocks on the broker,
+   the loop must not); the task body picks up step 1's result with `awaited()`. Late acks,
+   retries and failures behave as under any other pool.
+A task without an async part (or whose message cannot be read here) goes to a few threads.
 
-Private names relied on (Celery 5.7): the arguments Celery's consumer passes `on_apply` to run a
+Private names relied on (Celery 5.7): the arguments Celery's consumer passes `on_apply` to start a
 task, `(task_name, task_id, request, body, content_type, content_encoding)` (celery.app.trace's
 `trace_task_ret`), `BasePool` (`on_start`, `on_stop`, `on_apply`, `terminate_job`, `limit`,
 `body_can_be_buffer`, `signal_safe`) and `celery.concurrency.base.apply_target`. The stock path
@@ -229,9 +223,8 @@ class AsyncioPool(BasePool):
             task.add_done_callback(self._running.discard)
 
     def terminate_job(self, pid: int, signal: int | None = None) -> None:  # noqa: ARG002
-        """Cancel a task in progress (a cold shutdown; a lost broker connection): its run lets
-        its item and its PBX's slot go as it unwinds, and its message, never acknowledged, is
-        handed out again by the broker. Nothing is recorded of the run; its claim said enough."""
+        """Cancel a task in progress (a cold shutdown, a lost broker connection): it lets its item
+        and slot go as it unwinds, and its unacknowledged message is handed out again."""
         with self._lock:
             job = self._jobs.get(pid)
         if job is not None and self._loop is not None and not self._loop.is_closed():
@@ -265,8 +258,7 @@ class AsyncioPool(BasePool):
             result = (False, exc)
         with self._lock:
             self._jobs.pop(job.number, None)
-        # Celery's tracer and its callbacks (late ack, retry, failure) block on the broker: they
-        # run on the bookkeeping thread, never on the loop, which must stay free for the PBXs.
+        # Celery's tracer and callbacks block on the broker: the bookkeeping thread, not the loop.
         self._finishing.put((job, result))
 
     def _finish_all(self) -> None:

@@ -1,30 +1,16 @@
-"""kombu's Redis transport, made cheaper per message for a worker that runs many small tasks.
+"""kombu's Redis transport, made cheaper per message for a worker of many small tasks.
 
 kombu keeps every delivered message in an "unacked" hash and index until it is acked, so that a
-dead worker's messages come back (the visibility timeout). Per message it makes two round trips
-for that bookkeeping, each through a new redis-py client object and a MULTI/EXEC transaction;
-with redis-py 8, building the client costs more than the round trip. This transport:
-- builds that client once per channel (redis-py clients are safe to share between threads: each
-  command takes a connection from the pool and gives it back);
-- sends the two commands of each step as a plain pipeline, without MULTI/EXEC (Redis runs them
-  back to back either way);
-- removes acked messages from the unacked hash in batches: every ACK_BATCH acks or every
-  ACK_FLUSH_S, and when the channel closes. An ack only ever comes late, never early: if the
-  worker dies before a flush, those messages come back after the visibility timeout, and their
-  tasks find their items final and do nothing;
-- after each BRPOP, takes up to READ_MORE further messages that are already queued (within the
-  prefetch window; front priority list first, as BRPOP does) in one Lua script that pops them
-  and records them as unacked atomically:
-  one round trip for many messages, instead of two per message, and no moment at which a
-  message is neither in the queue nor in the unacked hash;
-- reads again once REFILL_AT_LEAST places of a full prefetch window are free, not as soon as
-  one is: otherwise, in a steady rollout, every task that ends costs a BRPOP cycle of its own
-  (measured: 5% of the worker's CPU at 200 ms per request, 13% at 100 ms).
-Measured with py-spy on `bench/delivery.py uniform`, kombu's bookkeeping was about a fifth of the
-worker's CPU per trunk before this transport.
-
+dead worker's messages come back. This transport keeps that bookkeeping, cheaper:
+- one redis-py client per channel, not one per step (clients are safe to share between threads);
+- plain pipelines, without MULTI/EXEC (Redis runs the two commands back to back either way);
+- acks removed in batches (ACK_BATCH, ACK_FLUSH_S, and at close): an ack only ever comes late,
+  and a task whose message comes back finds its item final;
+- after each BRPOP, up to READ_MORE queued messages popped and recorded as unacked by one Lua
+  script: never a moment when a message is neither queued nor unacked;
+- a read once REFILL_AT_LEAST places of the prefetch window are free, not one BRPOP per task.
 Messages, keys and the restore protocol are kombu's own: producers use the plain `redis://`
-transport, and other workers may run the stock one (TRUNKCTL_STOCK_CELERY).
+transport, and other workers may use the stock one (TRUNKCTL_STOCK_CELERY).
 
 Private names relied on (kombu 5.7): `kombu.transport.redis.QoS` (`pipe_or_acquire`, `append`,
 `ack`, `unacked_key`, `unacked_index_key`, the unacked hash's value layout `[message, exchange,
@@ -94,9 +80,8 @@ class QoS(kombu_redis.QoS):
             super().append(message, delivery_tag)
 
     def can_consume(self) -> bool:
-        """Whether to read more: once REFILL_AT_LEAST places of the prefetch window are free (at
-        most a quarter of the window), so that one BRPOP and one bulk read fetch many messages,
-        not one each time a task ends."""
+        """Whether to read more: once REFILL_AT_LEAST places (at most a quarter) of the prefetch
+        window are free, so that one BRPOP and one bulk read fetch many messages."""
         if not self.prefetch_count:
             return True
         in_hand = len(self._delivered or ()) - len(self._dirty or ())
@@ -194,12 +179,8 @@ class Channel(kombu_redis.Channel):
         qos = getattr(self, "_qos", None)  # only if kombu created it
         if isinstance(qos, QoS):
             qos.close()
-        # The bookkeeping client stays: kombu restores the unacked messages while it closes, and
-        # tasks that end after a reconnect ack or reject their messages on this old channel, all
-        # through conn_or_acquire. The client's pool reconnects by itself; a new client would
-        # need a new pool, which a channel closed after a lost connection can no longer make (its
-        # transport has let go of the connection's parameters): the worker died of that when
-        # its Redis restarted.
+        # The bookkeeping client stays (kombu restores unacked messages while it closes, and later
+        # acks come through this channel): a closed channel could not make the pool of a new one.
         super().close()
 
 

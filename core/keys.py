@@ -138,7 +138,7 @@ def device_refused(base_url: str) -> str:
 
 def device_failed_logins(base_url: str) -> str:
     """Sorted set, expiring: the token calls a device refused, and those in flight, scored by
-    time (s); members "<owner> <job id>". At most 2 within 30 minutes (see worker.pbx.logins)."""
+    time (s); members "<owner> <job id>" (see worker.pbx.login_gate)."""
     return f"{PREFIX}device:{_digest(base_url)}:failed-logins"
 
 

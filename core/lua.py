@@ -1,4 +1,4 @@
-"""Lua scripts from `.lua` files: each beside the modules that run it, in their `lua/` folder.
+"""Lua scripts from `.lua` files: each beside the modules that call it, in their `lua/` folder.
 
 Redis 6.2 (the embedded default's) has no function libraries, so a script that needs a shared
 function names its file in a first line `--! uses: transition` and gets it put before its own

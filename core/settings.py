@@ -22,7 +22,7 @@ class Settings:
 
     # Empty: the embedded Redis that trunkctl starts itself (core.embedded_redis).
     redis_url: str = ""
-    # Where the embedded Redis and run's reports live; empty: the user's data directory.
+    # Where the embedded Redis and rollouts' reports live; empty: the user's data directory.
     data_dir: str = ""
     # Celery queue that the producer fills and the workers drain.
     queue: str = "trunkctl"

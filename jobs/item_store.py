@@ -19,19 +19,15 @@ from jobs.transitions import TRANSITION_LUA, Transition, applied
 from trunks.pbx import PbxEntry
 
 # KEYS: item lock, item, job pbxs, job circuit, job counts, job pbx-counts.
-# ARGV: owner, lock ms, max attempts this run, first_try_at if unset, updated_at.
-# Claims the item for one task and reads all it needs in one round trip: false when another task
-# holds it, else {item fields, the job's entry for its PBX, the PBX's open circuit}. An item that
-# will plainly be sent (nothing sent before, its name not known to be taken, attempts left, PBX
-# usable) is also moved to `running` (its first try timed) in the same step; its create is
-# counted only right before it leaves (see MARK_SENDING_LUA).
+# ARGV: owner, lock ms, max attempts a round, first_try_at if unset, updated_at.
+# Claims the item and reads all it needs in one round trip: false when another task holds it, else
+# {item fields, the job's entry for its PBX, the PBX's open circuit}. An item that will plainly be
+# sent (nothing sent, name not taken, attempts left, no circuit) goes `running` in the same step.
 CLAIM_LUA = lua(__file__, "claim")
 
 # KEYS: item, job counts, job pbx-counts, item lock, job circuit. ARGV: the item's PBX alias,
-# then fields and values. Right before a create leaves: the job's open circuit for that PBX (a
-# refusal, or `cancel`: nothing is recorded then), else false, with the create counted and the
-# fields written (the "maybe sent" mark). One step, read from Redis: a request that waited in any
-# process sees a circuit another process, or `cancel`, opened meanwhile.
+# then fields and values. Right before a create leaves: the job's open circuit for that PBX (then
+# nothing is recorded), else false, with the attempt counted and the fields written ("maybe sent").
 MARK_SENDING_LUA = lua(__file__, "mark_sending")
 
 

@@ -1,10 +1,8 @@
 """`cancel` in the job store: a job's items that no create of has left end `cancelled`.
 
-Two steps. First the job is marked cancelled and every one of its PBXs' circuits opened with that
-reason: from then on no worker sends a request of the job (a claim, a slot asked of Redis and the
-step right before a create leaves all read the circuit), and the items they hold end cancelled.
-Then every item no worker holds, and that is not final, is moved to `cancelled` here. An item whose
-create is in flight finishes as usual. `retry` queues cancelled items again (it closes circuits).
+First every circuit of the job opens with that reason, so that no worker sends another request of
+it; then every item no worker holds, and not final, is moved to `cancelled`. A create in flight
+finishes as usual; `retry` queues cancelled items again.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """`retry` in the job store: failed items back to queued, a cut-short job made whole.
 
-Every retried item starts again without its last outcome and its retry clock; its attempts so far
-are kept (`attempts_at_retry` marks where this run's count starts). The PBX's credential circuit is
-closed and, when an inventory is given, its stored entries replaced, so that one login is tried
-with what is stored now; a PBX that did not answer its logins is probed afresh. A secret the PBX
-refused stays refused for every job for a day (see worker.pbx.refusals), unless `relogin` asks
-to try it once more (also a device that refused this machine's IP: someone fixed it on the PBX).
-The job's keys get the full TTL again.
+Every retried item starts a new round without its last outcome and its retry clock; its attempts
+so far are kept (`attempts_at_retry` marks where the round's count starts). Its PBX's circuit
+closes, so that one login is tried with what is stored now (a refused secret stays refused for a
+day, see worker.pbx.refusals, unless `relogin`). The job's keys get the full TTL again.
 """
 
 from __future__ import annotations
@@ -28,10 +25,9 @@ if TYPE_CHECKING:  # pydantic loads only for what reads entries (see jobs.store)
     from trunks.pbx import PbxEntry
 
 # KEYS: job counts, job pbx-counts, job, submitter lease. ARGV: item key prefix, highest item
-# number. If the job's submit was cut short (not done, and its lease gone), makes the job whole:
-# counts it again from the items that were stored (the others never were), ends its submit, and
-# returns the queued ones as {number, pbx, ...} (some may have no task); else false. One script,
-# so that no transition of a worker (nor the submit) slips between check, read and write.
+# number. If the job's submit was cut short, makes the job whole from the items stored, ends its
+# submit and returns the queued ones as {number, pbx, ...}; else false. One script, so that no
+# transition slips between check, read and write.
 RECOUNT_LUA = lua(__file__, "recount")
 # What a retried item starts again without: its last outcome and its retry clock. `maybe_sent`
 # stays: a create of an earlier run may have landed, so the name is looked up before a re-send.
@@ -55,14 +51,9 @@ class JobRetry:
         *,
         relogin: bool = False,
     ) -> dict[str, array[int]] | None:
-        """Move the job's failed items back to queued; their numbers by PBX (None: no such job).
-        A job whose submit was cut short is first made whole (see RECOUNT_LUA): its queued items
-        are among those returned, to be queued again.
-
-        New inventory entries replace the stored ones (globally and in the job); every retried
-        PBX's credential circuit is closed again, so one login is tried with what is stored now
-        (unless its PBX refused that secret, or this IP, within a day: `relogin` forgets that).
-        """
+        """Move the job's failed items back to queued; their numbers by PBX (None: no such job),
+        with the queued items of a cut-short submit made whole. `new_entries` replace the stored
+        ones; `relogin` forgets a refused secret's or IP's day (see the module's doc)."""
         job = self._store.job(job_id)
         if job is None:
             return None

@@ -28,7 +28,7 @@ SUBMIT_DONE_LUA = lua(__file__, "submit_done")
 
 
 class SubmitLeaseLostError(TrunkctlError):
-    """Raised when a submit finds its lease on the job run out: it must not write any more."""
+    """Raised when a submit finds its lease on the job expired: it must not write any more."""
 
 
 def cut_short_advice(job_id: str) -> str:
@@ -135,7 +135,7 @@ class JobWriter:
                 f"the submit of {self.job_id} stalled for over {SUBMIT_LEASE_MS // 1000} s and "
                 f"stopped, its job cut short: {cut_short_advice(self.job_id)}"
             )
-        # The highest number so far: a job cut short is counted again up to it (JobStore.retry).
+        # The highest number so far: a job cut short is counted again up to it (jobs.job_retry).
         self._pipe.hset(keys.job(self.job_id), "numbered", self.count)
         self._pipe.execute()
 

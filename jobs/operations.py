@@ -5,8 +5,8 @@ Glossary:
   (`--update-existing`: create, or update the fields that differ), `read` (a plan's look at the
   trunk), `apply` (a reviewed plan's row: create, update or check it as planned), `delete` and
   `restore` (a rollback: delete a trunk a job created, give fields a job updated their old values).
-- kind (job field `kind`): `rollout` (submit, run), `plan`, `apply` (of a plan), `rollback` (of
-  a job); `source` names the plan or job an apply or rollback comes from.
+- kind (job field `kind`): `rollout` (`submit`, `trunkctl run`), `plan`, `apply` (of a plan),
+  `rollback` (of a job); `source` names the plan or job an apply or rollback comes from.
 """
 
 from __future__ import annotations

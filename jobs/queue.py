@@ -1,14 +1,9 @@
 """Queuing delivery tasks by name, pipelined: the producer imports neither the worker nor Celery.
 
-Tasks go into lanes by their rank among their PBX's tasks of one submit or retry: a PBX's first
-tasks in the front lane, its later ones further back. The lanes are the priority lists of kombu's
-Redis transport, which a worker drains front lane first. So the first tasks of a job that comes
-later (a retry, a few trunks for another customer) are taken up before the long tail of a big
-rollout queued earlier, instead of waiting hours behind it; within one job, the order stays the
-round-robin order the producer queues in.
-
-A task is a Celery task message built by hand (celery_ext.messages), pushed onto the queue's
-list as Celery's own `send_task` would push it; on the stock path, `send_task` sends it.
+Tasks go into lanes (kombu's priority lists, drained front first) by their rank among their
+PBX's tasks of one submit or retry, so that the first tasks of a later job are not stuck behind the
+long tail of a big rollout. A task message is built by hand (celery_ext.messages), or sent by
+`send_task` on the stock path.
 """
 
 from __future__ import annotations

@@ -1,4 +1,16 @@
-"""Items as stored in Redis hashes, and the public report record made from them."""
+"""Items as stored in Redis hashes, and the public report record made from them.
+
+Glossary: each of these words means this, and only this, in jobs/, worker/ and producer/.
+- run: one execution of an item's task: claim, at most one create (two when the PBX answers
+  10004 and the request is replayed), outcome.
+- attempt: a create request that may have reached the PBX (`attempts`; one that surely did not
+  leave is taken back).
+- try: a run that met a fault at the PBX (`tries`), counted toward the retry bound.
+- deferral: a run that stepped aside for a busy PBX (`deferrals`).
+- round: the runs since the item was last queued by `retry` (or since its submit, for the first);
+  `attempts_at_retry` is where the round's attempts start (`attempts_this_round`).
+- rollout: what `trunkctl run` does (submit, start workers, watch); never a "run" in the code.
+"""
 
 from __future__ import annotations
 
@@ -63,8 +75,8 @@ class Item:
     old_values: dict[str, Any] | None = None  # what its update replaced (kept for a rollback)
 
     @property
-    def attempts_this_run(self) -> int:
-        """Create requests sent since the item was last queued by `retry`."""
+    def attempts_this_round(self) -> int:
+        """Attempts since the item was last queued by `retry`."""
         return self.attempts - self.attempts_at_retry
 
     @classmethod

@@ -1,15 +1,9 @@
 """Redis calls made in one turn of the event loop, sent to Redis as one pipeline.
 
-A worker starts tasks in bursts (kombu hands it several messages at once) and PBX answers arrive
-in bursts too, so many item claims, transitions, token and slot calls are due in the same turn of
-the loop. Sent one by one, each pays redis-py's whole per-command path (a pooled connection, a
-send, a read, a future), and a burst of them opens as many new connections as there are calls in
-flight: at a worker's first burst, connecting alone took a quarter of a second. Sent together,
-they share one connection and one round trip. Each caller still gets its own result or its own
-exception.
-
-Scripts go out as EVALSHA (not through redis-py's Script in a pipeline, which asks SCRIPT EXISTS
-before every pipeline); a script Redis does not know yet is loaded once and its calls sent again.
+Tasks start and PBXs answer in bursts, so many calls are due in the same turn: together they share
+one connection and one round trip, instead of a connection each. Each caller still gets its own
+result or exception. Scripts go out as EVALSHA (redis-py's Script asks SCRIPT EXISTS before every
+pipeline); one Redis does not know yet is loaded once and its calls sent again.
 """
 
 from __future__ import annotations
@@ -31,7 +25,7 @@ class _Call:
 
 
 class RedisBatcher:
-    """Runs Redis commands and Lua scripts for many coroutines, one pipeline per loop turn."""
+    """Sends Redis commands and Lua scripts for many coroutines, one pipeline per loop turn."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis

@@ -1,9 +1,7 @@
 """The report as CSV: one record per trunk, safe to open in a spreadsheet.
 
-A spreadsheet runs a cell that begins with `=`, `+`, `-` or `@` as a formula (and TAB or CR can
-hide such a start): a trunk name, a PBX's errmsg or a file name from the input must not become
-one. Such text cells get a leading `'`, unless they are plain numbers; JSON reports keep every
-value as it is.
+A spreadsheet evaluates a cell that begins with `=`, `+`, `-` or `@` (or TAB, CR) as a formula:
+such text cells from the input or a PBX get a leading `'`, unless they are plain numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0
 
 
 def spreadsheet_safe(text: str) -> str:
-    """`text` as a cell no spreadsheet runs as a formula."""
+    """`text` as a cell no spreadsheet evaluates as a formula."""
     if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text

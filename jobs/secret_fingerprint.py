@@ -1,8 +1,7 @@
 """Keyed fingerprints of client secrets: how a refused secret is remembered without keeping it.
 
-An HMAC-SHA256 of the secret under a random key that the first worker needing one stores in
-Redis (keys.FINGERPRINT_KEY): a refusal record holds neither the secret nor a plain hash of it,
-which a list of likely secrets would reverse without the key.
+An HMAC-SHA256 under a random key kept in Redis (keys.FINGERPRINT_KEY): a plain hash would be
+reversed by a list of likely secrets.
 """
 
 from __future__ import annotations

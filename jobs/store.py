@@ -1,12 +1,8 @@
 """The producer's and the CLI's side of the job store: create jobs, read status and items.
 
-A job is a hash, its items one hash each, counts per state (and per PBX and state) in two more
-hashes that only `jobs.transitions` moves once the job is queued. Every key of a job expires
-`job_ttl_s` after it was created or last retried.
-
-A job is final only once its submit is done (a "submitting" count, see jobs.transitions). The
-submit holds a lease on the job while it stores and queues; a job still submitting without one
-was cut short, and `retry` (jobs.job_retry) makes it whole with what was stored.
+A job is a hash, its items one hash each, and its counts per state (and per PBX and state) two
+more that only `jobs.transitions` moves once it is queued; every key expires `job_ttl_s` after the
+job was created or last retried. A job still submitting without its submit's lease was cut short.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ from jobs.records import iso_time, report_record
 from jobs.states import State, is_final, outcome
 from jobs.transitions import SUBMITTING
 
-if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts 70 ms sooner
+if TYPE_CHECKING:  # pydantic loads only for what reads entries: `status` starts sooner
     from trunks.pbx import PbxEntry
 
 SUBMIT_DONE, SUBMIT_RUNNING, SUBMIT_CUT_SHORT = "done", "in progress", "cut short"
@@ -45,7 +41,7 @@ class JobSummary(TypedDict):
     counts: dict[str, int]  # items per state, every state present
     submit: str  # SUBMIT_DONE, SUBMIT_RUNNING or SUBMIT_CUT_SHORT
     kind: str  # rollout, plan, apply or rollback (jobs.operations.JobKind)
-    source: str | None  # the plan an apply runs, the job a rollback undoes
+    source: str | None  # the plan an apply carries out, the job a rollback undoes
 
 
 class JobStatus(JobSummary):
@@ -55,10 +51,8 @@ class JobStatus(JobSummary):
     pbxs: dict[str, dict[str, int]]  # per PBX alias, its items per state (states with some)
 
 
-# KEYS: job, jobs index. ARGV: job id, ttl s, job key prefix. Claims a new job's id (with the TTL
-# every key of a job has): 1, or 0 when another job has it. On the way, drops the oldest entries
-# of the jobs index whose jobs have expired (a few per submit, so the index does not grow without
-# end), in the same round trip.
+# KEYS: job, jobs index. ARGV: job id, ttl s, job key prefix. Claims a new job's id: 1, or 0 when
+# another job has it; drops a few expired jobs from the index, so that it does not grow for ever.
 CLAIM_JOB_ID_LUA = lua(__file__, "claim_job_id")
 
 

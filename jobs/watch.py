@@ -1,8 +1,7 @@
-"""Watching a job until it is final: `status --wait`, `run` and `demo`.
+"""Watching a job until it is final: `status --wait`, a rollout (`trunkctl run`) and `demo`.
 
-The watch rides out a Redis outage of up to OUTAGE_LIMIT_S (a restart, a failover), saying so, and
-returns at once when the job's last item is announced final (pub/sub), polling besides in case the
-announcement is missed or channels are forbidden by an ACL.
+It rides out a Redis outage of up to OUTAGE_LIMIT_S, saying so, and returns as soon as the job is
+announced final (pub/sub), polling besides for a missed announcement or an ACL without channels.
 """
 
 from __future__ import annotations

@@ -11,10 +11,8 @@ MAX_EXPONENT = 64
 def backoff_s(
     tries: int, *, base_s: float, cap_s: float, rand: Callable[[], float] = random.random
 ) -> float:
-    """Seconds to wait before try number `tries` + 1: uniform in [0, min(cap, base * 2^(tries-1))].
-
-    Full jitter spreads the retries of trunks failing on one flaky PBX instead of re-aligning them.
-    """
+    """Seconds to wait before try `tries` + 1: uniform in [0, min(cap, base * 2^(tries-1))]; full
+    jitter spreads the retries of trunks failing on one flaky PBX."""
     # The exponent stops growing long after the cap is reached: 2.0 ** 1024 is no float.
     ceiling = min(cap_s, base_s * 2.0 ** min(max(0, tries - 1), MAX_EXPONENT))
     return float(rand() * ceiling)

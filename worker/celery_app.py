@@ -32,7 +32,7 @@ def make_app(settings: Settings) -> Celery:
     app = Celery("trunkctl", broker=broker_url(settings.redis_url), include=["worker.tasks"])
     app.conf.update(
         # kombu's Redis transport, cheaper per message (celery_ext/transport.py); the stock
-        # path runs kombu's own and Celery's threads pool.
+        # path uses kombu's own and Celery's threads pool.
         broker_transport="redis" if settings.stock_celery else "celery_ext.transport:Transport",
         task_default_queue=settings.queue,
         task_serializer="json",
@@ -41,8 +41,7 @@ def make_app(settings: Settings) -> Celery:
         # A task is acknowledged only once its item is recorded; a killed worker's tasks come back.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        # Tasks mostly wait on PBXs: their I/O is awaited on one event loop per process, no thread
-        # per task (celery_ext/pool.py). `--pool threads` works too, more slowly.
+        # Tasks mostly wait on PBXs: one event loop per process awaits them (celery_ext/pool.py).
         worker_pool="threads" if settings.stock_celery else "celery_ext.pool:AsyncioPool",
         worker_concurrency=settings.worker_concurrency,
         worker_prefetch_multiplier=1,
@@ -54,21 +53,16 @@ def make_app(settings: Settings) -> Celery:
             # kombu sweeps for such tasks every interval x throttle seconds: make it the interval.
             "unacked_restore_interval": settings.restore_interval_s,
             "unacked_restore_throttle": 1,
-            # A sweep holds a lock (a restore takes well under a second); a worker killed while
-            # sweeping held it for kombu's default 300 s, and no dead worker's task came back
-            # meanwhile. No longer than the visibility timeout: the bound above holds.
+            # kombu's default (300 s) lets a worker killed mid-sweep hold up every redelivery; no
+            # longer than the visibility timeout, so that the bound above holds.
             "unacked_mutex_expire": min(UNACKED_MUTEX_EXPIRE_S, settings.visibility_timeout_s),
         },
     )
     return app
 
 
-# The cyclic garbage collector took a tenth of a worker's CPU per trunk (bench/delivery.py
-# uniform): at the default threshold, 700 allocations, a young collection ran every few tasks,
-# promoting objects that live for one request, and each full collection walked the ~80,000
-# objects of the imported libraries. Once the worker is up, those are frozen out of every
-# collection, and young collections wait for this many allocations (most objects of a task are
-# freed by their reference counts long before; cycles are still collected, a little later).
+# A task's objects mostly die by reference count: young collections wait for this many
+# allocations, and what start-up allocated stays out of every collection (cycles still go).
 GC_YOUNG_THRESHOLD = 10_000
 
 
@@ -81,9 +75,8 @@ def tune_gc(**_: Any) -> None:
 
 
 def _quiet_per_task_lines(**_: Any) -> None:
-    # Celery logs two INFO lines per task ("received", "succeeded"): 200k lines for a 100k-trunk
-    # rollout, and about a twentieth of the worker's CPU. Every outcome is in Redis (status,
-    # report); warnings and errors still reach the log.
+    # Two INFO lines per task bury the log and cost CPU: every outcome is in Redis anyway, and
+    # warnings and errors still reach the log.
     for name in ("celery.app.trace", "celery.worker.strategy"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -101,8 +94,8 @@ def _warn_if_off_the_queue(sender: Any = None, **_: Any) -> None:
 
 
 def _stop_with_parent(**_: Any) -> None:
-    """A worker started by `trunkctl run` (TRUNKCTL_WORKER_PARENT_PID) stops warm when that
-    command is gone (killed), instead of running on unseen."""
+    """A worker started for a rollout by `trunkctl run` (TRUNKCTL_WORKER_PARENT_PID) stops warm
+    when that command is gone (killed), instead of going on unseen."""
     parent = int(os.environ.get("TRUNKCTL_WORKER_PARENT_PID") or 0)
     if parent <= 0:
         return
@@ -127,9 +120,8 @@ def _remove_ready_file(**_: Any) -> None:
 
 
 def _settings_or_exit() -> Settings:
-    """The settings, with the embedded Redis's URL when TRUNKCTL_REDIS_URL is unset; a malformed
-    one ends `celery -A worker ...` with one line and exit 2, as `trunkctl worker` does (Celery
-    would print the traceback of its app's import)."""
+    """The settings (the embedded Redis's URL when TRUNKCTL_REDIS_URL is unset); a malformed one
+    ends `celery -A worker ...` with one line and exit 2, as `trunkctl worker` does."""
     try:
         settings = Settings.from_env()
         target = redis_target(settings.redis_url, settings.data_path)

@@ -1,10 +1,8 @@
 """One run's create request(s) for an item, and what is recorded of them as they leave.
 
-Right before each request leaves, in one step (ItemStore.mark_sending), the job's circuit for the
-PBX is read and, unless it is open, the request is counted and the item marked "maybe sent": if
-the worker dies then, the next run looks the name up before it sends again. When the run ends
-otherwise (no PBX to connect to, a refusal that says the PBX did not act), what was recorded of
-requests that never left, or that the PBX surely did not apply, is taken back.
+Right before a request leaves, one step reads the job's circuit and, unless it is open, counts the
+attempt and marks the item "maybe sent", so that the next run looks the name up first. What was
+recorded of a request that never left, or surely did not land, is taken back.
 """
 
 from __future__ import annotations
@@ -34,9 +32,7 @@ NOTHING_BACK = TakeBack({}, 0)
 
 
 class CreateAttempt:
-    """One run's create request(s) for an item, recorded as they leave (or fail to). A run sends
-    one request, and a replay when the PBX answers 10004 (which says it did not act on the
-    first)."""
+    """One run's create request(s) for an item: one, and a replay after 10004 (not applied)."""
 
     def __init__(
         self,
@@ -64,11 +60,10 @@ class CreateAttempt:
         self._refused += 1
 
     async def about_to_send(self) -> None:
-        """Right before each request leaves: stop it if its job's circuit for the PBX opened
-        meanwhile (a refusal, or `cancel`, in any process), else count it and mark the item,
-        unless the run's attempts are used up (a replay after 10004 is one more)."""
+        """Right before each request leaves: CircuitOpenError if the job's circuit for the PBX is
+        open, else count it and mark the item (a replay after 10004 needs an attempt left)."""
         item = self._item
-        if self._left and item.attempts_this_run + self._left >= self._max_attempts:
+        if self._left and item.attempts_this_round + self._left >= self._max_attempts:
             raise PbxTokenExpiredError(
                 "trunk/create: TOKEN EXPIRED (errcode 10004)", errcode=10004, errmsg="TOKEN EXPIRED"
             )
@@ -79,9 +74,8 @@ class CreateAttempt:
         self._left += 1
 
     def take_back(self, failure: PbxError | None = None) -> TakeBack:
-        """What a run that ends in `failure` (None: no slot) takes back of what it recorded: the
-        count of a request that found no PBX to connect to, and the "maybe sent" mark when no
-        request of this job may have created the trunk."""
+        """What a run ending in `failure` (None: no slot) takes back: the attempt of a request that
+        found no PBX, and the "maybe sent" mark when no create of this job may have landed."""
         if not self._left:
             return NOTHING_BACK
         uncount = isinstance(failure, PbxUnreachableError)

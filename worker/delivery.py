@@ -1,9 +1,7 @@
 """One trunk's delivery: from its stored item to a final state, or to the next run.
 
-Each run sends one create request at most (two when the PBX answers 10004 and the request is
-replayed with a renewed token, which that answer says it never applied). Whatever may have reached
-the PBX is looked up by name before anything is sent again, so a trunk is never created twice;
-transient faults come back as "run again in N seconds", which the task turns into a Celery retry.
+Whatever may have reached the PBX is looked up by name before anything is sent again, so a trunk
+is never created twice; transient faults become "run again in N seconds" (a Celery retry).
 """
 
 from __future__ import annotations
@@ -24,15 +22,15 @@ from trunks.pbx import PbxEntry
 from worker.backoff import defer_s
 from worker.create_attempt import NOTHING_BACK, CreateAttempt, TakeBack
 from worker.operations import Operations
-from worker.pbx.connection import OnAuthFailure, PbxConnection
+from worker.pbx.connection import OnUnusable, PbxConnection
 from worker.pbx.errors import (
     CircuitOpenError,
-    PbxAuthError,
+    LoginsPausedError,
     PbxDuplicateError,
     PbxError,
+    PbxUnusableError,
+    SlotUnavailableError,
 )
-from worker.pbx.limiter import SlotUnavailableError
-from worker.pbx.login_gate import LoginsPausedError
 from worker.retry_policy import counted, decide
 
 # How long an item's claim outlives its run's last renewal.
@@ -54,13 +52,13 @@ def _pbx_errmsg(error: PbxError) -> str:
 
 
 class Delivery:
-    """Runs items of jobs against their PBXs."""
+    """Delivers items of jobs to their PBXs."""
 
     def __init__(
         self,
         store: ItemStore,
-        # (entry, job id, what to do when the PBX refuses the credentials) -> connection
-        connect: Callable[[PbxEntry, str, OnAuthFailure], PbxConnection],
+        # (entry, job id, what to do when the PBX is unusable for the job) -> connection
+        connect: Callable[[PbxEntry, str, OnUnusable], PbxConnection],
         settings: Settings,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -73,8 +71,8 @@ class Delivery:
     async def run(self, job_id: str, item_no: int) -> Outcome:
         """One run of one item's task."""
         owner = owner_token()
-        # Renewed while the run lasts (jobs.held_locks); after a crash or a lost unlock, the item
-        # is free again this soon, at the latest when the broker hands its task to another worker.
+        # Renewed while the run lasts; after a crash, free again by the time the broker hands the
+        # task to another worker.
         lock_ms = min(self._settings.visibility_timeout_s * 1000, CLAIM_LOCK_MS)
         now = self._clock()
         claim = await self._store.claim(
@@ -102,7 +100,7 @@ class Delivery:
                 await self._store.unlock(job_id, item_no, owner)
 
     async def give_up(self, job_id: str, item_no: int, reason: str) -> None:
-        """End an item its task could not run (unexpected errors, again and again): failed, with
+        """End an item whose task kept failing (unexpected errors, again and again): failed, with
         the reason, unless it is final already. `retry` queues it again like any failed item."""
         await self._store.move(final_transition(job_id, item_no, State.FAILED, errmsg=reason))
 
@@ -132,7 +130,7 @@ class Delivery:
         try:
             pbx = self._connect(entry, item.job_id, lambda exc: self._open_circuit(item, exc))
             return await self._operate(item, pbx, first_try_at)
-        except PbxAuthError as exc:
+        except PbxUnusableError as exc:
             return await self._end_by_circuit(item, await self._open_circuit(item, exc))
         except SlotUnavailableError as exc:
             return await self._defer(item, exc.retry_in_s)
@@ -151,7 +149,7 @@ class Delivery:
             fresh = replace(item, taken_before=False) if looked_up else item
             return await self._create(fresh, pbx, first_try_at)
 
-        done = await self._operations.run(item, pbx, create)
+        done = await self._operations.perform(item, pbx, create)
         return done if isinstance(done, Outcome) else Outcome(done)
 
     async def _create(self, item: Item, pbx: PbxConnection, first_try_at: float) -> Outcome:
@@ -167,8 +165,8 @@ class Delivery:
             if trunk_id is not None:
                 state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
                 return await self._finish(item, state, trunk_id=trunk_id)
-        if item.attempts_this_run >= self._settings.max_attempts:
-            return await self._give_up(item, item.attempts_this_run)
+        if item.attempts_this_round >= self._settings.max_attempts:
+            return await self._give_up(item, item.attempts_this_round)
         attempt = CreateAttempt(
             self._store, item, running=running, max_attempts=self._settings.max_attempts,
         )  # fmt: skip
@@ -180,12 +178,10 @@ class Delivery:
         except PbxDuplicateError as exc:
             return await self._on_duplicate(item, pbx, exc)
         except SlotUnavailableError as exc:
-            # No slot, so this request never left: what was recorded of it is taken back in the
-            # same transition that queues the item again.
+            # Never left: what was recorded of it goes back with the transition that requeues.
             return await self._defer(item, exc.retry_in_s, attempt.take_back())
         except PbxError as exc:
-            # A refusal of the credentials was noted and stored while its slot was still held
-            # (the connection's on_auth_failure); a refused login, by the token cache.
+            # A refusal was stored while its slot was held (on_unusable; for a login, the tokens).
             await attempt.after_failure(exc)
             raise
         return await self._finish(item, State.SUCCEEDED, trunk_id=trunk_id)
@@ -196,10 +192,8 @@ class Delivery:
         """The PBX refused the create as a duplicate (40003): the trunk of that name is there,
         unless the lookup cannot find it (then `duplicate` stands as the item's failure)."""
         if not item.maybe_sent:
-            # This create did not land, and no earlier one of this job may have, so the trunk
-            # was there before. Take the mark back, so that a run after a failed lookup cannot
-            # take the trunk for this job's own, and note that the name is taken: that run looks
-            # it up before it sends anything.
+            # No create of this job landed: the trunk was there before. Unmarked, a run after a
+            # failed lookup cannot take it for this job's own, and looks before it sends.
             await self._store.move(
                 Transition(
                     item.job_id, item.item_no, State.RUNNING, {"maybe_sent": 0, "taken_before": 1}
@@ -212,10 +206,9 @@ class Delivery:
         state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
         return await self._finish(item, state, trunk_id=trunk_id)
 
-    async def _open_circuit(self, item: Item, exc: PbxAuthError) -> CircuitReason:
-        """Open the job's circuit for the item's PBX (the first reason stays in Redis: every
-        create reads it right before it leaves, see CreateAttempt); its reason. A
-        CircuitOpenError says the circuit is open already: nothing to write."""
+    async def _open_circuit(self, item: Item, exc: PbxUnusableError) -> CircuitReason:
+        """Open the job's circuit for the item's PBX (every create reads it before it leaves); its
+        reason. A CircuitOpenError says the circuit is open already: nothing to write."""
         reason = CircuitReason(errcode=exc.errcode, errmsg=_pbx_errmsg(exc))
         if isinstance(exc, CircuitOpenError) and exc.cancelled:
             reason["cancelled"] = True
@@ -237,7 +230,7 @@ class Delivery:
             return await self._fail(item, exc)
         fresh = await self._store.load(item.job_id, item.item_no)
         decision = decide(
-            item, exc, attempts=(fresh or item).attempts_this_run,
+            item, exc, attempts=(fresh or item).attempts_this_round,
             elapsed_s=self._clock() - first_try_at, settings=self._settings,
         )  # fmt: skip
         if decision.give_up is not None:
@@ -261,6 +254,6 @@ class Delivery:
                 item.job_id, item.item_no, State.QUEUED, fields, add_attempts=back.add_attempts
             )
         )
-        # Back when the PBX's backlog should have drained; well inside the visibility timeout.
+        # Back when the PBX's backlog should have drained, well inside the visibility timeout.
         cap_s = self._settings.defer_cap_s
         return Outcome(State.QUEUED, defer_s(comeback_in_s, cap_s=cap_s))

@@ -1,8 +1,7 @@
 """How the operations beside create (worker.operations) record an item's steps and outcome.
 
-One run of such an item reads its trunk first, always: an update or delete that may have reached
-the PBX (timeout, dropped connection) is marked `write_sent` right before it leaves, and the next
-run decides from what the PBX holds then, never by sending it blindly again.
+An update or delete is marked `write_sent` right before it leaves; a later run reads the trunk
+and decides from what the PBX holds, never by sending the write blindly again.
 """
 
 from __future__ import annotations
@@ -60,8 +59,8 @@ class ItemOutcomes:
         return await self.finish(item, State.FAILED, errmsg=reason, trunk_id=trunk_id)
 
     def before_send(self, item: Item, **recorded: Any) -> BeforeSend:
-        """What runs right before an update or delete leaves (its slot held): the item is marked
-        `write_sent`, with `recorded` (JSON-encoded) beside it, so that a run after a lost
+        """What is awaited right before an update or delete leaves (its slot held): the item is
+        marked `write_sent`, with `recorded` (JSON-encoded) beside it, so that a run after a lost
         answer knows the write may have landed."""
         fields: dict[str, str | int] = {WRITE_SENT_FIELD: 1}
         fields.update({name: json.dumps(value) for name, value in recorded.items()})

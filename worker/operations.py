@@ -1,9 +1,5 @@
-"""The operations of an item beside create (jobs.operations.Op), for worker.delivery.
-
-Delivery claims the item, connects to its PBX and turns PBX faults into retries or failures for
-every operation alike; this module only picks the one to run. Each returns the item's final
-state, or what the create path returned when the operation ends in a create.
-"""
+"""The operations of an item beside create (jobs.operations.Op), for worker.delivery, which
+claims the item and turns PBX faults into retries or failures for all of them alike."""
 
 from __future__ import annotations
 
@@ -23,7 +19,7 @@ T = TypeVar("T")
 
 
 class Operations:
-    """Runs the items whose operation is not a plain create."""
+    """Carries out the items whose operation is not a plain create."""
 
     def __init__(self, store: ItemStore) -> None:
         outcomes = ItemOutcomes(store)
@@ -31,8 +27,8 @@ class Operations:
         self._read = PlanRead(outcomes)
         self._rollback = TrunkRollback(outcomes)
 
-    async def run(self, item: Item, pbx: PbxConnection, create: Create[T]) -> T | State:
-        """Run the item's operation against its PBX."""
+    async def perform(self, item: Item, pbx: PbxConnection, create: Create[T]) -> T | State:
+        """Carry out the item's operation on its PBX."""
         if item.op is Op.UPSERT:
             return await self._update.upsert(item, pbx, create)
         if item.op is Op.APPLY:

@@ -1,10 +1,7 @@
 """A plan's look at one row's trunk (op `read`): it reads, never writes.
 
-The item ends `succeeded` with its plan row in `detail` (`{"action", "changes", "reason"}`,
-passwords masked) and the trunk's id; what it found for the row's fields is kept beside it
-(`seen`, never in a report), so that `apply` can tell whether the trunk changed since. An item
-whose PBX could not be read ends `failed` like any other, with the reason: the plan's
-`unreadable`.
+The item ends `succeeded` with its plan row in `detail` (passwords masked), and what it found kept
+as `seen` (never in a report), for `apply` to tell whether the trunk changed since.
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ def plan_row(
 
 
 class PlanRead:
-    """Runs read items."""
+    """Carries out read items."""
 
     def __init__(self, outcomes: ItemOutcomes) -> None:
         self._outcomes = outcomes

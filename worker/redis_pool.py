@@ -7,9 +7,8 @@ import redis.asyncio as aioredis
 
 from celery_ext.redis_packing import packed_in_c
 
-# A Redis that stops answering (a half-open connection after a network fault, a paused server)
-# fails the call after this long instead of hanging the task, and the lock renewals with it,
-# for good. Options in the URL itself (`?socket_timeout=...`) take precedence.
+# A Redis that stops answering (a half-open connection, a paused server) fails the call instead of
+# hanging the task and the lock renewals for good; the URL's own options take precedence.
 SOCKET_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
 

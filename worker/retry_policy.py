@@ -1,12 +1,9 @@
 """Whether an item whose run met a transient fault runs again, and when: pure arithmetic on its
 counts and times (no I/O; the random source is a parameter).
 
-Bounded three ways: the create requests sent since the last `retry` (`max_attempts`), the runs
-that met a fault at the PBX of any kind, a lookup or a login as much as a create (`max_attempts`
-too: a sick PBX is not asked again and again), and the time since the first try (`retry_window_s`).
-A run that asked nothing of the PBX counts no try, and is bounded by the window alone: its PBX
-could not be reached at all (down, rebooting), its tokens are all out (both waited out, a look
-every half to whole backoff cap), or its request's token ran out each time its turn came.
+Bounded by the round's attempts and by the item's tries (both `max_attempts`: a sick PBX is not
+asked again and again), and by the time since the first try (`retry_window_s`). A run that asked
+nothing of the PBX (unreachable, its tokens all out, a token expired each time) counts no try.
 """
 
 from __future__ import annotations
@@ -31,8 +28,8 @@ class RetryDecision:
 
 
 def counted(item: Item, count: int, what: str = "attempts") -> str:
-    """'N attempts', saying so when they are those since `retry` (the report's `attempts` counts
-    every run)."""
+    """'N attempts', saying so when they are those of a round after a `retry` (the report's
+    `attempts` counts every round's)."""
     return f"{count} {what}" + (" since the last retry" if item.attempts_at_retry else "")
 
 
@@ -45,8 +42,8 @@ def decide(
     settings: Settings,
     rand: Callable[[], float] = random.random,
 ) -> RetryDecision:
-    """What becomes of an item after a run that met `fault`, having sent `attempts` creates
-    since the last retry, `elapsed_s` after its first try."""
+    """What becomes of an item after a run that met `fault`, having made `attempts` attempts
+    this round, `elapsed_s` after its first try."""
     tries = item.tries + (1 if fault.tried_the_pbx else 0)
     if isinstance(fault, PbxTokenCapError | PbxUnreachableError):  # lasting: waited out
         delay_s = wait_out_s(cap_s=settings.backoff_max_s, rand=rand)

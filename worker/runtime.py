@@ -1,9 +1,7 @@
 """The async side of a worker process: one event loop thread, started once, shared by all tasks.
 
-The worker's pool (`celery_ext.pool`) awaits each task's coroutine on this loop; a task run by
-any other pool hands its coroutine over from its thread and waits for it. The loop owns
-the aiohttp session, the async Redis client, the token cache and the limiter, so their state (open
-connections, cached tokens, local waiters) lives as long as the process, not as long as a task.
+The loop owns the aiohttp session, the async Redis client, the token cache and the limiter, so
+that their state lives as long as the process, not as long as a task.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from jobs.transitions import TRANSITION_LUA
 from trunks.pbx import PbxEntry
 from worker.delivery import Delivery
 from worker.pbx.client import PbxClient
-from worker.pbx.connection import OnAuthFailure, PbxConnection
+from worker.pbx.connection import OnUnusable, PbxConnection
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.limiter_scripts import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA, RENEW_LUA
 from worker.pbx.tokens import (
@@ -57,7 +55,7 @@ class WorkerRuntime:
             target=self._loop.run_forever, name="trunkctl-loop", daemon=True
         )
         self._thread.start()
-        self.delivery: Delivery = self.run(self._start())
+        self.delivery: Delivery = self.await_on_loop(self._start())
 
     async def _start(self) -> Delivery:
         # The PBX closes every connection after its answer, so pooling would only hold dead sockets.
@@ -66,9 +64,8 @@ class WorkerRuntime:
         self._session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar()
         )
-        # A plain pool (a blocking one costs a timer and a condition per command), whose
-        # connections pack commands in C. Calls share a pipeline per loop turn, so the pool
-        # stays small; it could grow with the tasks in progress, no further.
+        # A plain pool, not a blocking one (a timer and a condition per command): calls share a
+        # pipeline per loop turn, so it stays small.
         pool = connection_pool(
             self.settings.redis_url,
             max_connections=2 * self.settings.worker_concurrency + 16,
@@ -92,22 +89,20 @@ class WorkerRuntime:
         log.info("trunkctl worker: %d task slots", self.settings.worker_concurrency)
         return Delivery(ItemStore(self._redis), self._connect, self.settings)
 
-    def _connect(
-        self, entry: PbxEntry, job_id: str, on_auth_failure: OnAuthFailure
-    ) -> PbxConnection:
+    def _connect(self, entry: PbxEntry, job_id: str, on_unusable: OnUnusable) -> PbxConnection:
         client = PbxClient(self._session, entry, self.settings.user_agent)
         return PbxConnection(
             entry, client, self._limiter, self._tokens, self.settings.slot_wait_s,
-            job_id=job_id, on_auth_failure=on_auth_failure,
+            job_id=job_id, on_unusable=on_unusable,
         )  # fmt: skip
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        """The event loop (it runs on its own thread)."""
+        """The event loop (on its own thread)."""
         return self._loop
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the loop from any thread and wait for its result."""
+    def await_on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Await a coroutine on the loop from any other thread; its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def close(self) -> None:
@@ -117,7 +112,7 @@ class WorkerRuntime:
             await self._session.close()
             await self._redis.aclose(close_connection_pool=True)  # the pool is ours
 
-        self.run(_close())
+        self.await_on_loop(_close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         if not self._thread.is_alive():

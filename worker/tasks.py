@@ -1,8 +1,7 @@
 """The one Celery task: deliver one trunk of one job (thin: decode, deliver, reschedule).
 
-Its async part, the delivery itself, is awaited by `celery_ext.pool` on the process's event
-loop; the task body then only turns the outcome into a Celery retry, and records a failure itself
-only when the delivery keeps raising unexpected errors (Redis out of reach, a bug).
+Its async part, the delivery, is awaited on the process's event loop (`celery_ext.pool`); the body
+turns the outcome into a Celery retry, and fails the item itself only after unexpected errors.
 """
 
 from __future__ import annotations
@@ -46,11 +45,9 @@ def deliver_trunk(
     self: Task[[str, int, int], str | None], job_id: str, item_no: int, errors: int = 0
 ) -> str | None:
     """Deliver item `item_no` of job `job_id`; reschedules itself while the item is not final.
-
-    `errors`: the unexpected failures of its runs so far (not PBX faults, not stepping aside).
-    """
+    `errors`: the unexpected failures of its runs so far (not PBX faults, not stepping aside)."""
     try:
-        outcome = awaited(lambda: runtime(settings).run(_deliver(job_id, item_no)))
+        outcome = awaited(lambda: runtime(settings).await_on_loop(_deliver(job_id, item_no)))
     except Exception as exc:  # noqa: BLE001 - retried, then recorded as the item's failure
         errors += 1
         # Type and redacted message only: a traceback's text is not ours to vouch for.
@@ -67,9 +64,7 @@ def deliver_trunk(
 
 def _run_again(task: Task[[str, int, int], str | None], delay_s: float, **kwargs: Any) -> NoReturn:
     """Celery's retry: a new message due in `delay_s`, and this one acked. When the broker cannot
-    take the new message (Redis out of reach), Celery would drop this one too, and the item would
-    stay unfinished for good: it is kept instead, put back on the queue, or left unacked until
-    the broker restores it."""
+    take the new one, this one goes back to the queue instead of being dropped with it."""
     try:
         raise task.retry(countdown=delay_s, kwargs=kwargs or None)
     except Reject as dropped:
@@ -83,7 +78,7 @@ def _give_up(job_id: str, item_no: int, reason: str) -> str | None:
     log.error("job %s item %s: %s", job_id, item_no, reason)
     try:
         process = runtime(settings)
-        process.run(process.delivery.give_up(job_id, item_no, reason))
+        process.await_on_loop(process.delivery.give_up(job_id, item_no, reason))
     except Exception as exc:  # noqa: BLE001 - Redis is out of reach: the task comes back
         failure = redact(f"{type(exc).__name__}: {exc}")
         log.error("job %s item %s: could not record the failure: %s", job_id, item_no, failure)  # noqa: TRY400

@@ -1,11 +1,9 @@
 """A rollback's items: delete a trunk a job created (op `delete`), give fields a job updated
 their old values back (op `restore`).
 
-Each item carries what the job it undoes recorded (`op_data`): the trunk's id, the values the job
-left it with (`expect`) and the job's id. The trunk is read first; when it no longer holds those
-values (someone changed it since), the item fails with the fields that changed and nothing is
-sent. A delete or restore whose answer was lost is never sent blindly again: the next run reads
-the trunk and counts the write as done when the PBX shows it done.
+The trunk is read first: when it no longer holds what the undone job left it with (`op_data`'s
+`expect`), the item fails and nothing is sent; a write whose answer was lost is judged by what the
+PBX shows, never sent blindly again.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from worker.pbx.errors import PbxRejectedError
 
 
 class TrunkRollback:
-    """Runs delete and restore items."""
+    """Carries out delete and restore items."""
 
     def __init__(self, outcomes: ItemOutcomes) -> None:
         self._outcomes = outcomes

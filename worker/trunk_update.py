@@ -1,11 +1,8 @@
 """Updates: `submit --update-existing` (op `upsert`) and a reviewed plan's rows (op `apply`).
 
-An upsert creates a trunk that is not there (the create path of worker.delivery) and otherwise
-sends `trunk/update` with `id` and only the fields that differ (trunks.compare): it ends `updated`,
-or `exists` when nothing differed. An apply does what its plan row says (create, update, or
-nothing for `same`) and fails, sending nothing, when the trunk changed on the PBX since the plan
-read it. The values an update replaces are kept with the item (`old_values`, passwords included,
-never in a report) before it leaves: a rollback gives them back.
+Only the fields that differ are sent (`trunk/update`); an apply sends nothing when the trunk
+changed since its plan read it. What an update replaces is kept with the item before it leaves
+(`old_values`, never in a report), for a rollback.
 """
 
 from __future__ import annotations
@@ -26,13 +23,13 @@ from worker.item_outcomes import (
 from worker.pbx.connection import PbxConnection
 
 T = TypeVar("T")
-# Runs the create path of worker.delivery; True: this run looked the name up already.
+# The create path of worker.delivery; True: this run looked the name up already.
 Create = Callable[[bool], Awaitable[T]]
 CHANGED_SINCE_PLAN = "changed on the PBX since the plan read it"
 
 
 class TrunkUpdate:
-    """Runs upsert and apply items."""
+    """Carries out upsert and apply items."""
 
     def __init__(self, outcomes: ItemOutcomes) -> None:
         self._outcomes = outcomes
@@ -88,9 +85,8 @@ class TrunkUpdate:
     async def update(
         self, item: Item, pbx: PbxConnection, trunk_id: int, detail: Mapping[str, Any]
     ) -> State:
-        """Send the fields of the row that differ from `detail` (the trunk as just read):
-        `updated`; nothing differs: `exists`, or `updated` when this item's own update, whose
-        answer was lost, made them so."""
+        """Send the row's fields that differ from `detail` (as just read): `updated`; none differ:
+        `exists`, or `updated` when this item's own update, its answer lost, made them so."""
         row = item.body or {}
         found = changes(row, detail)
         if not found:

@@ -13,8 +13,8 @@ from core import keys
 from trunks.pbx import PbxEntry
 from worker.pbx import lease_keeper, step_aside
 from worker.pbx import limiter as limiter_module
-from worker.pbx.errors import CircuitOpenError
-from worker.pbx.limiter import DeviceLimiter, SlotUnavailableError
+from worker.pbx.errors import CircuitOpenError, SlotUnavailableError
+from worker.pbx.limiter import DeviceLimiter
 
 BASE_URL = "http://10.0.0.7:8088"
 

@@ -21,10 +21,14 @@ from pbxsim import AsyncSimulator, ManualClock, SimSettings
 from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
-from worker.pbx.errors import PbxAuthError, PbxTimeoutError
+from worker.pbx.errors import (
+    LoginRefusedError,
+    LoginsPausedError,
+    LoginUnansweredError,
+    PbxAuthError,
+    PbxTimeoutError,
+)
 from worker.pbx.limiter import DeviceLimiter
-from worker.pbx.login_gate import LoginsPausedError, LoginUnansweredError
-from worker.pbx.refusals import LoginRefusedError
 from worker.pbx.tokens import TokenCache, TokenCall
 
 PBX = "pbx-001"

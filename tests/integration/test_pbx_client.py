@@ -38,6 +38,7 @@ from worker.pbx.errors import (
     PbxTlsError,
     PbxTokenExpiredError,
     PbxUnreachableError,
+    PbxUnusableError,
 )
 
 PBX = "pbx-001"
@@ -560,7 +561,7 @@ async def test_tls_untrusted_certificate_is_a_tls_error(
     # Fatal for the PBX (no retry changes a certificate), and said readably.
     with pytest.raises(PbxTlsError) as info:
         await _tls_client(session, tls_server, **fields).call("GET", "x", token=TOKEN)
-    assert isinstance(info.value, PbxAuthError)
+    assert isinstance(info.value, PbxUnusableError)
     message = str(info.value)
     assert re.fullmatch(
         r"x: TLS certificate (not trusted: self-signed certificate|fingerprint mismatch: "

@@ -27,6 +27,8 @@ from worker.pbx import tokens as tokens_module
 from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
 from worker.pbx.errors import (
+    LoginsPausedError,
+    LoginUnansweredError,
     PbxAuthError,
     PbxBadAnswerError,
     PbxTimeoutError,
@@ -39,8 +41,6 @@ from worker.pbx.login_gate import (
     TOKEN_CAP,
     UNANSWERED_BURST,
     UNANSWERED_SPACING_S,
-    LoginsPausedError,
-    LoginUnansweredError,
 )
 from worker.pbx.token_pair import REFRESH_MARGIN_S, TokenPair
 from worker.pbx.tokens import TokenCache, TokenCall

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from worker.pbx.errors import CircuitOpenError, PbxAuthError, PbxTlsError, PbxTokenCapError
+from worker.pbx.errors import (
+    CircuitOpenError,
+    LoginRefusedError,
+    LoginsPausedError,
+    PbxAuthError,
+    PbxTlsError,
+    PbxTokenCapError,
+)
 from worker.pbx.login_gate import (
     FAILED_LOGINS_WINDOW_S,
     TOKEN_CAP,
@@ -16,14 +23,12 @@ from worker.pbx.login_gate import (
     UNANSWERED_SPACING_S,
     Action,
     LoginFacts,
-    LoginsPausedError,
     budget_spent,
     next_step,
     unanswered_pause,
 )
 from worker.pbx.refusals import (
     REFUSAL_MEMORY_S,
-    LoginRefusedError,
     Refusal,
     Scope,
     is_failed_login,

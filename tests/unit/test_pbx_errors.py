@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 
 from core.errors import TrunkctlError
+from worker.pbx import errors
 from worker.pbx.errors import (
+    CircuitOpenError,
+    LoginRefusedError,
     PbxAuthError,
     PbxBadAnswerError,
     PbxBusyError,
@@ -16,8 +19,11 @@ from worker.pbx.errors import (
     PbxInternalError,
     PbxPartialError,
     PbxRejectedError,
+    PbxTlsError,
     PbxTokenCapError,
     PbxTokenExpiredError,
+    PbxUnusableError,
+    SlotUnavailableError,
     error_for,
 )
 
@@ -122,3 +128,36 @@ def test_a_bad_answer_to_a_create_may_have_created_the_trunk() -> None:
     exc = PbxBadAnswerError("trunk/create: HTTP 200 with no API answer")
     assert exc.may_have_applied
     assert not exc.transient
+
+
+TREE = [
+    kind for kind in vars(errors).values() if isinstance(kind, type) and issubclass(kind, PbxError)
+]
+
+
+@pytest.mark.parametrize("kind", TREE, ids=[kind.__name__ for kind in TREE])
+def test_every_class_of_the_tree_says_when_it_is_raised(kind: type[PbxError]) -> None:
+    assert (kind.__doc__ or "").startswith("Raised"), kind.__name__
+
+
+@pytest.mark.parametrize("kind", [PbxAuthError, LoginRefusedError, PbxTlsError, CircuitOpenError])
+def test_what_opens_a_jobs_circuit_makes_the_pbx_unusable_for_it(kind: type[PbxError]) -> None:
+    # Until `retry`: none of them is worth another run.
+    assert issubclass(kind, PbxUnusableError)
+    assert not kind("x").transient
+
+
+def test_a_certificate_is_not_a_credential_and_an_open_circuit_is_neither() -> None:
+    assert not issubclass(PbxTlsError, PbxAuthError)
+    assert not issubclass(CircuitOpenError, PbxAuthError)
+    assert not issubclass(CircuitOpenError, PbxTlsError)
+
+
+def test_a_slot_not_had_is_a_request_not_sent() -> None:
+    exc = SlotUnavailableError("pbx-001 is saturated", 2.5)
+    assert isinstance(exc, PbxError)
+    assert not isinstance(exc, PbxUnusableError)
+    assert exc.retry_in_s == 2.5
+    assert not exc.tried_the_pbx  # counts no try
+    assert not exc.may_have_applied
+    assert str(exc) == "pbx-001 is saturated"

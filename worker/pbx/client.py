@@ -1,7 +1,7 @@
 """The one place that talks HTTP to a PBX: headers, token, TLS, timeouts, the errcode envelope.
 
-Every transport failure becomes one of `worker.pbx.errors`, raised `from` its cause with tokens
-redacted; nothing else in the project catches aiohttp's exceptions.
+Every transport failure becomes one of `worker.pbx.errors`, with tokens redacted and without its
+cause; nothing else in the project catches aiohttp's exceptions.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def tls_option(entry: PbxEntry) -> ssl.SSLContext | aiohttp.Fingerprint | bool:
     if entry.ca_pem is not None:
         try:
             return _ca_context(entry.ca_pem)
-        except (ssl.SSLError, ValueError) as exc:  # stored by a version that did not check it
+        except (ssl.SSLError, ValueError) as exc:  # an entry stored unchecked
             raise PbxTlsError(f"{entry.pbx}: its ca_file does not load: {exc}") from None
     return entry.verify_tls
 

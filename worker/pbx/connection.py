@@ -11,12 +11,12 @@ from trunks.compare import pbx_detail
 from trunks.pbx import PbxEntry
 from worker.pbx.client import PbxClient
 from worker.pbx.errors import (
-    PbxAuthError,
     PbxBadAnswerError,
     PbxRejectedError,
     PbxTimeoutError,
     PbxTokenExpiredError,
     PbxTokenLapsedError,
+    PbxUnusableError,
 )
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.tokens import TokenCache
@@ -30,8 +30,9 @@ MAX_SLOT_TRIES = 3
 TIMEOUT_HOLD_MAX_S = 30.0
 BeforeSend = Callable[[], Awaitable[None]]
 OnRefused = Callable[[], None]
-# Called, slot still held, when the PBX refuses the credentials or the caller on a request.
-OnAuthFailure = Callable[[PbxAuthError], Awaitable[object]]
+# Called, slot still held, when a request finds the PBX unusable (refused credentials or caller,
+# a certificate that does not verify): the job's circuit opens before another request leaves.
+OnUnusable = Callable[[PbxUnusableError], Awaitable[object]]
 
 
 class _TokenRefusedError(Exception):
@@ -55,11 +56,11 @@ class PbxConnection:
         slot_wait_s: float,
         *,
         job_id: str = "",
-        on_auth_failure: OnAuthFailure | None = None,
+        on_unusable: OnUnusable | None = None,
     ) -> None:
         self.entry = entry
-        self._job_id = job_id  # whose run a refused login ends (see TokenCache.token)
-        self._on_auth_failure = on_auth_failure
+        self._job_id = job_id  # whose round a refused login ends (see TokenCache.token)
+        self._on_unusable = on_unusable
         # The job's circuit for this PBX: a slot asked of Redis is refused once it is open.
         self._circuit = (keys.job_circuit(job_id), entry.pbx) if job_id else None
         self._client = client
@@ -88,11 +89,8 @@ class PbxConnection:
         before_send: BeforeSend | None = None,
         on_refused: OnRefused | None = None,
     ) -> dict[str, Any]:
-        """One authenticated call; on 10004 the token is renewed once and the call replayed once.
-
-        `before_send` runs each time the request is about to go out (its slot held);
-        `on_refused` when the PBX answered 10004, which says it did not act on the request.
-        """
+        """One authenticated call, replayed once with a renewed token after 10004. `before_send`
+        is awaited as each request leaves (slot held), `on_refused` after each 10004."""
         for replay in (False, True):
             try:
                 return await self._send(method, endpoint, before_send, params=params, body=body)
@@ -108,10 +106,8 @@ class PbxConnection:
     async def _send(
         self, method: str, endpoint: str, before_send: BeforeSend | None, **kwargs: Any
     ) -> dict[str, Any]:
-        """One request, with the token taken once its slot is held. A token that expired while
-        the request waited for the slot is renewed in that slot, right before the request
-        (unless the PBX wants a pause between requests, or another task is renewing it already:
-        then the slot is given up and the request queues again behind that renewal)."""
+        """One request, its token taken once its slot is held. A token that expired meanwhile is
+        renewed in that slot, else (a min interval, a renewal under way) the slot is given up."""
         for _ in range(MAX_SLOT_TRIES):
             await self._tokens.token(self.entry, self._token_call, self._job_id)
             async with self._limiter.slot(self.entry, self._slot_wait_s, circuit=self._circuit):
@@ -129,20 +125,20 @@ class PbxConnection:
                     return await self._client.call(method, endpoint, token=token, **kwargs)
                 except PbxTokenExpiredError as exc:
                     raise _TokenRefusedError(token, exc) from None
-                except PbxAuthError as exc:
+                except PbxUnusableError as exc:
                     # A refusal of this machine's IP is remembered for the device, for every job.
                     refusal = await self._tokens.refused(self.entry, exc, self._job_id, endpoint)
-                    if self._on_auth_failure is not None:
+                    if self._on_unusable is not None:
                         # Before the slot is given back: the next request for this PBX, from
                         # any process, finds the job's circuit open and is not sent.
-                        await self._on_auth_failure(refusal)
+                        await self._on_unusable(refusal)
                     raise refusal from None
                 except PbxTimeoutError:
-                    # The PBX may still be working on it: its slot stays taken a while longer,
-                    # so that no other request (nor this one's lookup and re-send) joins it there.
+                    # The PBX may still be working on it: no other request (nor this one's
+                    # lookup) joins it there a while.
                     await asyncio.sleep(min(self.entry.timeout_s, TIMEOUT_HOLD_MAX_S))
                     raise
-        # Never sent: each time the request had its slot, its token had run out again.
+        # Never sent: each time the request had its slot, its token had expired again.
         raise PbxTokenLapsedError(
             f"{endpoint}: no access token lived until the request's turn ({MAX_SLOT_TRIES} tries)",
             errcode=10004, errmsg="TOKEN EXPIRED",
@@ -151,15 +147,14 @@ class PbxConnection:
     async def create_trunk(
         self, body: dict[str, Any], before_send: BeforeSend, on_refused: OnRefused | None = None
     ) -> int:
-        """POST trunk/create; the new trunk's id. `before_send` runs before each request,
-        `on_refused` after each one answered 10004 (see api)."""
+        """POST trunk/create; the new trunk's id (`before_send`, `on_refused`: see api)."""
         answer = await self.api(
             "POST", "trunk/create", body=body, before_send=before_send, on_refused=on_refused
         )
         trunk_id = answer.get("id")
         if isinstance(trunk_id, int) and not isinstance(trunk_id, bool):
             return trunk_id
-        # Created, but the answer lacks the id (seen with proxies and other firmware): ask.
+        # Created, but the answer lacks the id (some proxies and firmware): ask.
         found = await self.find_trunk(str(body.get("name", "")))
         if found is None:
             raise PbxBadAnswerError("trunk/create: success, but no trunk of that name is listed")
@@ -201,8 +196,7 @@ class PbxConnection:
     async def update_trunk(
         self, trunk_id: int, fields: dict[str, Any], before_send: BeforeSend
     ) -> None:
-        """POST trunk/update with `id` and the fields to change; `before_send` runs before each
-        request (see api)."""
+        """POST trunk/update with `id` and the fields to change (`before_send`: see api)."""
         await self.api(
             "POST", "trunk/update", body={"id": trunk_id, **fields}, before_send=before_send
         )

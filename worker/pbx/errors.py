@@ -1,7 +1,17 @@
-"""What can go wrong talking to a PBX: one tree, each class saying when it is raised.
+"""What can go wrong with a call to a PBX: one tree, each class saying when it is raised.
 
-`may_have_applied` tells the delivery logic whether the PBX may have acted on the request anyway
-(a dropped connection after the body was sent, a `-2`): such a create is looked up before a re-send.
+    PbxError
+    ├── PbxTransientError: worth another run (connection, timeout, 5xx, busy, token cap...)
+    ├── PbxTokenExpiredError: 10004, transient too
+    ├── PbxUnusableError: not for this job until `retry` (opens the job's circuit)
+    │   ├── PbxAuthError: credentials or caller refused
+    │   ├── PbxTlsError: the PBX cannot prove who it is
+    │   └── CircuitOpenError: the circuit is open already
+    ├── SlotUnavailableError: not sent, step aside
+    └── PbxDuplicateError, PbxRejectedError: for good
+
+`may_have_applied`: the PBX may have acted on it anyway (a create is looked up before a re-send);
+`tried_the_pbx`: the run counts a try (worker.retry_policy).
 """
 
 from __future__ import annotations
@@ -13,13 +23,12 @@ from core.errors import TrunkctlError
 
 
 class PbxError(TrunkctlError):
-    """Base of every PBX failure; the message never holds a token or secret."""
+    """Raised, as one of the classes below, when a call to a PBX fails or must not be made; the
+    message never holds a token or secret."""
 
     transient = False
     may_have_applied = False
-    # The PBX was asked and failed: a try that counts toward an item's bound (see
-    # worker.retry_policy). False where nothing was asked of it, or it said to wait.
-    tried_the_pbx = True
+    tried_the_pbx = True  # False where nothing was asked of the PBX, or it said to wait
 
     def __init__(
         self, message: str, *, errcode: int | None = None, errmsg: str = "", detail: Any = None
@@ -55,6 +64,13 @@ class PbxTimeoutError(PbxConnectionError):
     working on the request."""
 
 
+class LoginUnansweredError(PbxConnectionError):
+    """Raised when a login got no answer (a timeout, a dropped connection). It counts no try of
+    the item that happened to send it: the spacing of such logins bounds them instead."""
+
+    tried_the_pbx = False
+
+
 class PbxServerError(PbxTransientError):
     """Raised for an HTTP 5xx answer (a proxy or the PBX web server failing)."""
 
@@ -77,33 +93,54 @@ class PbxTokenCapError(PbxTransientError):
     tried_the_pbx = False
 
 
-class PbxTokenExpiredError(PbxError):
-    """Raised for errcode 10004: the token is expired or unknown; refresh once, replay once.
+class LoginsPausedError(PbxTokenCapError):
+    """Raised, before anything is sent, while a PBX's logins are paused: its failed-login budget
+    is spent, or its unanswered logins are being spaced out (worker.pbx.login_gate). The pause
+    ends at `resumes_at` (epoch s)."""
 
-    Transient: when the replay meets 10004 again, the item is retried later with backoff.
-    """
+    def __init__(self, message: str, *, resumes_at: float) -> None:
+        super().__init__(message, errmsg=message)
+        self.resumes_at = resumes_at
+
+
+class PbxTokenExpiredError(PbxError):
+    """Raised for errcode 10004: the token is expired or unknown; refresh once, replay once, and
+    when the replay meets it again, the item is retried later (transient)."""
 
     transient = True
 
 
 class PbxTokenLapsedError(PbxTokenExpiredError):
-    """Raised when a request never left: each time its PBX's slot came, its token had run out
-    again (tokens of a few seconds, a long queue for the PBX). Nothing was asked of the PBX."""
+    """Raised when a request never left: each time its PBX's slot came, its token had expired
+    again. Nothing was asked of the PBX."""
 
     tried_the_pbx = False
 
 
-class PbxAuthError(PbxError):
-    """Raised when the PBX refuses the credentials or the caller (-1, 70004, 70087, 10005, 10009).
-
-    Fatal for that PBX: retrying would spend one of the 5 failed logins before the IP block.
-    """
+class PbxUnusableError(PbxError):
+    """Raised, as one of the classes below, when this PBX cannot be used by this job until
+    `retry`: the job's circuit for the PBX opens (or is open already) and its items fail."""
 
 
-class CircuitOpenError(PbxAuthError):
-    """Raised before a request leaves when its PBX's credentials failed for its job meanwhile
-    (another task met the refusal: in this process, or in another one that stored it), or when
-    the job was cancelled."""
+class PbxAuthError(PbxUnusableError):
+    """Raised when the PBX refuses the credentials or the caller (-1, 70004, 70087, 10005, 10009):
+    retrying would spend one of the 5 failed logins before the IP block."""
+
+
+class LoginRefusedError(PbxAuthError):
+    """Raised, before anything is sent, for a PBX whose refusal is remembered (for the job, the
+    secret or the device, see worker.pbx.refusals), and for the refusal just recorded: its
+    errmsg says what was refused, when, by which job, and what to do."""
+
+
+class PbxTlsError(PbxUnusableError):
+    """Raised when the PBX's TLS certificate fails verification or pinning (or the handshake
+    fails): it cannot prove it is that PBX, until `retry` with a corrected inventory."""
+
+
+class CircuitOpenError(PbxUnusableError):
+    """Raised before a request leaves when its job's circuit for the PBX is open already: a
+    refusal met by another task (in any process), or `cancel`."""
 
     cancelled = False  # the job was cancelled: its items end cancelled, not failed
 
@@ -118,10 +155,15 @@ class CircuitOpenError(PbxAuthError):
         return error
 
 
-class PbxTlsError(PbxAuthError):
-    """Raised when the PBX's TLS certificate fails verification or pinning (or the handshake
-    fails): it cannot prove it is that PBX, and no retry changes that. Fatal for that PBX, as
-    refused credentials are, until `retry` with a corrected inventory."""
+class SlotUnavailableError(PbxError):
+    """Raised, before a request leaves, when its task should step aside rather than wait for a
+    slot of its saturated PBX: nothing was sent; the task comes back in `retry_in_s`."""
+
+    tried_the_pbx = False
+
+    def __init__(self, message: str, retry_in_s: float) -> None:
+        super().__init__(message)
+        self.retry_in_s = retry_in_s
 
 
 class PbxDuplicateError(PbxError):
@@ -141,8 +183,7 @@ class PbxPartialError(PbxRejectedError):
 class PbxBadAnswerError(PbxRejectedError):
     """Raised when the answer is not the API's JSON envelope (wrong base_url, a proxy page)."""
 
-    # A create is only sent with a token, which the same base URL and API path gave: whatever
-    # answered it, the request may well have reached the PBX and created the trunk.
+    # A create only leaves with a token from that same base URL: it may well have landed.
     may_have_applied = True
 
 

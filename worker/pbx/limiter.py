@@ -1,18 +1,11 @@
 """Per-device limits held in Redis across every worker process and machine.
 
-`max_inflight` is a semaphore of leases (a sorted set scored by expiry, so a killed worker's slot
-frees itself) and `min_interval_ms` a "next start" time; one Lua script checks and takes both, on
-the Redis server's clock.
-
-Within a process, waiters for a device queue in FIFO order and cost nothing while they wait:
-- a finished request hands its lease straight to the next local waiter (no Redis round trip,
-  and no gap between two requests to the device), unless the device has a minimum interval;
-- otherwise the lease goes back to Redis, announced on a pub/sub channel, and the head of the
-  queue asks for one; while the device's slots are held by other processes, it waits for such an
-  announcement, for the soonest lease to expire, or at most POLL_S.
-A task that would find enough already queued for its device may step aside instead, and is told
-when to come back (see step_aside.py).
-Leases in use are renewed while requests run (see lease_keeper.py).
+`max_inflight` is a semaphore of leases (a sorted set scored by expiry: a killed worker's slot
+frees itself) and `min_interval_ms` a "next start" time, both checked and taken by one Lua script
+on the Redis server's clock. Within a process, waiters for a device queue FIFO at no cost: a
+finished request hands its lease straight to the next one (unless the device has an interval),
+else gives it back to Redis and says so on a channel. A task that would find enough already
+queued may step aside instead (step_aside.py); leases in use are renewed (lease_keeper.py).
 """
 
 from __future__ import annotations
@@ -28,20 +21,18 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from core import keys
-from core.errors import TrunkctlError
 from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
 from worker.pbx import lease_keeper
-from worker.pbx.errors import CircuitOpenError
+from worker.pbx.errors import CircuitOpenError, SlotUnavailableError
 from worker.pbx.lease_keeper import LeaseKeeper
 from worker.pbx.limiter_scripts import ACQUIRE_LUA, MARK_START_LUA, RELEASE_LUA
 from worker.pbx.release_listener import ReleaseListener
 from worker.pbx.step_aside import StepAsidePolicy, comeback_at
 
-# While every slot of a device is held by other processes, the head waiter asks Redis again when
-# one is given back (heard by the ReleaseListener), when the soonest lease would expire (its
-# holder died), or at the latest after POLL_S (a missed message).
+# While other processes hold every slot, the head waiter asks again when it hears of a release,
+# when the soonest lease would expire (its holder died), or after this long (a missed message).
 POLL_S = 1.0
 # What the acquire script answers when the job's circuit for the PBX is open.
 CIRCUIT_OPEN = 2
@@ -49,14 +40,6 @@ CIRCUIT_OPEN = 2
 Circuit = tuple[str, str]
 # Until the PBX's requests are timed, a request is guessed to take this long (a typical PBX).
 DEFAULT_HOLD_S = 0.2
-
-
-class SlotUnavailableError(TrunkctlError):
-    """Raised when a task should step aside rather than wait for its PBX: it is saturated."""
-
-    def __init__(self, message: str, retry_in_s: float) -> None:
-        super().__init__(message)
-        self.retry_in_s = retry_in_s
 
 
 @dataclass(eq=False)
@@ -123,10 +106,8 @@ class DeviceLimiter:
         return device.hold_s / self._limit(entry, device)
 
     def comeback_in_s(self, entry: PbxEntry, waiting_ahead: int | None = None) -> float:
-        """In how long a task that steps aside now should come back (see step_aside.comeback_at),
-        counting the waiters ahead of it (`waiting_ahead`; by default the whole local queue).
-        Waiters behind a task that gives up waiting give up too, at about the same time: they do
-        not count."""
+        """In how long a task that steps aside now should come back (step_aside.comeback_at),
+        behind `waiting_ahead` waiters (default: the local queue; those behind give up too)."""
         device = self._device(entry.base_url)
         queued = len(device.queue) if waiting_ahead is None else waiting_ahead
         now = asyncio.get_running_loop().time()
@@ -180,10 +161,8 @@ class DeviceLimiter:
         circuit: Circuit | None = None,
     ) -> str:
         """Take a slot of the entry's device, waiting at most wait_s; the lease id. An `urgent`
-        request (a token call, which every queued request waits for) goes ahead of the waiters
-        and never steps aside. With a `circuit`, a slot asked of Redis is refused once that
-        circuit is open (CircuitOpenError): the refusal another process met, and stored before
-        it gave its slot back, stops this request before it leaves."""
+        request (a token call every waiter needs) goes first and never steps aside. With a
+        `circuit`, Redis refuses the slot once it is open (CircuitOpenError)."""
         device = self._device(entry.base_url)
         self._policy.arrived(new_device=not device.queue and not device.held)
         lease_id = owner_token()
@@ -273,9 +252,8 @@ class DeviceLimiter:
             )
 
     def _hand_over(self, device: _Device, lease_id: str) -> bool:
-        """Give the lease to the next local waiter, if any, if the device has no interval, and
-        unless its limit was lowered below what this process holds (the limits are read again
-        with every renewal of the leases in use: a later submit may store new ones)."""
+        """Give the lease to the next local waiter, if any, unless the device has an interval or
+        its limit (read again with each renewal) was lowered below what this process holds."""
         if device.interval_ms != 0 or device.held > device.max_inflight:
             return False
         # Same device, same lease: the waiter goes at once and Redis is not asked twice. Skip

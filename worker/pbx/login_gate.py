@@ -1,16 +1,12 @@
 """Whether a token call may go to a PBX now: pure decisions on what Redis holds and the time.
 
-Two budgets guard a PBX besides the refusals that are remembered (see refusals.py):
+Two budgets guard a PBX besides the refusals remembered (refusals.py):
 - failed logins: Yeastar blocks the caller's IP after 5, so no login while MAX_FAILED_LOGINS
-  token calls to a device were refused within FAILED_LOGINS_WINDOW_S, across all jobs and
-  workers. A token call holds a place in that budget while it is in flight (reserved in the same
-  Redis step that reads the budget), and gives it back unless the PBX refused it. A refresh sends
-  no secret and is not held back (a refused one still counts, and forgets its pair);
-- unanswered logins: a PBX that accepts connections and answers nothing is probed, not
-  hammered and not abandoned: after UNANSWERED_BURST logins without an answer within a token's
-  lifetime, one more every UNANSWERED_SPACING_S at most. Each may have issued a token, so once
-  TOKEN_CAP of them are that recent, no login until the oldest has expired. `retry` starts the
-  count afresh.
+  token calls to the device were refused within FAILED_LOGINS_WINDOW_S (all jobs and workers);
+  a call in flight holds a place, given back unless refused. A refresh sends no secret: not held;
+- unanswered logins: a PBX that accepts connections but answers nothing is probed, neither
+  hammered nor abandoned: after UNANSWERED_BURST, one every UNANSWERED_SPACING_S, and none while
+  TOKEN_CAP tokens may be out. `retry` starts the count afresh.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from jobs.records import iso_time
-from worker.pbx.errors import PbxConnectionError, PbxTokenCapError
+from worker.pbx.errors import LoginsPausedError, PbxTokenCapError
 from worker.pbx.refusals import Refusal
 from worker.pbx.token_pair import DEFAULT_ACCESS_LIFETIME_S
 
@@ -29,23 +25,6 @@ MAX_FAILED_LOGINS = 2
 UNANSWERED_BURST = 3
 UNANSWERED_SPACING_S = 120.0
 TOKEN_CAP = 8  # valid access tokens per API client (yeastar-api.md)
-
-
-class LoginsPausedError(PbxTokenCapError):
-    """Raised, before anything is sent, while a PBX's logins are paused: its failed-login budget
-    is spent, or its unanswered logins are being spaced out. Nothing was asked of the PBX; the
-    pause ends at `resumes_at` (epoch s)."""
-
-    def __init__(self, message: str, *, resumes_at: float) -> None:
-        super().__init__(message, errmsg=message)
-        self.resumes_at = resumes_at
-
-
-class LoginUnansweredError(PbxConnectionError):
-    """Raised when a login got no answer (a timeout, a dropped connection). It counts no try of
-    the item that happened to send it: the spacing of such logins bounds them instead."""
-
-    tried_the_pbx = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +54,8 @@ def next_step(
     refreshable: bool,
     probe_every_s: float = UNANSWERED_SPACING_S,
 ) -> Action:
-    """Refresh or log in, or raise why not: LoginRefusedError for a refusal in force (a login
-    with a refused secret, or anything to a device that refuses this IP), LoginsPausedError while
-    a budget says wait, PbxTokenCapError after a 60002."""
+    """Refresh or log in, or raise why not: LoginRefusedError for a refusal in force,
+    LoginsPausedError while a budget says wait, PbxTokenCapError after a 60002."""
     if facts.job_refusal is not None:  # in force until `retry`, whatever the secret
         raise facts.job_refusal.error()
     if facts.device_refusal is not None and facts.device_refusal.in_force(now):

@@ -17,7 +17,7 @@ from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from jobs.secret_fingerprint import fingerprint, new_fingerprint_key
 from trunks.pbx import PbxEntry
-from worker.pbx.errors import PbxAuthError
+from worker.pbx.errors import PbxAuthError, PbxUnusableError
 from worker.pbx.login_gate import FAILED_LOGINS_WINDOW_S, LoginFacts
 from worker.pbx.refusals import REFUSAL_MEMORY_S, Refusal, Scope, is_failed_login, scope_of
 from worker.pbx.token_pair import DEFAULT_ACCESS_LIFETIME_S
@@ -72,12 +72,16 @@ class LoginRecords:
         await self._redis.set(capped_key, "1", px=TOKEN_CAP_PAUSE_MS)
 
     async def remember(
-        self, entry: PbxEntry, exc: PbxAuthError, endpoint: str, *, job_id: str, member: str = ""
+        self,
+        entry: PbxEntry,
+        exc: PbxUnusableError,
+        endpoint: str,
+        *,
+        job_id: str,
+        member: str = "",
     ) -> tuple[PbxAuthError, bool]:
-        """Record a refusal of a call of `endpoint` for whom it concerns (see refusals.py); a
-        refused token call keeps its place in the failed-login budget (`member`) as a failed
-        login, and forgets the stored pair (a device's refusal too: its token is of no use).
-        The error to raise, and whether the place was kept. Logged once, when it is new."""
+        """Record a refusal of a call of `endpoint` for whom it concerns (refusals.py), logged once;
+        the error to raise, and whether a refused token call kept its budget place (`member`)."""
         scope, now = scope_of(exc, endpoint), self._clock()
         refusal = Refusal.of(exc, scope, at=now, job_id=job_id, client_id=entry.client_id)
         memory_key = (

@@ -1,19 +1,15 @@
 """Refused logins and refused callers: what is remembered, for whom, for how long, and the reason
 the items of such a PBX fail with.
 
-Yeastar blocks the caller's IP after 5 failed logins (70004) until someone on site lifts the
-block. So a refusal is remembered by what it is about:
-- the job, for every refusal of the credentials or the caller: no further token call of that job
-  to that API client until `retry` (at most one failed login per PBX per job run);
-- the secret, for a login refused with -1, 10005 or 10009 (a wrong client id or secret, or an
-  API client that may not log in): its keyed fingerprint, per device and client id, for
-  REFUSAL_MEMORY_S, so that no job, retry or worker sends that secret to that device again.
-  Another secret may be tried; `retry --relogin` tries this one again on purpose;
-- the device, for 70004 (it blocked this IP) or 70087 (this IP is not on its allow-list) on any
-  call: nothing can succeed from this machine until someone acts on the PBX, so no job tries
-  that device for REFUSAL_MEMORY_S, or until `retry --relogin` says it was done.
-Refusals of other calls (-1, 10005, 10009 on trunk/create...) end that job's tries only: they came
-with a token, so the login itself succeeded and they spend nothing toward the IP block.
+Yeastar blocks the caller's IP after 5 failed logins, until someone on site lifts the block, so
+a refusal is remembered by what it is about:
+- the job, for every refusal: no further token call of it to that API client until `retry` (at
+  most one failed login per PBX per job and round);
+- the secret, for a login refused with -1, 10005 or 10009: its keyed fingerprint, per device and
+  client id, for REFUSAL_MEMORY_S, whatever the job (`retry --relogin` tries it again);
+- the device, for 70004 (IP blocked) or 70087 (IP not allowed) on any call: no job tries it for
+  REFUSAL_MEMORY_S, or until `retry --relogin` says someone acted on the PBX.
+A refusal of a call made with a token ends that job's tries only: its login had succeeded.
 """
 
 from __future__ import annotations
@@ -24,18 +20,12 @@ from enum import StrEnum
 from typing import Any
 
 from jobs.records import iso_time
-from worker.pbx.errors import CircuitOpenError, PbxAuthError, PbxTlsError
+from worker.pbx.errors import LoginRefusedError, PbxAuthError, PbxUnusableError
 
 # How long a refused secret, or a device that refuses this IP, is remembered for every job.
 REFUSAL_MEMORY_S = 24 * 3600
 TOKEN_ENDPOINTS = frozenset({"get_token", "refresh_token"})
 IP_BLOCKED, IP_FORBIDDEN = 70004, 70087
-
-
-class LoginRefusedError(PbxAuthError):
-    """Raised, before anything is sent, for a PBX whose refusal is remembered (for the job, the
-    secret or the device), and for the refusal that was just recorded: its errmsg says what was
-    refused, when, by which job, and what to do."""
 
 
 class Scope(StrEnum):
@@ -46,13 +36,13 @@ class Scope(StrEnum):
     DEVICE = "device"
 
 
-def answered_by_the_pbx(exc: PbxAuthError) -> bool:
+def answered_by_the_pbx(exc: PbxUnusableError) -> bool:
     """Whether the PBX itself answered with the refusal: not a TLS failure, nor a circuit or a
     memory that stopped the request before it left."""
-    return not isinstance(exc, PbxTlsError | CircuitOpenError | LoginRefusedError)
+    return isinstance(exc, PbxAuthError) and not isinstance(exc, LoginRefusedError)
 
 
-def scope_of(exc: PbxAuthError, endpoint: str) -> Scope:
+def scope_of(exc: PbxUnusableError, endpoint: str) -> Scope:
     """Whom the refusal `exc` of a call of `endpoint` is remembered for."""
     if not answered_by_the_pbx(exc):
         return Scope.JOB
@@ -61,7 +51,7 @@ def scope_of(exc: PbxAuthError, endpoint: str) -> Scope:
     return Scope.CREDENTIALS if endpoint == "get_token" else Scope.JOB
 
 
-def is_failed_login(exc: PbxAuthError, endpoint: str) -> bool:
+def is_failed_login(exc: PbxUnusableError, endpoint: str) -> bool:
     """Whether the refusal counts toward the PBX's IP block: a token call it refused."""
     return endpoint in TOKEN_ENDPOINTS and answered_by_the_pbx(exc)
 
@@ -82,7 +72,7 @@ class Refusal:
 
     @classmethod
     def of(
-        cls, exc: PbxAuthError, scope: Scope, *, at: float, job_id: str, client_id: str
+        cls, exc: PbxUnusableError, scope: Scope, *, at: float, job_id: str, client_id: str
     ) -> Refusal:
         """The refusal that `exc` reports."""
         return cls(
@@ -103,7 +93,7 @@ class Refusal:
             return None
 
     def in_force(self, now: float) -> bool:
-        """Whether it still stops token calls: a job's for as long as the job's run lasts, a
+        """Whether it still stops token calls: a job's until the job's round ends (`retry`), a
         secret's or a device's for REFUSAL_MEMORY_S."""
         return self.scope is Scope.JOB or now < self.at + REFUSAL_MEMORY_S
 

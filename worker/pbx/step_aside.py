@@ -1,25 +1,19 @@
 """When a task should step aside for its busy PBX rather than wait for a slot, and when it should
 come back: the limiter's policy, as arithmetic on counts and times (no I/O, no clock of its own).
 
-A task that steps aside is deferred (queued again in the broker), which frees its place in this
-process for another PBX's task. It only helps if enough is already queued here to keep its PBX
-busy, and either its wait would run out anyway or this process is short of room while other
-PBXs' tasks seem to be waiting in the broker.
+A task that steps aside is deferred (queued again), freeing its place here for another PBX's
+task: only worth it when enough is queued here to keep its PBX busy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# A device with this many local waiters per slot has enough queued to stay busy: under pressure,
-# further tasks for it step aside.
+# A device with this many local waiters per slot has enough queued to stay busy.
 ENOUGH_WAITERS_PER_SLOT = 4
-# Stepping aside for room only helps if other PBXs' tasks are waiting in the broker. A sign of
-# them: recent arrivals for PBXs this process was not working on. When (nearly) every task that
-# arrives is for a PBX already at work here, the broker holds more of the same, and stepping aside
-# would only churn: tasks wait here instead (the long-wait rule still holds). The share of such
-# new arrivals is an average over recent ones, each weighing NEW_SHARE_WEIGHT: one new arrival
-# alone lifts it over ROOM_FOR_NEW_SHARE, and about 20 arrivals without another let it fall back.
+# Stepping aside for room only helps if other PBXs' tasks wait in the broker, as recent arrivals
+# for idle devices suggest; when none arrive it would only churn. One such arrival lifts this
+# moving average over ROOM_FOR_NEW_SHARE; about 20 others let it fall back.
 NEW_SHARE_WEIGHT = 0.05
 ROOM_FOR_NEW_SHARE = 0.02
 
@@ -39,9 +33,8 @@ class StepAsidePolicy:
     def should_step_aside(
         self, queued: int, limit: int, per_request_s: float, wait_s: float
     ) -> bool:
-        """Whether a task arriving behind `queued` local waiters of a device with `limit` slots
-        should step aside: only when that keeps the device busy, and either its wait would
-        outlast wait_s or this process is short of room for other PBXs' tasks."""
+        """Whether a task behind `queued` local waiters of a device with `limit` slots steps aside:
+        the device stays busy, and its wait would outlast wait_s or the process is short of room."""
         if queued < ENOUGH_WAITERS_PER_SLOT * limit:
             return False
         if queued * per_request_s > wait_s:
@@ -59,14 +52,10 @@ def comeback_at(
     *,
     horizon_s: float = float("inf"),
 ) -> float:
-    """When a task that steps aside now, with `ahead` waiters in front of it, is due back: once
-    those are down to half of "enough", and one request's time after the task that stepped aside
-    before it (`previous_due`), so that they return about when the device needs them, in order.
-
-    Never later than `horizon_s` from now: a task is put off that long at most, and comes back
-    then, early, to step aside again if need be. Its place in the line of returns is at the
-    horizon, not where the backlog would put it: had the line run on past the horizon, the tasks
-    that come back early would leave holes in it, and the device would idle where they were due.
+    """When a task that steps aside now, with `ahead` waiters in front, is due back: once those
+    are down to half of "enough", one request's time after the one before (`previous_due`), so
+    that they return in order as the device needs them. At most `horizon_s` from now, and its
+    place in line is there too: a line stretched past it would idle the device in its holes.
     """
     half = ENOUGH_WAITERS_PER_SLOT * limit / 2
     due = max(now + max(half, ahead - half) * per_request_s, previous_due + per_request_s)

@@ -98,7 +98,7 @@ class TokenPair:
                 access_expires_at=float(raw[b"access_expires_at"]),
                 refresh_token=raw[b"refresh_token"].decode(),
                 refresh_expires_at=float(raw[b"refresh_expires_at"]),
-                refresh_at=float(raw.get(b"refresh_at", 0)),  # absent: an older version's
+                refresh_at=float(raw.get(b"refresh_at", 0)),  # may be absent from a stored pair
             )
         except (KeyError, ValueError, UnicodeDecodeError):
             return None

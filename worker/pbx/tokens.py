@@ -1,13 +1,9 @@
 """One access token per PBX API client, shared by every worker process through Redis.
 
-A token is fetched single-flight: one asyncio lock per client in this process, one Redis lock
-across processes, and a look at Redis in the same step as taking the lock (double-checked). That
-step also reads everything a fetch needs (refusals in force, pauses, the device's failed-login
-budget, of which it reserves a place), and storing the new token drops the lock: a token found
-in Redis costs one round trip, a first fetch two besides the request. A token is
-refreshed with its refresh token before it expires; on `10004` the caller invalidates exactly the
-token that failed and asks again, so N tasks seeing the same expiry cause one refresh.
-Whether a fetch may be sent is decided in login_gate.py; what a refusal stops, in refusals.py.
+A token is fetched single-flight: an asyncio lock per client here, a Redis lock across processes,
+taken in the same step that looks at Redis and reads what a fetch needs (refusals, pauses, the
+failed-login budget). On 10004 the caller invalidates exactly the token that failed, so N tasks
+seeing one expiry cause one refresh. Whether a fetch may be sent: login_gate.py and refusals.py.
 """
 
 from __future__ import annotations
@@ -26,12 +22,14 @@ from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
 from worker.pbx.errors import (
+    LoginUnansweredError,
     PbxAuthError,
     PbxConnectionError,
     PbxRejectedError,
     PbxTokenCapError,
     PbxTokenExpiredError,
     PbxUnreachableError,
+    PbxUnusableError,
 )
 from worker.pbx.login_gate import (
     FAILED_LOGINS_WINDOW_S,
@@ -39,7 +37,6 @@ from worker.pbx.login_gate import (
     UNANSWERED_SPACING_S,
     Action,
     LoginFacts,
-    LoginUnansweredError,
     next_step,
 )
 from worker.pbx.login_records import LoginRecords, login_facts
@@ -56,8 +53,8 @@ from worker.pbx.token_scripts import (
 
 __all__ = ["INVALIDATE_LUA", "READ_OR_LOCK_LUA", "STORE_AND_UNLOCK_LUA", "TokenCache", "TokenCall"]
 
-# The fetch lock lives this long unless its holder renews it, which it does every third of that
-# for as long as its fetch lasts: a worker killed while fetching stalls the PBX this long at most.
+# The fetch lock, renewed while its fetch lasts: a worker killed while fetching stalls the PBX this
+# long at most.
 LOCK_TTL_MS = 10_000
 LOCK_POLL_S = 0.05
 
@@ -102,11 +99,8 @@ class TokenCache:
         self._held = HeldLocks(redis)  # fetch locks, renewed while their fetch lasts
 
     async def token(self, entry: PbxEntry, call: TokenCall, job_id: str = "") -> str:
-        """A usable access token for the entry's API client, fetched at most once at a time.
-
-        Refused or paused as refusals.py and login_gate.py say: after a token call the PBX
-        refused, no other is tried for the same job (`job_id`), whatever the secret; a refused
-        secret is not sent to that device again by any job for a day."""
+        """A usable access token for the entry's API client, fetched at most once at a time, or
+        why not (refused or paused for `job_id`, see refusals.py and login_gate.py)."""
         client = (entry.base_url, entry.client_id)
         pair = self._local.get(client)
         if pair and pair.usable(self._clock()):
@@ -118,10 +112,8 @@ class TokenCache:
             return pair.access_token
 
     async def renew_now(self, entry: PbxEntry, call: TokenCall, job_id: str = "") -> str | None:
-        """For a request that holds its PBX's slot and found no token it may send: a token
-        renewed through `call` (which sends in that slot), or the one another process stored
-        meanwhile. None when another task or process is fetching one already: that fetch needs
-        a slot of its own, so the caller must give its slot up and wait for it (see token)."""
+        """For a request holding its PBX's slot without a token it may send: one renewed through
+        `call` (in that slot), or stored meanwhile; None while another fetch is under way."""
         client = (entry.base_url, entry.client_id)
         key = keys.token(*client)
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -150,11 +142,10 @@ class TokenCache:
         await self._batch.script(self._invalidate, [keys.token(*client)], [failed_token])
 
     async def refused(
-        self, entry: PbxEntry, exc: PbxAuthError, job_id: str, endpoint: str
-    ) -> PbxAuthError:
-        """For a request (not a token call) the PBX refused: the error to raise. A refusal of
-        this machine's IP (70004, 70087) is remembered for the device, and says so; any other
-        ends the job's tries through its circuit alone."""
+        self, entry: PbxEntry, exc: PbxUnusableError, job_id: str, endpoint: str
+    ) -> PbxUnusableError:
+        """For a request (not a token call) the PBX refused: the error to raise. Only a refusal of
+        this machine's IP is remembered (for the device); the job's circuit ends the rest."""
         if scope_of(exc, endpoint) is not Scope.DEVICE:
             return exc
         error, _kept = await self._records.remember(entry, exc, endpoint, job_id=job_id)
@@ -173,9 +164,8 @@ class TokenCache:
     async def _stored_or_renewed(
         self, entry: PbxEntry, key: str, call: TokenCall, job_id: str, *, wait: bool
     ) -> TokenPair | None:
-        """The pair in Redis if usable, else a new one fetched under the Redis lock, or (`wait`)
-        the one another process fetched meanwhile; without `wait`, None while another holds
-        the lock."""
+        """The pair in Redis if usable, else one fetched under the Redis lock, or (`wait`) by
+        another process meanwhile; without `wait`, None while another holds the lock."""
         owner = owner_token()
         fetch = _Fetch(entry, job_id, owner, f"{owner} {job_id}")
         read_keys = [
@@ -259,10 +249,10 @@ class TokenCache:
                 next_step(
                     facts, self._clock(), refreshable=False, probe_every_s=self._probe_every_s
                 )
-            except PbxAuthError as exc:
-                # The PBX refused the client or the caller itself (-1, 70004, 70087, 10005...):
-                # nobody of this job tries this client again, neither a refresh with the pair
-                # (forgotten) nor a login, until `retry`.
+            except PbxUnusableError as exc:
+                # Unusable for this job (a refusal, a certificate, an open circuit): nobody of it
+                # tries this client again, neither a refresh with the pair (forgotten) nor a
+                # login, until `retry`.
                 raise await self._remember(fetch, exc, "refresh_token") from None
             else:
                 # Timed from the answer: the call may have waited for a slot first.
@@ -284,11 +274,11 @@ class TokenCache:
         except PbxTokenCapError:
             await self._records.pause_at_cap(entry)
             raise
-        except PbxAuthError as exc:
+        except PbxUnusableError as exc:
             raise await self._remember(fetch, exc, "get_token") from None
         return TokenPair.from_answer(answer, self._clock())
 
-    async def _remember(self, fetch: _Fetch, exc: PbxAuthError, endpoint: str) -> PbxAuthError:
+    async def _remember(self, fetch: _Fetch, exc: PbxUnusableError, endpoint: str) -> PbxAuthError:
         """Record the refusal (see LoginRecords.remember); the error to raise."""
         error, fetch.kept = await self._records.remember(
             fetch.entry, exc, endpoint, job_id=fetch.job_id, member=fetch.member
