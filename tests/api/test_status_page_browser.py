@@ -1,9 +1,11 @@
 """The status page in headless Chromium: sign in with the token, an upload refused with its
 error, an upload queued, its progress to the end, its failures, and a retry that mends them.
-Screenshots of the way go to docs/screenshots/."""
+Screenshots of the way go to a temporary folder, or to docs/screenshots/ with
+TRUNKCTL_SCREENSHOTS=1 (to refresh the ones the docs show)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 UNTIL_S = 60_000  # ms: a job's end, with slow simulated PBXs
 
 
@@ -83,13 +85,14 @@ def test_a_rollout_from_the_status_page(
     page: Page, server: ServeProcess, rollout: Rollout, slow_sim: SimulatorThread, tmp_path: Path
 ) -> None:
     files = _files(slow_sim, tmp_path)
+    shots = DOCS_SCREENSHOTS if os.environ.get("TRUNKCTL_SCREENSHOTS") == "1" else tmp_path
     rollout.start_workers(1)
     earlier = rollout.submit(slow_sim, fleet_rows(slow_sim.aliases()[:2], per_pbx=1))
     rollout.wait_final(earlier.job_id or "")
 
     page.goto(server.url)
     expect(page.locator("#signin")).to_be_visible()
-    page.screenshot(path=SCREENSHOTS / "signin.png")
+    page.screenshot(path=shots / "signin.png")
     page.fill("#token-input", TOKEN)
     page.click("#signin button[type=submit]")
     expect(page.locator("#jobs tbody tr")).to_have_count(1)
@@ -99,20 +102,20 @@ def test_a_rollout_from_the_status_page(
     expect(problems).to_have_count(1)
     expect(problems.first).to_contain_text("acme-draft.csv:3: password:")
     expect(page.locator("#upload-result")).to_contain_text("15 valid, 1 invalid rows")
-    page.screenshot(path=SCREENSHOTS / "upload-refused.png")
+    page.screenshot(path=shots / "upload-refused.png")
 
     _upload(page, files["good"], files["pbxs"], "acme-november")
     expect(page.locator("#upload-result .message.good")).to_contain_text("16 trunks queued")
     expect(page.locator("#job-id")).to_have_text(re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}"))
     expect(page.locator("#job-outcome")).to_have_text("in progress")
     expect(page.locator("#job-counts .state.succeeded")).to_be_visible(timeout=UNTIL_S)
-    page.screenshot(path=SCREENSHOTS / "running-job.png", full_page=True)
+    page.screenshot(path=shots / "running-job.png", full_page=True)
 
     expect(page.locator("#job-outcome")).to_have_text("partial", timeout=UNTIL_S)
     expect(page.locator("#failures tbody tr")).to_have_count(4)
     expect(page.locator("#failures tbody tr").first).to_contain_text(slow_sim.aliases()[2])
     expect(page.locator("#job-done")).to_have_text("16 of 16 final")
-    page.screenshot(path=SCREENSHOTS / "job-with-failures.png", full_page=True)
+    page.screenshot(path=shots / "job-with-failures.png", full_page=True)
 
     page.set_input_files("#retry-pbxs", [str(files["fixed"])])
     page.click("#retry-button")
@@ -120,5 +123,5 @@ def test_a_rollout_from_the_status_page(
     expect(page.locator("#job-outcome")).to_have_text("success", timeout=UNTIL_S)
     expect(page.locator("#failures-none")).to_be_visible()
     expect(page.locator("#jobs tbody tr")).to_have_count(2)
-    page.screenshot(path=SCREENSHOTS / "jobs.png", full_page=True)
+    page.screenshot(path=shots / "jobs.png", full_page=True)
     assert len(slow_sim.trunks(slow_sim.aliases()[2])) == 4
