@@ -298,7 +298,8 @@ def test_a_pbx_that_is_down_is_waited_for_within_the_retry_window(rollout: Rollo
         return True if seen_down and time.time() - float(first_try_at or 0) > 2 else None
 
     wait_for(down_for_2_s, 30, "tries while the PBX is down")  # backoff at most 0.3 s in tests
-    assert rollout.client.hget(item_key, "state") == b"retrying"
+    # Still being retried (between two runs, or in one), not given up.
+    assert rollout.client.hget(item_key, "state") in (b"retrying", b"running")
     with SimulatorThread(settings, port=port) as after_reboot:
         rollout.wait_final(job_id)
         [record] = rollout.records(job_id)
