@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Protocol
 
 import click
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.table import Table
-from rich.text import Text
 
 from jobs.states import ALL_STATES, FINAL_STATES
 from jobs.store import JobStatus
-from trunkctl.output import STATE_COLOURS
 
 # Off a terminal, a line at most this often (and when the job ends).
 PLAIN_EVERY_S = 10.0
@@ -41,35 +36,6 @@ class ProgressView(Protocol):
     def note(self, message: str) -> None: ...
 
     def close(self) -> None: ...
-
-
-class LiveProgress:
-    """A bar and the counts per state, fitted to the terminal's width and redrawn in place."""
-
-    poll_s = 0.1
-
-    def __init__(self) -> None:
-        self._console = Console(stderr=True)
-        self._live = Live(console=self._console, auto_refresh=False, transient=False)
-        self._live.start()
-
-    def update(self, status: JobStatus) -> None:
-        total, done = status["total"], done_count(status)
-        counts = Text()
-        for state in ALL_STATES:
-            if status["counts"].get(state):
-                counts.append(f"{state} {status['counts'][state]}  ", STATE_COLOURS.get(state, ""))
-        line = Table.grid(expand=True, padding=(0, 1))
-        line.add_column(ratio=1)
-        line.add_column(no_wrap=True, justify="right")
-        line.add_row(ProgressBar(total=total or 1, completed=done), f"{done}/{total} final")
-        self._live.update(Group(line, counts), refresh=True)
-
-    def note(self, message: str) -> None:
-        self._console.print(message, markup=False, highlight=False)
-
-    def close(self) -> None:
-        self._live.stop()
 
 
 class PlainProgress:
@@ -114,4 +80,8 @@ def progress_view(*, quiet: bool) -> ProgressView:
     """The view for where stderr goes: live on a terminal, plain lines elsewhere."""
     if quiet:
         return QuietProgress()
-    return LiveProgress() if Console(stderr=True).is_terminal else PlainProgress()
+    if not sys.stderr.isatty():
+        return PlainProgress()
+    from trunkctl.live_progress import LiveProgress  # noqa: PLC0415 - rich only where it draws
+
+    return LiveProgress()
