@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import dataclasses
 import json
 import pstats
 import sys
@@ -92,7 +93,11 @@ def main() -> None:
             submitted = Submitter(store, TaskQueue(store.client, "unused")).submit(
                 [trunks], inventory
             )
-            runtime = WorkerRuntime(Settings(redis_url=server.url(), worker_concurrency=256))
+            # Settings from the environment (TRUNKCTL_STOCK_CELERY, say), on the bench's Redis.
+            settings = Settings.from_env()
+            runtime = WorkerRuntime(
+                dataclasses.replace(settings, redis_url=server.url(), worker_concurrency=256)
+            )
             store.client.config_resetstat()
             profiler = cProfile.Profile() if args.profile else None
             cpu_start, wall_start = time.process_time(), time.perf_counter()

@@ -1,11 +1,8 @@
-"""The worker's async Redis connection pool: timeouts, and commands packed in C unless on the
-stock path (see celery_ext.redis_packing)."""
+"""The worker's async Redis connection pool: redis-py's own, with timeouts."""
 
 from __future__ import annotations
 
 import redis.asyncio as aioredis
-
-from celery_ext.redis_packing import packed_in_c
 
 # A Redis that stops answering (a half-open connection, a paused server) fails the call instead of
 # hanging the task and the lock renewals for good; the URL's own options take precedence.
@@ -18,19 +15,15 @@ def connection_pool(
     max_connections: int,
     *,
     socket_timeout_s: float = SOCKET_TIMEOUT_S,
-    pack_in_c: bool = True,
 ) -> aioredis.ConnectionPool:
     """A plain pool for `url` (any scheme redis-py reads) whose connections give up on a Redis
-    that does not answer within `socket_timeout_s`, and pack in C (`pack_in_c`)."""
-    pool = aioredis.ConnectionPool.from_url(
+    that does not answer within `socket_timeout_s`."""
+    return aioredis.ConnectionPool.from_url(
         url,
         max_connections=max_connections,
         socket_timeout=socket_timeout_s,
         socket_connect_timeout=min(CONNECT_TIMEOUT_S, socket_timeout_s),
     )
-    if pack_in_c:
-        pool.connection_class = packed_in_c(pool.connection_class)
-    return pool
 
 
 def redis_url_problem(url: str) -> str | None:

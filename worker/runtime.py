@@ -69,7 +69,6 @@ class WorkerRuntime:
         pool = connection_pool(
             self.settings.redis_url,
             max_connections=2 * self.settings.worker_concurrency + 16,
-            pack_in_c=not self.settings.stock_celery,
         )
         self._redis = aioredis.Redis(connection_pool=pool)
         # Keep a quarter of the task slots free of waiting, for the tasks of other PBXs.

@@ -1,4 +1,4 @@
-"""The worker's Redis pool: redis-py's connections, packing commands in C, for every URL scheme."""
+"""The worker's Redis pool: redis-py's connections, with timeouts, for every URL scheme."""
 
 from __future__ import annotations
 
@@ -8,26 +8,21 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from celery_ext import redis_packing
 from worker import redis_pool
 
-SCHEMES = [
-    ("redis://localhost:6379/3", redis_packing.Connection, aioredis.Connection),
-    ("rediss://localhost:6380/3", redis_packing.SSLConnection, aioredis.SSLConnection),
-    (
-        "unix:///run/redis.sock?db=3",
-        redis_packing.UnixDomainSocketConnection,
-        aioredis.UnixDomainSocketConnection,
-    ),
-]
 
-
-@pytest.mark.parametrize(("url", "packed", "stock"), SCHEMES)
-def test_every_scheme_keeps_its_kind_of_connection(url: str, packed: type, stock: type) -> None:
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("redis://localhost:6379/3", aioredis.Connection),
+        ("rediss://localhost:6380/3", aioredis.SSLConnection),
+        ("unix:///run/redis.sock?db=3", aioredis.UnixDomainSocketConnection),
+    ],
+)
+def test_every_scheme_keeps_its_kind_of_connection(url: str, kind: type) -> None:
     pool = redis_pool.connection_pool(url, max_connections=4)
-    assert pool.connection_class is packed
+    assert pool.connection_class is kind
     assert pool.max_connections == 4
-    assert redis_pool.connection_pool(url, 4, pack_in_c=False).connection_class is stock
 
 
 async def test_values_of_every_type_round_trip(redis_url: str) -> None:
