@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from tests.e2e import rollout
 from tests.redis_server import RedisServer
 
 __all__ = ["data_dir", "no_channels_url", "redis_server", "redis_url", "rollout"]
+_DATA_DIR = pytest.StashKey[tuple[Path, str | None]]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,19 +24,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The session's own data directory (the embedded Redis of a command run without
-    TRUNKCTL_REDIS_URL lives there, never in the user's), its server stopped at the end."""
-    path = tmp_path_factory.mktemp("trunkctl-data")
-    previous = os.environ.get("TRUNKCTL_DATA_DIR")
+def pytest_configure(config: pytest.Config) -> None:
+    """The session's own data directory, set before any test module is imported: the embedded
+    Redis of anything run without TRUNKCTL_REDIS_URL (a command, or importing `worker`, whose
+    Celery app resolves its broker at import) lives there, never in the user's."""
+    path = Path(tempfile.mkdtemp(prefix="trunkctl-data-"))
+    config.stash[_DATA_DIR] = (path, os.environ.get("TRUNKCTL_DATA_DIR"))
     os.environ["TRUNKCTL_DATA_DIR"] = str(path)
-    yield path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the session's embedded Redis, if anything started it, and forget its directory."""
+    path, previous = config.stash[_DATA_DIR]
     EmbeddedRedis(path).stop()
+    shutil.rmtree(path, ignore_errors=True)
     if previous is None:
-        del os.environ["TRUNKCTL_DATA_DIR"]
+        os.environ.pop("TRUNKCTL_DATA_DIR", None)
     else:
         os.environ["TRUNKCTL_DATA_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def data_dir(pytestconfig: pytest.Config) -> Path:
+    """The session's data directory (see pytest_configure)."""
+    path: Path = pytestconfig.stash[_DATA_DIR][0]
+    return path
 
 
 @pytest.fixture(scope="session")
