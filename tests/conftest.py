@@ -5,17 +5,22 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 from core.embedded_redis import EmbeddedRedis
 from tests.e2e import rollout
 from tests.redis_server import RedisServer
 
-__all__ = ["data_dir", "no_channels_url", "redis_server", "redis_url", "rollout"]
+__all__ = [
+    "data_dir", "no_channels_url", "redis_client", "redis_server", "redis_url", "rollout",
+    "session",
+]  # fmt: skip
 _DATA_DIR = pytest.StashKey[tuple[Path, str | None]]()
 
 
@@ -68,6 +73,21 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     yield url
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """An asyncio client of the test's clean database (the worker's side)."""
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An aiohttp session, as a worker's PBX clients share one."""
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 import redis.asyncio as aioredis
@@ -28,13 +28,6 @@ def _entry(max_inflight: int = 1, min_interval_ms: int = 0) -> PbxEntry:
         max_inflight=max_inflight,
         min_interval_ms=min_interval_ms,
     )
-
-
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 async def _wait_for(

@@ -87,12 +87,6 @@ async def sim() -> AsyncIterator[AsyncSimulator]:
         yield simulator
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
-
-
 async def _login(client: PbxClient, entry: PbxEntry) -> str:
     answer = await client.call(
         "POST",

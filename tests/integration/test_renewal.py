@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,13 +12,6 @@ from redis.asyncio.client import Pipeline
 from jobs.held_locks import HeldLocks
 
 TTL_MS = 600  # renewed every 200 ms
-
-
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 def _renewal_tasks() -> set[asyncio.Task[object]]:

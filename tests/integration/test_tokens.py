@@ -71,19 +71,6 @@ async def short_sim(clock: ManualClock) -> AsyncIterator[AsyncSimulator]:
         yield simulator
 
 
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
-
-
 def _entry(sim: AsyncSimulator, **fields: Any) -> PbxEntry:
     row = next(row for row in sim.inventory_rows() if row["pbx"] == PBX)
     values: dict[str, Any] = {
