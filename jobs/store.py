@@ -10,8 +10,7 @@ from __future__ import annotations
 import calendar
 import json
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import redis
@@ -207,30 +206,6 @@ class JobStore:
             "kind": job.get("kind") or JobKind.ROLLOUT.value,
             "source": job.get("source") or None,
         }
-
-    @contextmanager
-    def final_announcement(self, job_id: str) -> Iterator[Callable[[float], None]]:
-        """Listen for the job being announced final; yields `wait(timeout_s)`, which returns at
-        the announcement or after timeout_s (whichever is first; read the status after)."""
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-        listening = True
-
-        def wait(timeout_s: float) -> None:
-            nonlocal listening
-            if listening:
-                try:
-                    pubsub.get_message(timeout=timeout_s)
-                except redis.ResponseError:  # a Redis ACL without channels (NOPERM): poll
-                    listening = False
-                else:
-                    return
-            time.sleep(timeout_s)
-
-        try:
-            pubsub.subscribe(keys.job_final_channel(job_id))
-            yield wait
-        finally:
-            pubsub.close()
 
     def items(self, job_id: str) -> Iterator[dict[str, Any]]:
         """The report record of every item, in input order, read in pipelined batches."""

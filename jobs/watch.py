@@ -33,25 +33,39 @@ class WatchEvents:
     on_outage: Callable[[str], None]
 
 
-class _FinalListener:
-    """A subscription to the job's "final" announcement; waiting without one just sleeps."""
+class FinalListener:
+    """A subscription to a job's "final" announcement: `wait(timeout_s)` returns at the
+    announcement or after timeout_s, whichever is first (read the status after). Where a Redis
+    ACL forbids channels (NOPERM), waiting just sleeps: the status is polled."""
 
     def __init__(self, client: redis.Redis, job_id: str) -> None:
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._listening = True
         try:
             self._pubsub.subscribe(keys.job_final_channel(job_id))
-        except redis.ResponseError:  # an ACL without channels (NOPERM): poll
+        except redis.ResponseError:
             self._listening = False
 
     def wait(self, timeout_s: float) -> None:
+        """Until the announcement, or timeout_s."""
         if self._listening:
-            self._pubsub.get_message(timeout=timeout_s)
-        else:
-            time.sleep(timeout_s)
+            try:
+                self._pubsub.get_message(timeout=timeout_s)
+            except redis.ResponseError:  # the refusal of the subscribe comes back here
+                self._listening = False
+            else:
+                return
+        time.sleep(timeout_s)
 
     def close(self) -> None:
+        """Unsubscribe."""
         self._pubsub.close()
+
+    def __enter__(self) -> FinalListener:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def watch_until_final(
@@ -65,12 +79,12 @@ def watch_until_final(
     """The job's status once it is final, cut short, or at the timeout."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     lost_since: float | None = None
-    listener: _FinalListener | None = None
+    listener: FinalListener | None = None
     try:
         while True:
             try:
                 # Subscribed before the read: an announcement after it is not missed.
-                listener = listener or _FinalListener(store.client, job_id)
+                listener = listener or FinalListener(store.client, job_id)
                 status = store.status(job_id)
                 if lost_since is not None:
                     events.on_outage("Redis is back")

@@ -117,3 +117,15 @@ def test_a_missing_job_says_why(redis_url: str) -> None:
     assert "Redis lost it" in store.why_missing(an_hour_ago)  # created after the job
     assert "expired" in store.why_missing(new_job_id(time.time() - 40 * 86400))
     assert "job ids look like" in store.why_missing("not-a-job")
+
+
+def test_status_wait_polls_where_an_acl_forbids_channels(
+    no_channels_url: str, rollout: Rollout, slow_pbx: SimulatorThread
+) -> None:
+    result = rollout.submit(slow_pbx, fleet_rows(slow_pbx.aliases(), per_pbx=1))
+    assert result.job_id is not None  # no worker: it stays queued
+    env = {**rollout.env(), "TRUNKCTL_REDIS_URL": no_channels_url}
+    done = _cli(env, "status", result.job_id, "--wait", "--timeout", "1")
+    assert done.returncode == 3, done.stderr
+    assert "timed out after 1 s" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -18,6 +18,7 @@ from jobs.job_writer import JobWriter, NewItem, SubmitLeaseLostError
 from jobs.states import State
 from jobs.store import SUBMIT_CUT_SHORT, SUBMIT_DONE, SUBMIT_RUNNING, JobStore
 from jobs.transitions import TRANSITION_LUA, Transition
+from jobs.watch import FinalListener
 from trunks.pbx import PbxEntry
 
 TTL_S = 3600
@@ -77,7 +78,7 @@ def test_a_job_is_not_final_until_its_submit_is_done_and_then_says_so(
     for n in (1, 2):
         writer.add(_item(n))
     writer.finish()
-    with job_store.final_announcement(writer.job_id) as wait_final:
+    with FinalListener(job_store.client, writer.job_id) as listener:
         for n in (1, 2):
             _finish_item(job_store, writer.job_id, n)
         status = _status(job_store, writer.job_id)
@@ -87,7 +88,7 @@ def test_a_job_is_not_final_until_its_submit_is_done_and_then_says_so(
         assert "submitting" not in status["counts"]  # type: ignore[operator]
 
         writer.done()
-        wait_final(5.0)  # the announcement, not the timeout: checked just below
+        listener.wait(5.0)  # the announcement, not the timeout: checked just below
     status = _status(job_store, writer.job_id)
     assert (status["final"], status["outcome"], status["submit"]) == (True, "success", SUBMIT_DONE)
     assert not job_store.client.exists(keys.job_submitter(writer.job_id))

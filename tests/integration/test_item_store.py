@@ -17,6 +17,7 @@ from jobs.job_writer import NewItem
 from jobs.states import State
 from jobs.store import JobStore
 from jobs.transitions import Transition
+from jobs.watch import FinalListener
 from trunks.pbx import PbxEntry
 
 TTL_S = 3600
@@ -365,12 +366,12 @@ async def test_the_item_that_ends_the_job_announces_it(
 async def test_waiting_for_the_announcement_returns_when_the_job_ends(
     store: ItemStore, job_store: JobStore, job_id: str
 ) -> None:
-    with job_store.final_announcement(job_id) as wait_final:
+    with FinalListener(job_store.client, job_id) as listener:
         for item_no in (1, 2, 3, 4):
             await store.move(final_transition(job_id, item_no, State.SUCCEEDED, trunk_id=item_no))
         started = time.monotonic()
-        wait_final(60)  # the subscribe confirmation may come first: it returns at once too
-        wait_final(60)
+        listener.wait(60)  # the subscribe confirmation may come first: it returns at once too
+        listener.wait(60)
         assert time.monotonic() - started < 30  # at the announcement, not at the timeout
     assert _status(job_store, job_id)["final"]
 
@@ -386,7 +387,7 @@ async def test_without_channel_permissions_transitions_apply_and_waiting_polls(
     finally:
         await client.aclose()
     restricted = JobStore(redis.Redis.from_url(no_channels_url), TTL_S)
-    with restricted.final_announcement(job_id) as wait_final:
-        wait_final(0.01)  # a pause, not an error
+    with FinalListener(restricted.client, job_id) as listener:
+        listener.wait(0.01)  # a pause, not an error
     assert _status(restricted, job_id)["final"]
     restricted.client.close()
