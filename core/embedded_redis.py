@@ -30,6 +30,8 @@ from redis.retry import Retry
 from core.errors import UsageError
 
 START_TIMEOUT_S = 10.0
+# A server that answers but is still loading its data (a large history) is waited for this long.
+LOAD_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 _POLL_S = 0.02
 # Config lines besides port, password and paths: loopback only, persistent, quiet.
@@ -166,11 +168,19 @@ class EmbeddedRedis:
         )  # fmt: skip
 
     def _answers(self, state: ServerState, password: str) -> bool:
-        """Whether the state file's server is alive and is that server (a reboot frees its port
-        for anything else, which must not be mistaken for it)."""
+        """Whether the state file's server is alive, is that server (a reboot frees its port for
+        anything else, which must not be mistaken for it), and has loaded its data; a server of
+        ours that is still loading it (a large append-only file) is waited for."""
+        deadline = time.monotonic() + LOAD_TIMEOUT_S
         client = self._client(state, password)
         try:
-            return int(client.info("server")["process_id"]) == state.pid
+            while True:
+                info = client.info()
+                if int(info["process_id"]) != state.pid:
+                    return False
+                if not int(info.get("loading", 0)) or time.monotonic() > deadline:
+                    return not int(info.get("loading", 0))
+                time.sleep(_POLL_S)
         except (redis.RedisError, KeyError, ValueError):
             return False
         finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from core.embedded_redis import RedisTarget
 from core.errors import EXIT_FAILED, EXIT_OK
 from jobs.store import JobStatus
 from pbxsim import SimulatorThread
@@ -29,21 +30,31 @@ def demo_command() -> int:
     secret corrected, and stop everything it started."""
     target = context.target()
     settings = context.settings()
-    with _fleet() as simulator:
+    with _embedded_redis_stopped_after(target), _fleet() as simulator:
         files = demo.write_files(simulator, settings.data_path / "demo")
         _intro(simulator.root_url, files)
         env = {"TRUNKCTL_REDIS_URL": target.url, **demo.DEMO_WORKER_SETTINGS}
-        with LocalWorkers(WORKERS, env, settings.data_path / "logs", notify=_say) as workers:
+        log_dir = settings.data_path / "logs"
+        with LocalWorkers(WORKERS, env, log_dir, notify=_say) as workers:
             job_id = _roll_out(files, workers)
             if job_id is None:
                 return EXIT_FAILED
             final = _retry(job_id, files)
         _say("\n3/3 stopping the workers and the simulated PBXs")
-    if target.embedded is not None and target.started:
-        target.embedded.stop()
-        _say("    and the embedded Redis this demo started (its data stays on disk)")
     _say(f"\ntry next: trunkctl jobs; trunkctl report {job_id}; trunkctl run --help")
     return EXIT_OK if final["outcome"] == "success" else EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _embedded_redis_stopped_after(target: RedisTarget) -> Iterator[None]:
+    """The embedded Redis, if the demo started it, stopped when the demo ends, however it
+    ends: it leaves no process behind (the data stays on disk)."""
+    try:
+        yield
+    finally:
+        if target.embedded is not None and target.started:
+            target.embedded.stop()
+            _say("    and the embedded Redis this demo started (its data stays on disk)")
 
 
 @contextlib.contextmanager

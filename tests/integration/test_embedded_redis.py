@@ -222,3 +222,19 @@ def test_redis_stop_stops_it(tmp_path: Path) -> None:
     while not _gone(state.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(state.pid)
+
+
+def test_a_restarted_server_is_used_only_once_its_history_is_loaded(
+    server: EmbeddedRedis,
+) -> None:
+    url, _ = server.url()
+    client = _client(url)
+    with client.pipeline(transaction=False) as pipe:
+        for n in range(200_000):  # a history that takes Redis a moment to load
+            pipe.set(f"trunkctl:test:{n}", "x" * 20)
+        pipe.execute()
+    assert server.stop()
+    url, started = server.url()
+    assert started
+    # Not "LOADING Redis is loading the dataset in memory": url() waited for it.
+    assert _client(url).get("trunkctl:test:199999") == b"x" * 20
