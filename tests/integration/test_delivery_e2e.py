@@ -485,6 +485,31 @@ def test_a_cold_shutdown_cancels_the_runs_in_progress_and_lets_their_items_go(
         assert_delivered_once(sim, rollout.records(job_id))
 
 
+@pytest.mark.timeout(120)
+def test_a_warm_shutdown_finishes_the_runs_in_progress_and_hands_back_the_rest(
+    rollout: Rollout,
+) -> None:
+    # SIGTERM (or one Ctrl-C; docker stop): the runs in progress finish, the tasks not started
+    # go back to the queue, and a worker running beside it delivers them; nothing twice.
+    with SimulatorThread(SimSettings(pbx_count=2, latency_ms=200)) as sim:
+        first, second = rollout.start_workers(2)
+        rows = fleet_rows(sim.aliases(), per_pbx=12)
+        job_id = rollout.submit(sim, rows).job_id or ""
+        wait_for(
+            lambda: True if sum(sim.counters(a)["creates"] for a in sim.aliases()) >= 4 else None,
+            30, "some trunks created",
+        )  # fmt: skip
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(timeout=60) == 0
+        output = first.output()
+        assert "Traceback" not in output
+        status = rollout.wait_final(job_id, timeout_s=90)
+        assert status["counts"]["succeeded"] == len(rows)
+        assert second.process.poll() is None
+        assert_each_created_once(sim, rows)
+        assert_delivered_once(sim, rollout.records(job_id))
+
+
 def test_a_pbx_whose_certificate_fails_pinning_fails_its_items_at_once(
     rollout: Rollout, tmp_path: Path
 ) -> None:
