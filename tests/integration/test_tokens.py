@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from worker.pbx import tokens as tokens_module
 from worker.pbx.client import PbxClient
 from worker.pbx.connection import PbxConnection
 from worker.pbx.errors import (
+    CircuitOpenError,
     LoginsPausedError,
     LoginUnansweredError,
     PbxAuthError,
@@ -760,3 +762,31 @@ async def test_invalidate_leaves_an_expired_or_replaced_pair_alone(
     second = await TokenCache(redis_client, clock).token(entry, _token_call(session, entry))
     assert second != first
     assert await redis_client.hget(key, "access_token") == second.encode()
+
+
+async def test_a_token_call_stopped_by_an_open_circuit_forgets_and_records_nothing(
+    sim: AsyncSimulator,
+    redis_client: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A cancelled job's task needs a refresh: the slot it asks for refuses it (the job's circuit
+    # is open). Nothing was learnt of the PBX: the shared pair stays for every other job.
+    entry = _entry(sim)
+    call = _token_call(session, entry)
+    await TokenCache(redis_client, clock).token(entry, call, "job-a")
+    clock.advance(ACCESS_TTL_S - REFRESH_MARGIN_S + 1)  # due for a refresh
+    reason = {"errcode": None, "errmsg": "cancelled by 'trunkctl cancel'", "cancelled": True}
+
+    async def stopped(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        raise CircuitOpenError.from_reason(reason)
+
+    with pytest.raises(CircuitOpenError) as info:
+        await TokenCache(redis_client, clock).token(entry, stopped, "job-cancelled")
+    assert info.value.cancelled
+    assert await redis_client.exists(keys.token(entry.base_url, entry.client_id))
+    assert not await redis_client.exists(keys.token_refused(entry.base_url, entry.client_id))
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    await TokenCache(redis_client, clock).token(entry, call, "job-b")
+    assert (_requests(sim, "get_token"), _requests(sim, "refresh_token")) == (1, 1)

@@ -22,6 +22,7 @@ from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
 from worker.pbx.errors import (
+    CircuitOpenError,
     LoginUnansweredError,
     PbxAuthError,
     PbxConnectionError,
@@ -249,10 +250,12 @@ class TokenCache:
                 next_step(
                     facts, self._clock(), refreshable=False, probe_every_s=self._probe_every_s
                 )
+            except CircuitOpenError:
+                raise  # stopped before it left (a refusal known already, a cancel): nothing new
             except PbxUnusableError as exc:
-                # Unusable for this job (a refusal, a certificate, an open circuit): nobody of it
-                # tries this client again, neither a refresh with the pair (forgotten) nor a
-                # login, until `retry`.
+                # Unusable for this job (a refusal, a certificate): nobody of it tries this
+                # client again, neither a refresh with the pair (forgotten) nor a login, until
+                # `retry`.
                 raise await self._remember(fetch, exc, "refresh_token") from None
             else:
                 # Timed from the answer: the call may have waited for a slot first.
@@ -274,6 +277,8 @@ class TokenCache:
         except PbxTokenCapError:
             await self._records.pause_at_cap(entry)
             raise
+        except CircuitOpenError:
+            raise  # stopped before it left: nothing to remember
         except PbxUnusableError as exc:
             raise await self._remember(fetch, exc, "get_token") from None
         return TokenPair.from_answer(answer, self._clock())
