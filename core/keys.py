@@ -43,8 +43,16 @@ def job_pbxs(job_id: str) -> str:
 
 
 def job_circuit(job_id: str) -> str:
-    """Hash: pbx alias -> why its credentials are bad for this job (open circuit)."""
+    """Hash: a device's circuit field (below) -> why the job sends nothing more to it (its
+    credentials or caller refused, its certificate failed, the job cancelled): the job's one
+    credential circuit per device, read before every request of the job leaves."""
     return f"{PREFIX}job:{job_id}:circuit"
+
+
+def circuit_field(base_url: str) -> str:
+    """A device's field in a job's circuit: SHA-1 of its base URL, which Lua computes too
+    (redis.sha1hex), so that a claim finds it from the item's inventory entry."""
+    return hashlib.sha1(base_url.encode(), usedforsecurity=False).hexdigest()
 
 
 def item(job_id: str, item_no: int) -> str:
@@ -104,12 +112,6 @@ def token(base_url: str, client_id: str) -> str:
 def token_lock(base_url: str, client_id: str) -> str:
     """String: held by the one process fetching or refreshing that token."""
     return f"{PREFIX}token:{_digest(base_url, client_id)}:lock"
-
-
-def token_refused(base_url: str, client_id: str) -> str:
-    """Hash: job id -> why the PBX refused that job's login; a job's field is cleared by its
-    `retry`."""
-    return f"{PREFIX}token:{_digest(base_url, client_id)}:refused"
 
 
 def token_unanswered(base_url: str, client_id: str) -> str:

@@ -21,29 +21,51 @@ from trunks.pbx import PbxEntry
 # KEYS: item lock, item, job pbxs, job circuit, job counts, job pbx-counts.
 # ARGV: owner, lock ms, max attempts a round, first_try_at if unset, updated_at.
 # Claims the item and reads all it needs in one round trip: false when another task holds it, else
-# {item fields, the job's entry for its PBX, the PBX's open circuit}. An item that will plainly be
-# sent (nothing sent, name not taken, attempts left, no circuit) goes `running` in the same step.
+# {item fields, the job's entry for its PBX, the job's open circuit for that device}. An item that
+# will plainly be sent (nothing sent, name not taken, attempts left, no circuit) goes `running` in
+# the same step.
 CLAIM_LUA = lua(__file__, "claim")
 
-# KEYS: item, job counts, job pbx-counts, item lock, job circuit. ARGV: the item's PBX alias,
-# then fields and values. Right before a create leaves: the job's open circuit for that PBX (then
+# KEYS: item, job counts, job pbx-counts, item lock, job circuit. ARGV: the device's circuit
+# field, then fields and values. Right before a create leaves: the job's open circuit (then
 # nothing is recorded), else false, with the attempt counted and the fields written ("maybe sent").
 MARK_SENDING_LUA = lua(__file__, "mark_sending")
 
 
-# KEYS: job circuit, job. ARGV: alias, reason. The first reason stays; the circuit lives as long
-# as the job does.
+# KEYS: job circuit, job. ARGV: the device's circuit field, reason. The first reason stays; the
+# circuit lives as long as the job does.
 OPEN_CIRCUIT_LUA = lua(__file__, "open_circuit")
 
 
 class CircuitReason(TypedDict):
-    """Why a job sends no more requests to a PBX (its credentials failed, or the job was
-    cancelled): what each of its items records."""
+    """Why a job sends no more requests to a device (its credentials or caller refused, its
+    certificate failed, the job cancelled): what each of its items records. The one record of
+    a job's circuit (keys.job_circuit), read by `read_circuit` alone."""
 
-    errcode: int | None  # the PBX's errcode; None for a local reason (a TLS failure)
+    errcode: int | None  # the PBX's errcode; None for a local reason (a TLS failure, a cancel)
     errmsg: str
     cancelled: NotRequired[bool]  # `trunkctl cancel`: its items end cancelled, not failed
     detail: NotRequired[Any]  # the PBX's invalid_param_list, if it sent one
+
+
+DAMAGED_CIRCUIT = CircuitReason(
+    errcode=None, errmsg="this job sends nothing more to this PBX (its circuit record is damaged)"
+)
+
+
+def read_circuit(raw: bytes | str | None) -> CircuitReason | None:
+    """A job's circuit record for a device as stored; None when it is closed. A damaged record
+    counts as open: better an item failed than a request sent against a refusal."""
+    if not raw:
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return DAMAGED_CIRCUIT
+    if not isinstance(record, dict) or not isinstance(record.get("errmsg"), str):
+        return DAMAGED_CIRCUIT
+    reason: CircuitReason = record  # type: ignore[assignment] # checked just above
+    return reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +114,7 @@ class ItemStore:
             return Claim(
                 item=Item.from_hash(job_id, item_no, raw) if raw else None,
                 entry=PbxEntry.from_stored(entry) if entry else None,
-                circuit=json.loads(circuit) if circuit else None,
+                circuit=read_circuit(circuit),
             )
         except Exception:
             # Unreadable (a damaged item or entry): the task's next run may try again at once.
@@ -119,7 +141,7 @@ class ItemStore:
         self._held.let_go(keys.item_lock(job_id, item_no))
 
     async def mark_sending(
-        self, job_id: str, item_no: int, alias: str, fields: dict[str, str | int]
+        self, job_id: str, item_no: int, circuit_field: str, fields: dict[str, str | int]
     ) -> CircuitReason | None:
         """Right before a create leaves, one step: the job's open circuit for its PBX (nothing is
         recorded then), else None, with the create counted and `fields` written."""
@@ -130,15 +152,15 @@ class ItemStore:
                 keys.job_pbx_counts(job_id), keys.item_lock(job_id, item_no),
                 keys.job_circuit(job_id),
             ],
-            [alias, *[part for pair in fields.items() for part in pair]],
+            [circuit_field, *[part for pair in fields.items() for part in pair]],
         )  # fmt: skip
-        reason: CircuitReason | None = json.loads(raw) if raw else None
-        return reason
+        return read_circuit(raw)
 
-    async def open_circuit(self, job_id: str, alias: str, reason: CircuitReason) -> None:
+    async def open_circuit(self, job_id: str, circuit_field: str, reason: CircuitReason) -> None:
         """Mark the PBX's credentials bad for this job (the first reason stays)."""
         await self._open_circuit(
-            keys=[keys.job_circuit(job_id), keys.job(job_id)], args=[alias, json.dumps(reason)]
+            keys=[keys.job_circuit(job_id), keys.job(job_id)],
+            args=[circuit_field, json.dumps(reason)],
         )
 
 

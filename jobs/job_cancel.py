@@ -18,8 +18,8 @@ from jobs.store import JobStore, highest_item_number
 
 CANCEL_REASON = "cancelled by 'trunkctl cancel'"
 
-# KEYS: job, job circuit, job pbxs. ARGV: the circuit's reason (JSON), cancelled_at. 0 when there
-# is no such job.
+# KEYS: job, job circuit. ARGV: the circuit's reason (JSON), cancelled_at, then the circuit field
+# of every device of the job. 0 when there is no such job.
 MARK_CANCELLED_LUA = lua(__file__, "mark_cancelled")
 # KEYS: job counts, job pbx-counts. ARGV: item key prefix, first and last item number, the time,
 # the reason. Cancels the items of that range that are not final and that no task holds.
@@ -31,9 +31,11 @@ def cancel_job(store: JobStore, job_id: str) -> bool:
     client = store.client
     now = time.time()
     reason = json.dumps({"errcode": None, "errmsg": CANCEL_REASON, "cancelled": True})
+    entries = client.hvals(keys.job_pbxs(job_id))
+    fields = sorted({keys.circuit_field(json.loads(entry)["base_url"]) for entry in entries})
     marked = client.eval(
-        MARK_CANCELLED_LUA, 3, keys.job(job_id), keys.job_circuit(job_id), keys.job_pbxs(job_id),
-        reason, iso_time(now),
+        MARK_CANCELLED_LUA, 2, keys.job(job_id), keys.job_circuit(job_id), reason, iso_time(now),
+        *fields,
     )  # fmt: skip
     if not marked:
         return False

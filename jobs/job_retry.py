@@ -126,12 +126,11 @@ class JobRetry:
         fingerprint_key = stored_fingerprint_key(self._client) if relogin else None
         with self._client.pipeline(transaction=False) as pipe:
             for alias in aliases:
-                pipe.hdel(keys.job_circuit(job_id), alias)
                 raw = entries.get(alias.encode())
                 if not raw:
                     continue
                 entry = PbxEntry.from_stored(raw)
-                pipe.hdel(keys.token_refused(entry.base_url, entry.client_id), job_id)
+                pipe.hdel(keys.job_circuit(job_id), keys.circuit_field(entry.base_url))
                 pipe.delete(keys.token_unanswered(entry.base_url, entry.client_id))
                 if relogin:
                     pipe.delete(keys.device_refused(entry.base_url))

@@ -41,9 +41,11 @@ class CreateAttempt:
         *,
         running: dict[str, str | int],
         max_attempts: int,
+        circuit_field: str,
     ) -> None:
         self._store = store
         self._item = item
+        self._circuit_field = circuit_field  # the job's circuit for the item's device
         self._running = running
         self._max_attempts = max_attempts
         self._left = 0  # requests that left
@@ -68,7 +70,9 @@ class CreateAttempt:
                 "trunk/create: TOKEN EXPIRED (errcode 10004)", errcode=10004, errmsg="TOKEN EXPIRED"
             )
         fields: dict[str, str | int] = {**self._running, "maybe_sent": 1}
-        reason = await self._store.mark_sending(item.job_id, item.item_no, item.pbx, fields)
+        reason = await self._store.mark_sending(
+            item.job_id, item.item_no, self._circuit_field, fields
+        )
         if reason is not None:
             raise CircuitOpenError.from_reason(reason)
         self._left += 1

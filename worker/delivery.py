@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core import keys
 from core.settings import Settings
 from jobs.item_store import CircuitReason, ItemStore, final_transition, outcome_fields
 from jobs.locks import owner_token
@@ -128,10 +129,12 @@ class Delivery:
     async def _attempt(self, item: Item, entry: PbxEntry, now: float) -> Outcome:
         first_try_at = item.first_try_at or now
         try:
-            pbx = self._connect(entry, item.job_id, lambda exc: self._open_circuit(item, exc))
+            pbx = self._connect(
+                entry, item.job_id, lambda exc: self._open_circuit(item, entry, exc)
+            )
             return await self._operate(item, pbx, first_try_at)
         except PbxUnusableError as exc:
-            return await self._end_by_circuit(item, await self._open_circuit(item, exc))
+            return await self._end_by_circuit(item, await self._open_circuit(item, entry, exc))
         except SlotUnavailableError as exc:
             return await self._defer(item, exc.retry_in_s)
         except PbxError as exc:
@@ -169,6 +172,7 @@ class Delivery:
             return await self._give_up(item, item.attempts_this_round)
         attempt = CreateAttempt(
             self._store, item, running=running, max_attempts=self._settings.max_attempts,
+            circuit_field=keys.circuit_field(pbx.entry.base_url),
         )  # fmt: skip
 
         try:
@@ -206,16 +210,18 @@ class Delivery:
         state = State.SUCCEEDED if item.maybe_sent else State.EXISTS
         return await self._finish(item, state, trunk_id=trunk_id)
 
-    async def _open_circuit(self, item: Item, exc: PbxUnusableError) -> CircuitReason:
-        """Open the job's circuit for the item's PBX (every create reads it before it leaves); its
-        reason. A CircuitOpenError says the circuit is open already: nothing to write."""
+    async def _open_circuit(
+        self, item: Item, entry: PbxEntry, exc: PbxUnusableError
+    ) -> CircuitReason:
+        """Open the job's circuit for the item's device (every request of the job reads it before
+        it leaves); its reason. A CircuitOpenError says it is open already: nothing to write."""
         reason = CircuitReason(errcode=exc.errcode, errmsg=_pbx_errmsg(exc))
         if isinstance(exc, CircuitOpenError) and exc.cancelled:
             reason["cancelled"] = True
         if exc.detail is not None:
             reason["detail"] = exc.detail
         if not isinstance(exc, CircuitOpenError):
-            await self._store.open_circuit(item.job_id, item.pbx, reason)
+            await self._store.open_circuit(item.job_id, keys.circuit_field(entry.base_url), reason)
         return reason
 
     async def _give_up(self, item: Item, attempts: int) -> Outcome:

@@ -5,7 +5,14 @@ local f = {}
 for i = 1, #item, 2 do f[item[i]] = item[i + 1] end
 local pbx = f['pbx'] or ''
 local entry = redis.call('HGET', KEYS[3], pbx)
-local circuit = redis.call('HGET', KEYS[4], pbx)
+-- The job's circuit for the entry's device: its field is the SHA-1 of the base URL.
+local circuit = false
+if entry then
+    local ok, decoded = pcall(cjson.decode, entry)
+    if ok and type(decoded) == 'table' and type(decoded['base_url']) == 'string' then
+        circuit = redis.call('HGET', KEYS[4], redis.sha1hex(decoded['base_url']))
+    end
+end
 local sendable = {queued=true, retrying=true, running=true}
 local attempts = tonumber(f['attempts'] or '0') - tonumber(f['attempts_at_retry'] or '0')
 if entry and not circuit and sendable[f['state']] and f['maybe_sent'] ~= '1'

@@ -23,6 +23,8 @@ from worker.pbx.errors import (
 )
 
 UNMARK = TakeBack({"maybe_sent": 0}, 0)
+# The job's circuit field of the item's device.
+FIELD = keys.circuit_field("https://pbx.example.net:8088")
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ async def _fields(client: aioredis.Redis) -> dict[bytes, bytes]:
 
 
 def _attempt(store: ItemStore, item: Item = ITEM, max_attempts: int = 6) -> CreateAttempt:
-    return CreateAttempt(store, item, running={}, max_attempts=max_attempts)
+    return CreateAttempt(store, item, running={}, max_attempts=max_attempts, circuit_field=FIELD)
 
 
 async def test_a_request_is_counted_and_marked_right_before_it_leaves(
@@ -69,7 +71,7 @@ async def test_a_request_is_counted_and_marked_right_before_it_leaves(
 async def test_a_request_of_a_job_whose_circuit_opened_is_stopped_and_not_counted(
     client: aioredis.Redis, store: ItemStore, reason: CircuitReason
 ) -> None:
-    await store.open_circuit(ITEM.job_id, ITEM.pbx, reason)
+    await store.open_circuit(ITEM.job_id, FIELD, reason)
     attempt = _attempt(store)
     with pytest.raises(CircuitOpenError) as info:
         await attempt.about_to_send()

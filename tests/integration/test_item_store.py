@@ -34,6 +34,10 @@ def _entry(alias: str) -> PbxEntry:
     )
 
 
+def _field(alias: str) -> str:
+    return keys.circuit_field(_entry(alias).base_url)
+
+
 @pytest.fixture
 def job_store(redis_url: str) -> Iterator[JobStore]:
     client = redis.Redis.from_url(redis_url)
@@ -138,7 +142,7 @@ async def test_a_claim_leaves_an_item_it_will_not_plainly_send_as_it_was(
     store: ItemStore, job_store: JobStore, job_id: str, item_no: int, prepare: dict[str, int]
 ) -> None:
     if prepare.pop("circuit", None):
-        await store.open_circuit(job_id, "pbx-b", {"errcode": -1, "errmsg": "FAILURE"})
+        await store.open_circuit(job_id, _field("pbx-b"), {"errcode": -1, "errmsg": "FAILURE"})
     if prepare:
         job_store.client.hset(keys.item(job_id, item_no), mapping=prepare)
     before = _counts(job_store, job_id)
@@ -203,8 +207,10 @@ async def test_open_circuit_is_seen_by_claims_and_keeps_the_first_reason(
     store: ItemStore, job_id: str
 ) -> None:
     first = {"errcode": -1, "errmsg": "FAILURE"}
-    await store.open_circuit(job_id, "pbx-a", first)
-    await store.open_circuit(job_id, "pbx-a", {"errcode": 70004, "errmsg": "ACCOUNT IP BLOCKED"})
+    await store.open_circuit(job_id, _field("pbx-a"), first)
+    await store.open_circuit(
+        job_id, _field("pbx-a"), {"errcode": 70004, "errmsg": "ACCOUNT IP BLOCKED"}
+    )
     claim_a = await store.claim(job_id, 1, "task-1", LOCK_MS, **CLAIM)
     claim_b = await store.claim(job_id, 4, "task-1", LOCK_MS, **CLAIM)
     assert claim_a is not None
@@ -213,10 +219,46 @@ async def test_open_circuit_is_seen_by_claims_and_keeps_the_first_reason(
     assert claim_b.circuit is None
 
 
+async def test_aliases_of_one_device_share_its_circuit(
+    store: ItemStore, job_store: JobStore
+) -> None:
+    # Two aliases at one address are one device: a refusal met through one stops the other's
+    # logins too (five aliases with five typos must not spend five failed logins).
+    same = _entry("pbx-a").base_url
+    entries = {alias: _entry(alias).model_copy(update={"base_url": same}) for alias in ("a", "b")}
+    writer = job_store.create_job("test", ["trunks.csv"], entries)
+    for line, alias in enumerate(("a", "b"), start=2):
+        writer.add(
+            NewItem(
+                file="trunks.csv", line=line, pbx=alias, name=f"t{line}", type="peer",
+                state=State.QUEUED, body={"name": f"t{line}", "type": "peer"},
+            )
+        )  # fmt: skip
+    writer.finish()
+    writer.done()
+    await store.open_circuit(writer.job_id, _field("pbx-a"), {"errcode": -1, "errmsg": "NO"})
+    claim = await store.claim(writer.job_id, 2, "task-1", LOCK_MS, **CLAIM)  # alias b
+    assert claim is not None
+    assert claim.item is not None
+    assert claim.item.pbx == "b"
+    assert claim.circuit == {"errcode": -1, "errmsg": "NO"}
+
+
+async def test_a_damaged_circuit_record_counts_as_open(
+    store: ItemStore, job_store: JobStore, job_id: str
+) -> None:
+    # Better an item failed than a create sent against a refusal nobody can read.
+    job_store.client.hset(keys.job_circuit(job_id), _field("pbx-b"), "{not json")
+    claim = await store.claim(job_id, 4, "task-1", LOCK_MS, **CLAIM)
+    assert claim is not None
+    assert claim.circuit is not None
+    assert "damaged" in claim.circuit["errmsg"]
+
+
 async def test_an_open_circuit_expires_with_its_job(
     store: ItemStore, job_store: JobStore, job_id: str
 ) -> None:
-    await store.open_circuit(job_id, "pbx-a", {"errcode": -1, "errmsg": "FAILURE"})
+    await store.open_circuit(job_id, _field("pbx-a"), {"errcode": -1, "errmsg": "FAILURE"})
     job_ttl_ms = job_store.client.pttl(keys.job(job_id))
     circuit_ttl_ms = job_store.client.pttl(keys.job_circuit(job_id))
     # Read second, it has no more left, but for the millisecond Redis 6.2's clock may move

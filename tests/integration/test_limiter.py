@@ -479,15 +479,15 @@ async def test_a_slot_is_refused_once_the_jobs_circuit_for_the_pbx_is_open(
     # its slot back: the next request of that job, asking Redis for the slot, must not leave.
     entry = _entry(max_inflight=1)
     limiter = DeviceLimiter(redis_client, max_waiting=10)
-    circuit = (keys.job_circuit("job-a"), entry.pbx)
+    circuit = (keys.job_circuit("job-a"), keys.circuit_field(entry.base_url))
     async with limiter.slot(entry, wait_s=1, circuit=circuit):
         pass  # closed: the slot is given
     await redis_client.hset(
-        circuit[0], entry.pbx, '{"errcode": 10009, "errmsg": "OPERATION FAILED"}'
+        circuit[0], circuit[1], '{"errcode": 10009, "errmsg": "OPERATION FAILED"}'
     )
     with pytest.raises(CircuitOpenError) as info:
         await limiter.acquire(entry, wait_s=1, circuit=circuit)
     assert (info.value.errcode, info.value.errmsg) == (10009, "OPERATION FAILED")
     assert not await redis_client.zcard(keys.device_leases(entry.base_url))  # no lease taken
-    async with limiter.slot(entry, wait_s=1, circuit=(keys.job_circuit("job-b"), entry.pbx)):
+    async with limiter.slot(entry, wait_s=1, circuit=(keys.job_circuit("job-b"), circuit[1])):
         pass  # another job's requests go on

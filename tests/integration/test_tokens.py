@@ -37,6 +37,7 @@ from worker.pbx.errors import (
     PbxTokenCapError,
     PbxTokenExpiredError,
     PbxUnreachableError,
+    PbxUnusableError,
 )
 from worker.pbx.limiter import DeviceLimiter
 from worker.pbx.login_gate import (
@@ -237,7 +238,8 @@ async def test_a_dead_refresh_token_is_tried_once_then_forgotten(
     results = await asyncio.gather(
         *(caches[n % 2].token(entry, call, "job-a") for n in range(6)), return_exceptions=True
     )
-    assert all(isinstance(result, PbxAuthError) for result in results)
+    assert all(isinstance(result, PbxUnusableError) for result in results)
+    assert sum(isinstance(result, PbxAuthError) for result in results) >= 1
     # One refresh (refused), one login (refused): the other five ask the PBX nothing.
     assert _requests(sim, "refresh_token") == 1
     assert sim.counters(PBX)["logins_failed"] == 1
@@ -261,8 +263,9 @@ async def test_a_refresh_refused_for_the_client_ends_tries_for_its_job(
     results = await asyncio.gather(
         *(caches[n % 2].token(entry, call, "job-a") for n in range(6)), return_exceptions=True
     )
-    assert all(isinstance(result, PbxAuthError) for result in results)
-    codes = {result.errcode for result in results if isinstance(result, PbxAuthError)}
+    # The first waiter meets the PBX's refusal, the others the job's circuit it opened.
+    assert all(isinstance(result, PbxUnusableError) for result in results)
+    codes = {result.errcode for result in results if isinstance(result, PbxUnusableError)}
     assert len(codes) == 1  # the PBX's own refusal, for every waiting task
     assert _requests(sim, "refresh_token") == 1
     assert _requests(sim, "get_token") == 1  # the first login only
@@ -303,28 +306,28 @@ async def test_after_a_refused_login_no_secret_is_tried_again_in_that_job(
     bad = _entry(sim, client_secret="wrong-secret-123")
     caches = [TokenCache(redis_client, clock), TokenCache(redis_client, clock)]
     with pytest.raises(PbxAuthError) as first:
-        await caches[0].token(bad, _token_call(session, bad))
+        await caches[0].token(bad, _token_call(session, bad), "job-a")
     assert first.value.errcode == -1
     assert sim.counters(PBX)["logins_failed"] == 1
     assert not await redis_client.exists(keys.token_lock(bad.base_url, bad.client_id))
     # Again, in this process and in another one, concurrently: the PBX is not asked again.
     results = await asyncio.gather(
-        *(caches[n % 2].token(bad, _token_call(session, bad)) for n in range(6)),
+        *(caches[n % 2].token(bad, _token_call(session, bad), "job-a") for n in range(6)),
         return_exceptions=True,
     )
-    assert all(isinstance(result, PbxAuthError) for result in results)
-    assert all(result.errcode == -1 for result in results if isinstance(result, PbxAuthError))
+    assert all(isinstance(result, PbxUnusableError) for result in results)
+    assert all(result.errcode == -1 for result in results if isinstance(result, PbxUnusableError))
     assert sim.counters(PBX)["logins_failed"] == 1
     assert _requests(sim, "get_token") == 1
     assert "wrong-secret-123" not in str(first.value)
-    # The refusal is stored by its reason, never with the secret.
-    refused = await redis_client.hgetall(keys.token_refused(bad.base_url, bad.client_id))
-    assert len(refused) == 1
+    # The job's circuit for the device is open, with the reason, never the secret.
+    refused = await redis_client.hgetall(keys.job_circuit("job-a"))
+    assert list(refused) == [keys.circuit_field(bad.base_url).encode()]
     assert "wrong-secret-123" not in repr(refused)
     # Nor another secret for the same PBX client (a second alias of it, say): five aliases with
     # five typos would get the IP blocked within one job.
-    with pytest.raises(PbxAuthError):
-        await caches[1].token(good, _token_call(session, good))
+    with pytest.raises(PbxUnusableError):
+        await caches[1].token(good, _token_call(session, good), "job-a")
     assert _requests(sim, "get_token") == 1
     # Another job (or this one after `retry`, which clears its refusal) logs in again.
     token = await caches[1].token(good, _token_call(session, good), "another-job")
@@ -343,13 +346,16 @@ async def test_a_refused_secret_is_not_sent_again_by_another_job(
     bad = _entry(sim, client_secret="wrong-secret-123")
     cache = TokenCache(redis_client, clock)
     for job_id in ("job-a", "job-a", "job-b", "job-b", "job-a"):
-        with pytest.raises(PbxAuthError) as refused:
+        with pytest.raises(PbxUnusableError) as refused:  # job-a's later ones: its circuit
             await cache.token(bad, _token_call(session, bad), job_id)
-        assert "by job job-a" in refused.value.errmsg
+        assert "by job job-a" in str(refused.value.errmsg)
     assert sim.counters(PBX)["logins_failed"] == 1
-    refused_jobs = await redis_client.hgetall(keys.token_refused(bad.base_url, bad.client_id))
-    assert sorted(refused_jobs) == [b"job-a"]
-    assert await redis_client.pttl(keys.token_refused(bad.base_url, bad.client_id)) > 0
+    # The refusing job's circuit is open for the device; job-b was stopped by the memory of
+    # the secret (its own circuit opens when its delivery records the refusal).
+    field = keys.circuit_field(bad.base_url).encode()
+    assert list(await redis_client.hgetall(keys.job_circuit("job-a"))) == [field]
+    assert await redis_client.pttl(keys.job_circuit("job-a")) > 0
+    assert not await redis_client.exists(keys.job_circuit("job-b"))
     fixed = _entry(sim)
     assert await cache.token(fixed, _token_call(session, fixed), "job-b")
     assert sim.counters(PBX)["logins_ok"] == 1
@@ -786,7 +792,7 @@ async def test_a_token_call_stopped_by_an_open_circuit_forgets_and_records_nothi
         await TokenCache(redis_client, clock).token(entry, stopped, "job-cancelled")
     assert info.value.cancelled
     assert await redis_client.exists(keys.token(entry.base_url, entry.client_id))
-    assert not await redis_client.exists(keys.token_refused(entry.base_url, entry.client_id))
+    assert not await redis_client.exists(keys.job_circuit("job-cancelled"))
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
     await TokenCache(redis_client, clock).token(entry, call, "job-b")
     assert (_requests(sim, "get_token"), _requests(sim, "refresh_token")) == (1, 1)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from jobs.item_store import CircuitReason
 from worker.pbx.errors import (
     CircuitOpenError,
     LoginRefusedError,
@@ -41,7 +42,7 @@ LIFETIME_S = 1800.0
 
 def _facts(**changes: Any) -> LoginFacts:
     facts = LoginFacts(
-        job_refusal=None, device_refusal=None, secret_refusal=None, capped=False,
+        job_circuit=None, device_refusal=None, secret_refusal=None, capped=False,
         unanswered_at=[], failed_at=[], reserved=True,
     )  # fmt: skip
     return replace(facts, **changes)
@@ -91,10 +92,12 @@ def test_a_device_that_refuses_this_ip_gets_nothing_for_a_day(errcode: int, says
 
 
 def test_a_jobs_refusal_holds_until_retry_whatever_the_time_and_keeps_the_pbx_answer() -> None:
-    facts = _facts(job_refusal=_refusal(Scope.JOB, 10009, errmsg="OPERATION FAILED"))
-    with pytest.raises(LoginRefusedError) as refused:
+    circuit = CircuitReason(errcode=10009, errmsg="OPERATION FAILED", detail=[{"field": "x"}])
+    facts = _facts(job_circuit=circuit)
+    with pytest.raises(CircuitOpenError) as refused:
         next_step(facts, NOW + 10 * REFUSAL_MEMORY_S, refreshable=True)
     assert (refused.value.errcode, refused.value.errmsg) == (10009, "OPERATION FAILED")
+    assert refused.value.detail == [{"field": "x"}]
 
 
 def test_a_spent_failed_login_budget_stops_logins_but_not_refreshes() -> None:

@@ -62,7 +62,9 @@ class PbxConnection:
         self._job_id = job_id  # whose round a refused login ends (see TokenCache.token)
         self._on_unusable = on_unusable
         # The job's circuit for this PBX: a slot asked of Redis is refused once it is open.
-        self._circuit = (keys.job_circuit(job_id), entry.pbx) if job_id else None
+        self._circuit = (
+            (keys.job_circuit(job_id), keys.circuit_field(entry.base_url)) if job_id else None
+        )
         self._client = client
         self._limiter = limiter
         self._tokens = tokens

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from core import keys
+from jobs.item_store import DAMAGED_CIRCUIT, read_circuit
 from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from trunks.pbx import PbxEntry
@@ -36,7 +36,7 @@ from worker.pbx.step_aside import StepAsidePolicy, comeback_at
 POLL_S = 1.0
 # What the acquire script answers when the job's circuit for the PBX is open.
 CIRCUIT_OPEN = 2
-# A job's circuits (the Redis hash) and the PBX alias whose circuit a request must find closed.
+# A job's circuits (the Redis hash) and the device's field in it, which a request must find closed.
 Circuit = tuple[str, str]
 # Until the PBX's requests are timed, a request is guessed to take this long (a typical PBX).
 DEFAULT_HOLD_S = 0.2
@@ -125,7 +125,7 @@ class DeviceLimiter:
         self, entry: PbxEntry, device: _Device, lease_id: str, circuit: Circuit | None
     ) -> float | None:
         """Ask Redis for a slot: None when taken, else how long to wait before asking again;
-        CircuitOpenError when `circuit` (a job's circuits key, the PBX alias) is open."""
+        CircuitOpenError when `circuit` (a job's circuits key, the device's field) is open."""
         lease_ms = int(lease_keeper.LEASE_S * 1000)
         script_keys = [
             keys.device_leases(entry.base_url),
@@ -140,7 +140,7 @@ class DeviceLimiter:
             self._acquire, script_keys, args
         )
         if int(taken) == CIRCUIT_OPEN:
-            raise CircuitOpenError.from_reason(json.loads(reason[0]))
+            raise CircuitOpenError.from_reason(read_circuit(reason[0]) or DAMAGED_CIRCUIT)
         device.interval_ms = int(interval_ms)
         device.max_inflight = int(max_inflight)
         if int(taken):

@@ -4,7 +4,7 @@ it from the Redis server (TIME), so that every worker process on every machine a
 from core.lua import lua
 
 # KEYS: leases, next-start, limits[, a job's circuits]. ARGV: lease id, lease ms, default max,
-# default interval ms[, the PBX alias whose circuit to read]. Returns {taken (1/0), ms to wait
+# default interval ms[, the device's circuit field]. Returns {taken (1/0), ms to wait
 # before asking again (-1: unknown), the device's interval ms, ms until the soonest lease expires
 # (when full), the device's max in flight}; or {2, 0, 0, 0, 0, the reason} when the job's circuit
 # for that PBX is open (then no slot is taken: the request must not leave).

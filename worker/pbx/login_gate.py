@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from jobs.item_store import CircuitReason
 from jobs.records import iso_time
-from worker.pbx.errors import LoginsPausedError, PbxTokenCapError
+from worker.pbx.errors import CircuitOpenError, LoginsPausedError, PbxTokenCapError
 from worker.pbx.refusals import Refusal
 from worker.pbx.token_pair import DEFAULT_ACCESS_LIFETIME_S
 
@@ -31,7 +32,7 @@ TOKEN_CAP = 8  # valid access tokens per API client (yeastar-api.md)
 class LoginFacts:
     """What Redis held for a PBX API client when this process took its fetch lock."""
 
-    job_refusal: Refusal | None  # this job's, until `retry`
+    job_circuit: CircuitReason | None  # this job's, for this device, until `retry`
     device_refusal: Refusal | None
     secret_refusal: Refusal | None  # of the secret this process would send
     capped: bool  # the PBX answered 60002 lately
@@ -56,8 +57,8 @@ def next_step(
 ) -> Action:
     """Refresh or log in, or raise why not: LoginRefusedError for a refusal in force,
     LoginsPausedError while a budget says wait, PbxTokenCapError after a 60002."""
-    if facts.job_refusal is not None:  # in force until `retry`, whatever the secret
-        raise facts.job_refusal.error()
+    if facts.job_circuit is not None:  # in force until `retry`, whatever the secret
+        raise CircuitOpenError.from_reason(facts.job_circuit)
     if facts.device_refusal is not None and facts.device_refusal.in_force(now):
         raise facts.device_refusal.error()
     secret = facts.secret_refusal

@@ -5,6 +5,7 @@ and token-cap pauses (see login_gate.py), and the key of the secrets' fingerprin
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from core import keys
+from jobs.item_store import CircuitReason, read_circuit
 from jobs.locks import owner_token
 from jobs.redis_batch import RedisBatcher
 from jobs.secret_fingerprint import fingerprint, new_fingerprint_key
@@ -91,22 +93,27 @@ class LoginRecords:
         )
         failed_login = is_failed_login(exc, endpoint) and bool(member)  # member: a token call
         forget_pair = endpoint == "refresh_token" or scope is Scope.DEVICE
+        error = refusal.error()
+        circuit = CircuitReason(errcode=error.errcode, errmsg=error.errmsg)
+        if error.detail is not None:
+            circuit["detail"] = error.detail
         new = await self._batch.script(
             self._record,
             [
-                keys.token_refused(entry.base_url, entry.client_id), memory_key,
-                keys.device_failed_logins(entry.base_url),
-                keys.token(entry.base_url, entry.client_id),
+                keys.job_circuit(job_id), memory_key, keys.device_failed_logins(entry.base_url),
+                keys.token(entry.base_url, entry.client_id), keys.job(job_id),
             ],
             [
-                job_id, refusal.to_json(), scope.value, await self.fingerprint(entry),
-                REFUSAL_MEMORY_S * 1000, JOB_REFUSAL_KEEP_MS, member if failed_login else "",
-                repr(now), FAILED_LOGINS_WINDOW_S, "1" if forget_pair else "0",
+                keys.circuit_field(entry.base_url), refusal.to_json(), scope.value,
+                await self.fingerprint(entry), REFUSAL_MEMORY_S * 1000, JOB_REFUSAL_KEEP_MS,
+                member if failed_login else "", repr(now), FAILED_LOGINS_WINDOW_S,
+                "1" if forget_pair else "0",
+                json.dumps(circuit, ensure_ascii=False) if job_id else "",
             ],
         )  # fmt: skip
         if new:
             log.warning("PBX %s: %s", entry.base_url, refusal.reason())
-        return refusal.error(), failed_login
+        return error, failed_login
 
 
 def login_facts(result: list[Any]) -> LoginFacts:
@@ -117,7 +124,7 @@ def login_facts(result: list[Any]) -> LoginFacts:
         for member, at in zip(failed[::2], failed[1::2], strict=True)
     ]
     return LoginFacts(
-        job_refusal=Refusal.from_json(job) if job else None,
+        job_circuit=read_circuit(job),
         device_refusal=Refusal.from_json(device) if device else None,
         secret_refusal=Refusal.from_json(secret) if secret else None,
         capped=bool(capped),

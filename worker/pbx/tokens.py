@@ -171,7 +171,7 @@ class TokenCache:
         fetch = _Fetch(entry, job_id, owner, f"{owner} {job_id}")
         read_keys = [
             key, keys.token_lock(entry.base_url, entry.client_id),
-            keys.token_refused(entry.base_url, entry.client_id),
+            keys.job_circuit(job_id),
             keys.token_capped(entry.base_url, entry.client_id),
             keys.token_unanswered(entry.base_url, entry.client_id),
             keys.token_refused_secrets(entry.base_url, entry.client_id),
@@ -183,7 +183,8 @@ class TokenCache:
                 self._read_or_lock,
                 read_keys,
                 [
-                    owner, LOCK_TTL_MS, job_id, repr(self._clock()), DEFAULT_ACCESS_LIFETIME_S,
+                    owner, LOCK_TTL_MS, keys.circuit_field(entry.base_url), repr(self._clock()),
+                    DEFAULT_ACCESS_LIFETIME_S,
                     secret_fingerprint, FAILED_LOGINS_WINDOW_S, MAX_FAILED_LOGINS, fetch.member,
                 ],
             )  # fmt: skip

@@ -1,5 +1,8 @@
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
+if ARGV[11] ~= '' then
+    redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[11])
+    local ttl = redis.call('PTTL', KEYS[5])
+    redis.call('PEXPIRE', KEYS[1], ttl > 0 and ttl or ARGV[6])
+end
 local new = 0
 if ARGV[3] == 'credentials' then
     new = redis.call('HSET', KEYS[2], ARGV[4], ARGV[2])
